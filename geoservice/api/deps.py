@@ -1,0 +1,109 @@
+"""Typed dependencies shared by the handlers: the database, the caller's role and common parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from geoservice import timeutil
+from geoservice.access import PUBLIC, Principal, Role, hash_token
+from geoservice.db import Database
+from geoservice.errors import FieldError, InvalidInput, Unauthorized
+from geoservice.settings import Settings
+from geoservice.store.users import user_for_token
+
+# Dependencies are `async def` even when they do not await: FastAPI runs plain `def` dependencies in a
+# thread pool, which costs more than the lookup query itself.
+
+
+async def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_principal(
+    db: DbDep,
+    authorization: Annotated[str | None, Header(description="Bearer <token>; none for the public")] = None,
+) -> Principal:
+    if authorization is None:
+        return PUBLIC
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    async with db.connection() as conn:
+        user = await user_for_token(conn, hash_token(token))
+    if user is None:
+        raise Unauthorized("the token is unknown, revoked or expired")
+    return Principal(
+        role=Role(user["role"]),
+        user_id=user["id"],
+        username=user["username"],
+        politikreds_code=user["politikreds_code"],
+        sector_code=user["sector_code"],
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+# A '+' in an unencoded query string arrives as a space: "2025-09-01T16:00:00 02:00".
+_SPACE_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}T[\d:.]+) (\d{2}:?\d{2})$")
+
+
+def parse_time_param(value: str | None, name: str) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    fixed = _SPACE_OFFSET.sub(r"\1+\2", value.strip())
+    return timeutil.parse_instant(fixed, name)
+
+
+AtQuery = Annotated[
+    str | None,
+    Query(description="Moment, ISO 8601 (with offset, or Copenhagen local time); default now",
+          examples=["2025-09-01T16:00:00+02:00"]),
+]
+
+
+async def at_param(at: AtQuery = None) -> dt.datetime | None:
+    return parse_time_param(at, "at")
+
+
+AtDep = Annotated[dt.datetime | None, Depends(at_param)]
+
+
+def parse_csv(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    return items or None
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    parts = value.split(",")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) != 4:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat",
+                           errors=[FieldError("bbox", "expected four numbers: minlon,minlat,maxlon,maxlat")])
+    x0, y0, x1, y1 = nums
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise InvalidInput("bbox is not in longitude/latitude",
+                           errors=[FieldError("bbox", "coordinates must be EPSG:4326 longitude/latitude")])
+    if x0 > x1 or y0 > y1:
+        raise InvalidInput("bbox corners are in the wrong order",
+                           errors=[FieldError("bbox", "expected minlon,minlat,maxlon,maxlat (min before max)")])
+    return x0, y0, x1, y1

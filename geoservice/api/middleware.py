@@ -1,0 +1,89 @@
+"""Plain ASGI middleware: request body size limit, and compression where responses are large."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from geoservice.errors import PayloadTooLarge
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit with 413 before reading them when Content-Length says so, and while
+    reading otherwise. Paths under `upload_prefixes` get the (larger) upload limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int, upload_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes
+        self.upload_prefixes = upload_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.upload_max_bytes if path.startswith(self.upload_prefixes) else self.max_bytes
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _refuse(send, path, declared, limit)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException passes through FastAPI's body parsing to the problem handler.
+                    raise HTTPException(413, _detail(received, limit, streamed=True))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _detail(size: int, limit: int, streamed: bool = False) -> str:
+    what = f"more than {limit:,} bytes" if streamed else f"{size:,} bytes"
+    return f"the request body is {what}; the limit here is {limit:,} bytes"
+
+
+async def _refuse(send: Send, path: str, size: int, limit: int) -> None:
+    problem: dict[str, Any] = PayloadTooLarge(_detail(size, limit)).to_problem(path)
+    body = orjson.dumps(problem)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GZipFor:
+    """Gzip only under the given path prefixes (GeoJSON layers, web assets). Small JSON answers such as the
+    lookup skip the compression machinery entirely; it costs more than they would save."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...], minimum_size: int = 1024) -> None:
+        self.app = app
+        self.prefixes = prefixes
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefixes):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -1,0 +1,104 @@
+"""Every error leaves the service as an RFC 9457 problem document, mapped here and only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from geoservice.errors import PROBLEM_BASE, GeoserviceError
+
+log = logging.getLogger("geoservice")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if where == "body" and rest else ".".join(rest) or where
+    return ".".join(parts)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    return str(error.get("msg", "invalid value"))
+
+
+async def on_geoservice_error(request: Request, exc: GeoserviceError) -> Response:
+    if exc.status >= 500:
+        log.error("%s: %s", exc.title, exc.detail)
+    return problem_response(exc.status, exc.to_problem(request.url.path), exc.headers)
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        first = next(e for e in errors if e.get("type") == "json_invalid")
+        detail = f"the body is not valid JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
+        return problem_response(
+            400,
+            {"type": PROBLEM_BASE + "malformed-json", "title": "Malformed JSON", "status": 400,
+             "detail": detail, "instance": request.url.path,
+             "errors": [{"field": "body", "reason": detail}]},
+        )
+    fields = []
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        fields.append({"field": _field_path(loc), "reason": _reason(e), "in": str(loc[0]) if loc else "body"})
+    summary = "; ".join(f"{f['field']}: {f['reason']}" for f in fields[:5])
+    return problem_response(
+        422,
+        {"type": PROBLEM_BASE + "invalid-input", "title": "Invalid input", "status": 422,
+         "detail": summary, "instance": request.url.path, "errors": fields},
+    )
+
+
+async def on_http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required",
+              413: "Request body too large"}
+    slugs = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no resource at {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+        if request.method == "DELETE" and request.url.path.startswith("/api/v1/zones/"):
+            detail += "; zones are never deleted: revoke with POST /api/v1/zones/{id}/revoke"
+    return problem_response(
+        exc.status_code,
+        {"type": PROBLEM_BASE + slugs.get(exc.status_code, f"http-{exc.status_code}"),
+         "title": titles.get(exc.status_code, "HTTP error"), "status": exc.status_code, "detail": detail,
+         "instance": request.url.path},
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        {"type": PROBLEM_BASE + "internal-error", "title": "Internal error", "status": 500,
+         "detail": "the service failed to answer; the error is logged", "instance": request.url.path},
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(GeoserviceError, on_geoservice_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_unexpected)

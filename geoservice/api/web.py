@@ -1,0 +1,51 @@
+"""The web pages and their assets, all served locally (Leaflet and Swagger UI come from npm, no CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import FileResponse, HTMLResponse
+
+from geoservice.errors import ClusterError
+from geoservice.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+
+VENDOR_ASSETS = {
+    "leaflet": "leaflet/dist",
+    "leaflet-heat": "leaflet.heat/dist",
+    "swagger-ui": "swagger-ui-dist",
+}
+
+
+def mount_assets(app: FastAPI, settings: Settings) -> None:
+    public = settings.web_dir / "public"
+    modules = settings.web_dir / "node_modules"
+    app.mount("/static", StaticFiles(directory=public), name="static")
+    for name, sub in VENDOR_ASSETS.items():
+        path = modules / sub
+        if not path.is_dir():
+            raise ClusterError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (make setup does)")
+        app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
+
+    pages: dict[str, Path] = {"/": public / "index.html"}
+
+    for route, file in pages.items():
+        async def serve(file: Path = file) -> FileResponse:
+            return FileResponse(file, media_type="text/html; charset=utf-8")
+
+        app.add_api_route(route, serve, include_in_schema=False, methods=["GET"])
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="geoservice API",
+        swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )

@@ -1,0 +1,175 @@
+"""/api/v1/zones: the zone store over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Query, Request
+from starlette.responses import Response
+
+from geoservice import timeutil
+from geoservice import zones as domain
+from geoservice.access import zone_filter
+from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.errors import FieldError, Forbidden, InvalidInput
+from geoservice.layers import get_layers
+from geoservice.schemas import RevokeIn, ZoneFeatureIn, ZonePatch
+from geoservice.store.zones import ZoneQuery
+
+router = APIRouter(prefix="/api/v1", tags=["zones"])
+
+GEOJSON = "application/geo+json"
+ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
+PUBLIC_STATUSES = {"in_force", "expiring"}
+
+ZoneId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Zone id")]
+ContentCrs = Annotated[
+    str | None,
+    Header(alias="Content-Crs",
+           description="CRS of the body geometry, e.g. <http://www.opengis.net/def/crs/EPSG/0/25832>"),
+]
+Repair = Annotated[bool, Query(description="Repair an invalid boundary with make_valid and report the area change")]
+
+
+def _json(text: str | bytes, status: int = 200, media_type: str = GEOJSON, headers: dict[str, str] | None = None
+          ) -> Response:
+    return Response(text, status_code=status, media_type=media_type, headers=headers)
+
+
+@router.get(
+    "/zones",
+    summary="Zones as a GeoJSON FeatureCollection",
+    response_description="GeoJSON FeatureCollection (EPSG:4326)",
+)
+async def list_zones(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    at: AtDep,
+    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
+    status: Annotated[str | None, Query(description="Status(es) at `at` (or now), comma-separated: "
+                                                    + ", ".join(ZONE_STATUSES))] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name contains (case-insensitive)")] = None,
+    published_as_of: Annotated[str | None, Query(description="Reconstruct the public map as it was then")] = None,
+    simplify: Annotated[float, Query(ge=0, le=500, description="Simplify boundaries to this many metres")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    access = zone_filter(principal)
+    kinds = parse_csv(kind)
+    if kinds:
+        unknown = [k for k in kinds if get_layers().kind(k) is None]
+        if unknown:
+            raise InvalidInput(f"kind: unknown zone kind(s) {', '.join(unknown)}",
+                               errors=[FieldError("kind", f"unknown: {', '.join(unknown)}; known: "
+                                                  + ", ".join(sorted(get_layers().kinds)))])
+    statuses = parse_csv(status)
+    if statuses:
+        bad = [s for s in statuses if s not in ZONE_STATUSES]
+        if bad:
+            raise InvalidInput(f"status: unknown status {', '.join(bad)}",
+                               errors=[FieldError("status", "expected one or more of " + ", ".join(ZONE_STATUSES))])
+        if access.only_in_force and not set(statuses) <= PUBLIC_STATUSES:
+            raise Forbidden("the public sees only zones in force; other statuses need a staff role",
+                            extra={"role": principal.role.value})
+    as_of = parse_time_param(published_as_of, "published_as_of")
+    t = at or timeutil.now()
+    zq = ZoneQuery(
+        t=t,
+        access=access,
+        # `at` alone asks what was in force then; with `status` it is the moment the statuses are taken at.
+        in_force_only=access.only_in_force or (at is not None and not statuses),
+        published_as_of=as_of,
+        kinds=kinds,
+        statuses=statuses,
+        bbox=parse_bbox(bbox),
+        q=q,
+        simplify_m=simplify,
+        limit=limit,
+        offset=offset,
+    )
+    features, matched, returned = await domain.list_zones(db, zq)
+    links = _page_links(request, offset, limit, returned, matched)
+    head = orjson.dumps(
+        {
+            "type": "FeatureCollection",
+            "at": timeutil.isoformat_local(as_of or t),
+            "numberMatched": matched,
+            "numberReturned": returned,
+            "timeStamp": timeutil.isoformat_local(timeutil.now()),
+            "links": links,
+        }
+    )
+    return _json(head[:-1] + b',"features":' + features.encode() + b"}")
+
+
+def _page_links(request: Request, offset: int, limit: int, returned: int, matched: int) -> list[dict[str, Any]]:
+    def href(new_offset: int) -> str:
+        return str(request.url.include_query_params(offset=new_offset, limit=limit))
+
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if offset + returned < matched:
+        links.append({"rel": "next", "type": GEOJSON, "href": href(offset + limit)})
+    if offset > 0:
+        links.append({"rel": "prev", "type": GEOJSON, "href": href(max(0, offset - limit))})
+    return links
+
+
+@router.get("/zones/{zone_id}", summary="One zone as a GeoJSON Feature")
+async def get_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, at: AtDep) -> Response:
+    return _json(await domain.get_zone_feature(db, principal, zone_id, at))
+
+
+async def _written(db: Any, principal: Any, result: domain.WriteResult, status: int) -> Response:
+    feature = orjson.loads(await domain.get_zone_feature(db, principal, result.zone_id, None))
+    if result.repair:
+        feature["repair"] = result.repair
+    headers = {"Location": f"/api/v1/zones/{result.zone_id}"}
+    return _json(orjson.dumps(feature), status=status, headers=headers)
+
+
+@router.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature (admin)")
+async def create_zone(
+    db: DbDep,
+    principal: PrincipalDep,
+    feature: Annotated[ZoneFeatureIn, Body()],
+    content_crs: ContentCrs = None,
+    repair: Repair = False,
+) -> Response:
+    result = await domain.create_zone(db, principal, feature, content_crs=content_crs, repair=repair)
+    return await _written(db, principal, result, 201)
+
+
+@router.patch("/zones/{zone_id}", summary="Change some fields of a zone (admin)")
+async def patch_zone(
+    db: DbDep,
+    principal: PrincipalDep,
+    zone_id: ZoneId,
+    patch: Annotated[ZonePatch, Body()],
+    content_crs: ContentCrs = None,
+    repair: Repair = False,
+) -> Response:
+    result = await domain.patch_zone(db, principal, zone_id, patch, content_crs=content_crs, repair=repair)
+    return await _written(db, principal, result, 200)
+
+
+@router.put("/zones/{zone_id}", summary="Replace a zone with a GeoJSON Feature (admin)")
+async def put_zone(
+    db: DbDep,
+    principal: PrincipalDep,
+    zone_id: ZoneId,
+    feature: Annotated[ZoneFeatureIn, Body()],
+    content_crs: ContentCrs = None,
+    repair: Repair = False,
+) -> Response:
+    result = await domain.replace_zone(db, principal, zone_id, feature, content_crs=content_crs, repair=repair)
+    return await _written(db, principal, result, 200)
+
+
+@router.post("/zones/{zone_id}/revoke", summary="Revoke a zone from a moment, with a reason (legal, admin)")
+async def revoke_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, body: Annotated[RevokeIn, Body()]
+                      ) -> Response:
+    await domain.revoke_zone(db, principal, zone_id, body)
+    return _json(await domain.get_zone_feature(db, principal, zone_id, None))

@@ -1,0 +1,119 @@
+"""Validity periods and the legal rules of each zone kind (the rules themselves are in layers/kinds.yaml).
+
+A breach of a kind rule is refused with a problem that quotes the rule. An admin may override it with a
+reason; the override is stored on the version and listed in the validity report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from geoservice.access import Principal, Role
+from geoservice.errors import FieldError, InvalidInput, RuleViolation
+from geoservice.layers import KindRules
+from geoservice.timeutil import add_calendar, isoformat_local, parse_instant
+
+OPEN_END = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.datetime
+    end: dt.datetime | None  # None: no end
+
+    @property
+    def end_or_infinity(self) -> dt.datetime:
+        return self.end or OPEN_END
+
+
+@dataclass
+class Breach:
+    rule: str            # the rule's name in layers/kinds.yaml
+    text: str            # the rule quoted in words
+    field: str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "text": self.text, "field": self.field, "detail": self.detail, **self.extra}
+
+
+def parse_period(valid_from: Any, valid_to: Any, *, prefix: str = "properties.") -> Period:
+    start = parse_instant(valid_from, f"{prefix}valid_from", date_means="start")
+    end = None if valid_to in (None, "") else parse_instant(valid_to, f"{prefix}valid_to", date_means="end_inclusive")
+    if end is not None and end <= start:
+        reason = (
+            f"the end {isoformat_local(end)} is not after the start {isoformat_local(start)}"
+            " (a period is [valid_from, valid_to), so the end must be later)"
+        )
+        raise InvalidInput(f"{prefix}valid_to: {reason}", errors=[FieldError(f"{prefix}valid_to", reason)])
+    return Period(start, end)
+
+
+def check_period(
+    rules: KindRules, period: Period, *, prefix: str = "properties.", extension: bool = False
+) -> list[Breach]:
+    """Every rule of the kind that the period breaks (empty when it complies)."""
+    breaches: list[Breach] = []
+    kind = rules.code
+    if rules.end_required and period.end is None:
+        breaches.append(
+            Breach(
+                rule="end_required",
+                text=f"En {rules.name.da.lower()} skal altid have en slutdato ({kind}: end_required)",
+                field=f"{prefix}valid_to",
+                detail=f"a {rules.name.en.lower()} must have an end; valid_to is missing",
+            )
+        )
+    limit = rules.longest_extension if extension else rules.max_period
+    if limit is not None:
+        latest = add_calendar(period.start, limit)
+        rule_name = "extension_step" if extension and rules.extension_step else "max_period"
+        what = "Hver forlængelse" if extension else "Hver udpegning"
+        text = f"{what} af en {rules.name.da.lower()} kan højst vare {limit.describe()} ({kind}: {rule_name})"
+        if period.end is None:
+            if not rules.end_required:
+                breaches.append(
+                    Breach(rule_name, text, f"{prefix}valid_to",
+                           f"at most {limit.describe_en()}, so an end is required",
+                           {"latest_allowed_end": isoformat_local(latest)})
+                )
+        elif period.end > latest:
+            breaches.append(
+                Breach(
+                    rule_name, text, f"{prefix}valid_to",
+                    f"valid_to {isoformat_local(period.end)} is after the latest allowed end "
+                    f"{isoformat_local(latest)} ({limit.describe_en()} from {isoformat_local(period.start)})",
+                    {"latest_allowed_end": isoformat_local(latest)},
+                )
+            )
+    return breaches
+
+
+@dataclass(frozen=True)
+class Override:
+    rule: str
+    reason: str
+
+
+def enforce(
+    breaches: list[Breach], *, principal: Principal, override_reason: str | None, kind: str
+) -> Override | None:
+    """Refuse on any breach, unless an admin overrides it with a reason."""
+    if not breaches:
+        return None
+    if override_reason and principal.role == Role.admin:
+        return Override(rule="; ".join(b.text for b in breaches), reason=override_reason)
+    hint = (
+        " An admin may override with override_reason."
+        if principal.role == Role.admin
+        else " Only an admin may override a rule, and must give override_reason."
+    )
+    first = breaches[0]
+    raise RuleViolation(
+        f"{first.text}: {first.detail}.{hint}",
+        errors=[FieldError(b.field, b.detail, {"rule": b.rule, "rule_text": b.text}) for b in breaches],
+        extra={"kind": kind, "rules": [b.as_dict() for b in breaches]},
+    )

@@ -1,0 +1,67 @@
+"""The one settings object: environment variables with the GEOSERVICE_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
+
+    # An external PostGIS (e.g. docker-compose). When unset, the project-local cluster is used.
+    database_url: str | None = None
+
+    # The project-local cluster (created by `geoservice cluster start`).
+    pg_data_dir: Path = REPO_ROOT / ".pgdata"
+    pg_port: int = 55432
+    pg_bin_dir: Path | None = None
+    db_name: str = "geoservice"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    layers_dir: Path = REPO_ROOT / "layers"
+    web_dir: Path = REPO_ROOT / "web"
+    shared_data_dir: Path = REPO_ROOT.parent / "shared" / "data"
+
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+
+    # Largest JSON body accepted (zones, tracks); file uploads have their own limit.
+    max_body_bytes: int = 2_000_000
+    max_upload_bytes: int = 200_000_000
+
+    # Online base layer, off unless configured (the service works with no internet).
+    tile_url: str | None = None
+    tile_attribution: str = "© OpenStreetMap contributors"
+
+    # Public aggregates: counts below k are shown as "<k"; survey shares need at least n respondents.
+    suppression_k: int = Field(default=5, ge=1)
+    survey_min_respondents: int = Field(default=30, ge=1)
+
+    timezone: str = "Europe/Copenhagen"
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        """Connection string for the configured database (or another database on the same server)."""
+        if self.database_url:
+            if dbname is None:
+                return self.database_url
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+            params = conninfo_to_dict(self.database_url)
+            params["dbname"] = dbname
+            return make_conninfo(**params)
+        return (
+            f"host=127.0.0.1 port={self.pg_port} user=geoservice dbname={dbname or self.db_name}"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

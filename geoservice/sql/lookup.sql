@@ -1,0 +1,74 @@
+-- Everything that applies at one point at one moment: the zones in force there (as far as the caller may
+-- see), the patrol sector with its station and officers, the politikreds and the kommune.
+-- Parameters: lon, lat (EPSG:4326), t, visibilities (text[]), restricted_kreds (text or NULL).
+WITH pt AS (
+    SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 25832) AS geom
+)
+SELECT json_build_object(
+    'at', %(t)s::timestamptz,
+    'point', json_build_object('lat', %(lat)s::float8, 'lon', %(lon)s::float8),
+    'zones', coalesce((
+        SELECT json_agg(hit.body ORDER BY hit.kind, hit.name, hit.id) FROM (
+        SELECT DISTINCT ON (z.id) z.id, z.kind, z.name, json_build_object(
+                   'id', z.id,
+                   'kind', z.kind,
+                   'kind_name', k.name_da,
+                   'name', z.name,
+                   'valid_from', lower(v.valid),
+                   'valid_to', nullif(upper(v.valid), 'infinity'),
+                   'designation_end', nullif(zone_chain_end(z.id, %(t)s), 'infinity'),
+                   'legal_basis', v.legal_basis,
+                   'decision_ref', v.decision_ref,
+                   'version', v.version_no,
+                   'in_force', true,
+                   'status', zone_status_at(z.id, %(t)s),
+                   'daily_window', CASE WHEN k.daily_window_start IS NULL THEN NULL ELSE json_build_object(
+                       'start', to_char(k.daily_window_start, 'HH24:MI'),
+                       'end', to_char(k.daily_window_end, 'HH24:MI')) END,
+                   'daily_window_applies', daily_window_contains(k.daily_window_start, k.daily_window_end, %(t)s),
+                   'visibility', z.visibility,
+                   'illustrative', z.illustrative
+               ) AS body
+        FROM zone_version v
+        JOIN zone z ON z.id = v.zone_id
+        JOIN zone_kind k ON k.code = z.kind
+        CROSS JOIN pt
+        WHERE v.state = 'published'
+          AND v.effective @> %(t)s::timestamptz
+          AND ST_Intersects(v.geom, pt.geom)
+          AND (z.visibility = ANY(%(visibilities)s)
+               OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s))
+        ORDER BY z.id, lower(v.valid) DESC
+        ) hit
+    ), '[]'::json),
+    'sector', (
+        SELECT json_build_object(
+                   'code', s.code,
+                   'name', s.name,
+                   'illustrative', s.illustrative,
+                   'station', json_build_object('code', st.code, 'name', st.name, 'address', st.address,
+                                                'phone', st.phone, 'email', st.email),
+                   'officers', coalesce((
+                       SELECT json_agg(json_build_object('name', o.name, 'title', o.title,
+                                                         'phone', o.phone, 'email', o.email) ORDER BY o.name)
+                       FROM officer o WHERE o.sector_code = s.code), '[]'::json))
+        FROM patrol_sector s
+        JOIN police_station st ON st.code = s.station_code
+        CROSS JOIN pt
+        WHERE s.valid @> %(t)s::timestamptz AND ST_Intersects(s.geom, pt.geom)
+        ORDER BY s.code
+        LIMIT 1
+    ),
+    'police_district', (
+        SELECT json_build_object('code', a.code, 'name', a.name)
+        FROM reference_area_part p JOIN reference_area a ON a.id = p.area_id CROSS JOIN pt
+        WHERE p.area_type = 'politikreds' AND ST_Intersects(p.geom, pt.geom)
+        ORDER BY a.code LIMIT 1
+    ),
+    'municipality', (
+        SELECT json_build_object('code', a.code, 'name', a.name)
+        FROM reference_area_part p JOIN reference_area a ON a.id = p.area_id CROSS JOIN pt
+        WHERE p.area_type = 'kommune' AND ST_Intersects(p.geom, pt.geom)
+        ORDER BY a.code LIMIT 1
+    )
+)::text AS body

@@ -1,0 +1,307 @@
+"""SQL for zones and their versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg import sql as S
+
+from geoservice.access import ZoneFilter
+from geoservice.db import query
+
+# Which version of a zone represents it at %(t)s: the one in force; else the next scheduled one; else the
+# latest that started; else the latest draft.
+PICK_VERSION_ORDER = """
+    CASE WHEN v.state = 'published' AND v.effective @> %(t)s THEN 0
+         WHEN v.state = 'published' AND lower(v.valid) > %(t)s THEN 1
+         WHEN v.state = 'published' THEN 2
+         ELSE 3 END,
+    CASE WHEN v.state = 'published' AND lower(v.valid) > %(t)s THEN lower(v.valid) END ASC,
+    lower(v.valid) DESC, v.version_no DESC
+"""
+
+
+@dataclass
+class ZoneQuery:
+    t: dt.datetime
+    access: ZoneFilter
+    in_force_only: bool = False
+    published_as_of: dt.datetime | None = None
+    kinds: list[str] | None = None
+    statuses: list[str] | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    q: str | None = None
+    zone_ids: list[int] | None = None
+    simplify_m: float = 0.0
+    limit: int = 100
+    offset: int = 0
+
+
+def _geometry_expr(simplify_m: float) -> S.Composable:
+    if simplify_m > 0:
+        return S.SQL("ST_Transform(ST_SimplifyPreserveTopology(v.geom, %(simplify)s), 4326)")
+    return S.SQL("v.geom_wgs84")
+
+
+def _access_condition(access: ZoneFilter) -> S.Composable:
+    cond = S.SQL("(z.visibility = ANY(%(visibilities)s)")
+    if access.restricted_politikreds:
+        cond += S.SQL(" OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s)")
+    return cond + S.SQL(")")
+
+
+def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "t": zq.t,
+        "visibilities": list(zq.access.visibilities),
+        "restricted_kreds": zq.access.restricted_politikreds,
+        "simplify": zq.simplify_m,
+        "limit": zq.limit,
+        "offset": zq.offset,
+    }
+    zone_conds: list[S.Composable] = [_access_condition(zq.access)]
+    if zq.kinds:
+        zone_conds.append(S.SQL("z.kind = ANY(%(kinds)s)"))
+        params["kinds"] = zq.kinds
+    if zq.q:
+        zone_conds.append(S.SQL("z.name ILIKE %(q)s"))
+        params["q"] = "%" + zq.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if zq.zone_ids is not None:
+        zone_conds.append(S.SQL("z.id = ANY(%(zone_ids)s)"))
+        params["zone_ids"] = zq.zone_ids
+
+    if zq.published_as_of is not None:
+        # What the public map showed at that moment: published by then, in force then, and not yet
+        # revoked or amended away as far as anyone had recorded by then.
+        params["asof"] = zq.published_as_of
+        picked = S.SQL(
+            """
+            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id
+            FROM zone_version v JOIN zone z ON z.id = v.zone_id
+            WHERE v.state = 'published' AND v.published_at <= %(asof)s AND v.valid @> %(asof)s
+              AND NOT (v.ended_at IS NOT NULL AND v.ended_at <= %(asof)s AND v.ended_recorded_at <= %(asof)s)
+              AND NOT (z.revoked_at IS NOT NULL AND z.revoked_at <= %(asof)s
+                       AND z.revoked_recorded_at <= %(asof)s)
+              AND z.visibility = 'public' AND {conds}
+            ORDER BY z.id, lower(v.valid) DESC
+            """
+        ).format(conds=S.SQL(" AND ").join(zone_conds))
+    elif zq.in_force_only:
+        picked = S.SQL(
+            """
+            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id
+            FROM zone_version v JOIN zone z ON z.id = v.zone_id
+            WHERE v.state = 'published' AND v.effective @> %(t)s AND {conds}
+            ORDER BY z.id, lower(v.valid) DESC
+            """
+        ).format(conds=S.SQL(" AND ").join(zone_conds))
+    else:
+        draft_cond = S.SQL("") if zq.access.drafts else S.SQL("AND v.state = 'published'")
+        picked = S.SQL(
+            """
+            SELECT z.id AS zone_id, pv.id AS version_id
+            FROM zone z
+            CROSS JOIN LATERAL (
+                SELECT v.id FROM zone_version v WHERE v.zone_id = z.id {draft_cond}
+                ORDER BY {order} LIMIT 1
+            ) pv
+            WHERE {conds}
+            """
+        ).format(draft_cond=draft_cond, order=S.SQL(PICK_VERSION_ORDER), conds=S.SQL(" AND ").join(zone_conds))
+
+    outer: list[S.Composable] = [S.SQL("TRUE")]
+    if zq.statuses:
+        outer.append(S.SQL("zone_status_at(z.id, %(t)s) = ANY(%(statuses)s)"))
+        params["statuses"] = zq.statuses
+    if zq.bbox:
+        outer.append(
+            S.SQL("v.geom_wgs84 && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+                  " AND ST_Intersects(v.geom_wgs84, ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))")
+        )
+        params.update(dict(zip(("x0", "y0", "x1", "y1"), zq.bbox, strict=True)))
+
+    feature = S.SQL(query("zone_feature")).format(geometry=_geometry_expr(zq.simplify_m))
+    statement = S.SQL(
+        """
+        WITH picked AS ({picked}),
+        matched AS (
+            SELECT z.id, z.name, count(*) OVER () AS total, {feature} AS feature
+            FROM picked p
+            JOIN zone z ON z.id = p.zone_id
+            JOIN zone_version v ON v.id = p.version_id
+            JOIN zone_kind k ON k.code = z.kind
+            WHERE {outer}
+            ORDER BY z.name, z.id
+            LIMIT %(limit)s OFFSET %(offset)s
+        )
+        SELECT coalesce(json_agg(feature ORDER BY name, id), '[]'::json)::text AS features,
+               coalesce(max(total), 0) AS total,
+               count(*) AS returned
+        FROM matched
+        """
+    ).format(picked=picked, feature=feature, outer=S.SQL(" AND ").join(outer))
+    return statement, params
+
+
+async def select_features(conn: AsyncConnection, zq: ZoneQuery) -> tuple[str, int, int]:
+    """(features as a JSON array text, number matched, number returned)."""
+    statement, params = build_zone_query(zq)
+    row = await (await conn.execute(statement, params)).fetchone()
+    assert row is not None
+    total = int(row["total"])
+    if row["returned"] == 0 and zq.offset > 0:
+        # numberMatched must still be right past the last page
+        count_stmt, count_params = build_zone_query(ZoneQuery(**{**zq.__dict__, "offset": 0, "limit": 1}))
+        again = await (await conn.execute(count_stmt, count_params)).fetchone()
+        total = int(again["total"]) if again else 0
+    return row["features"], total, int(row["returned"])
+
+
+async def zone_row(conn: AsyncConnection, zone_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " FOR UPDATE" if for_update else ""
+    cur = await conn.execute(f"SELECT * FROM zone WHERE id = %s{lock}", (zone_id,))
+    return await cur.fetchone()
+
+
+async def version_rows(conn: AsyncConnection, zone_id: int) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        """
+        SELECT id, zone_id, version_no, change, continues_version_id, state, valid, ended_at, ended_reason,
+               lower(valid) AS valid_from, upper(valid) AS valid_to,
+               lower(effective) AS effective_from, upper(effective) AS effective_to,
+               isempty(effective) AS never_effective,
+               decision_ref, decided_by, legal_basis, reason, published_at, published_by,
+               override_rule, override_reason, created_at, created_by
+        FROM zone_version WHERE zone_id = %s ORDER BY version_no
+        """,
+        (zone_id,),
+    )
+    return await cur.fetchall()
+
+
+async def insert_zone(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    cur = await conn.execute(
+        """
+        INSERT INTO zone (kind, name, description, visibility, illustrative, politikreds_code, list_edition,
+                          source_key, properties, created_by)
+        VALUES (%(kind)s, %(name)s, %(description)s, %(visibility)s, %(illustrative)s, %(politikreds_code)s,
+                %(list_edition)s, %(source_key)s, %(properties)s, %(created_by)s)
+        RETURNING id
+        """,
+        {"source_key": None, "properties": "{}", **values},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def insert_version(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    cur = await conn.execute(
+        """
+        INSERT INTO zone_version (zone_id, version_no, change, continues_version_id, state, geom, valid,
+                                  decision_ref, decided_by, legal_basis, reason, published_at, published_by,
+                                  override_rule, override_reason, created_by)
+        VALUES (%(zone_id)s,
+                coalesce(%(version_no)s, (SELECT coalesce(max(version_no), 0) + 1 FROM zone_version
+                                          WHERE zone_id = %(zone_id)s)),
+                %(change)s, %(continues_version_id)s, %(state)s,
+                ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832),
+                tstzrange(%(valid_from)s, coalesce(%(valid_to)s, 'infinity'::timestamptz), '[)'),
+                %(decision_ref)s, %(decided_by)s, %(legal_basis)s, %(reason)s, %(published_at)s,
+                %(published_by)s, %(override_rule)s, %(override_reason)s, %(created_by)s)
+        RETURNING id
+        """,
+        {
+            "version_no": None,
+            "continues_version_id": None,
+            "published_at": None,
+            "published_by": None,
+            "override_rule": None,
+            "override_reason": None,
+            **values,
+        },
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def same_geometry(conn: AsyncConnection, version_id: int, wkb: bytes, tolerance_m: float = 0.05) -> bool:
+    cur = await conn.execute(
+        "SELECT ST_HausdorffDistance(geom, ST_SetSRID(ST_GeomFromWKB(%s), 25832)) <= %s AS same"
+        " FROM zone_version WHERE id = %s",
+        (wkb, tolerance_m, version_id),
+    )
+    row = await cur.fetchone()
+    return bool(row and row["same"])
+
+
+async def update_zone_fields(conn: AsyncConnection, zone_id: int, fields: dict[str, Any]) -> None:
+    if not fields:
+        return
+    assignments = S.SQL(", ").join(
+        S.SQL("{} = {}").format(S.Identifier(name), S.Placeholder(name)) for name in fields
+    )
+    await conn.execute(
+        S.SQL("UPDATE zone SET {} WHERE id = %(zone_id)s").format(assignments), {**fields, "zone_id": zone_id}
+    )
+
+
+async def update_version_fields(conn: AsyncConnection, version_id: int, fields: dict[str, Any]) -> None:
+    """Update a version. `wkb`, `valid_from` and `valid_to` are translated into geom and valid."""
+    parts: list[S.Composable] = []
+    params: dict[str, Any] = {"version_id": version_id}
+    for name, value in fields.items():
+        if name == "wkb":
+            parts.append(S.SQL("geom = ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832)"))
+        elif name == "period":
+            parts.append(S.SQL(
+                "valid = tstzrange(%(valid_from)s, coalesce(%(valid_to)s, 'infinity'::timestamptz), '[)')"))
+            params["valid_from"], params["valid_to"] = value
+            continue
+        else:
+            parts.append(S.SQL("{} = {}").format(S.Identifier(name), S.Placeholder(name)))
+        params[name] = value
+    if parts:
+        await conn.execute(
+            S.SQL("UPDATE zone_version SET {} WHERE id = %(version_id)s").format(S.SQL(", ").join(parts)), params
+        )
+
+
+async def revoke(
+    conn: AsyncConnection, zone_id: int, *, at: dt.datetime, reason: str, decision_ref: str | None, actor: str,
+    recorded_at: dt.datetime | None = None,
+) -> None:
+    params = {"at": at, "reason": reason, "decision_ref": decision_ref, "actor": actor, "zone_id": zone_id,
+              "recorded": recorded_at}
+    await conn.execute(
+        """
+        UPDATE zone SET revoked_at = %(at)s, revoked_recorded_at = coalesce(%(recorded)s, now()),
+                        revoked_by = %(actor)s, revoke_reason = %(reason)s, revoke_decision_ref = %(decision_ref)s
+        WHERE id = %(zone_id)s
+        """,
+        params,
+    )
+    # Versions still (or not yet) in force stop at the revocation; one not yet started never takes effect.
+    await conn.execute(
+        """
+        UPDATE zone_version
+        SET ended_at = greatest(%(at)s, lower(valid)), ended_recorded_at = coalesce(%(recorded)s, now()),
+            ended_reason = 'revoked'
+        WHERE zone_id = %(zone_id)s AND state = 'published' AND ended_at IS NULL AND upper(valid) > %(at)s
+        """,
+        params,
+    )
+
+
+async def politikreds_for(conn: AsyncConnection, wkb: bytes) -> tuple[str | None, float | None]:
+    """The politikreds holding most of a geometry, and the distance in metres from Denmark's police
+    districts (0 inside; None when no reference areas are loaded)."""
+    cur = await conn.execute(query("geometry_placement"), {"wkb": wkb})
+    row = await cur.fetchone()
+    if row is None:
+        return None, None
+    return row["code"], row["distance_m"]

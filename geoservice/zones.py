@@ -1,0 +1,315 @@
+"""Zones: creating, reading, changing and revoking them, with the rules of their kind.
+
+Handlers call these functions; the rules come from `geoservice.rules` and `layers/`, the SQL from
+`geoservice.store.zones`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from geoservice import timeutil
+from geoservice.access import Principal, Role, require, zone_filter
+from geoservice.db import Database
+from geoservice.errors import Conflict, FieldError, InvalidInput, NotFound, OutsideDenmark, RuleViolation
+from geoservice.geometry import ZoneGeometry, crs_from_geojson_member, parse_zone_geometry, resolve_crs
+from geoservice.layers import KindRules, get_layers
+from geoservice.rules import OPEN_END, Override, Period, check_period, enforce, parse_period
+from geoservice.schemas import RevokeIn, ZoneFeatureIn, ZonePatch
+from geoservice.store import zones as store
+
+# A boundary may reach into harbours and coastal water that the 1:500,000 district outlines leave out.
+MAX_DISTANCE_FROM_DENMARK_M = 3000.0
+
+
+@dataclass
+class WriteResult:
+    zone_id: int
+    repair: dict[str, Any] | None = None
+    override: Override | None = None
+
+
+def kind_rules(code: str, field: str = "properties.kind") -> KindRules:
+    rules = get_layers().kind(code)
+    if rules is None:
+        known = ", ".join(sorted(get_layers().kinds))
+        raise InvalidInput(f"{field}: unknown zone kind {code!r}",
+                           errors=[FieldError(field, f"unknown kind {code!r}; known kinds: {known}")])
+    return rules
+
+
+def resolve_input_crs(content_crs: str | None, body: dict[str, Any] | None) -> int:
+    """The CRS of a request body: the Content-Crs header or the legacy crs member (they must agree)."""
+    from_header = resolve_crs(content_crs, "Content-Crs") if content_crs else None
+    from_member = crs_from_geojson_member(body, "crs") if body and body.get("crs") is not None else None
+    if from_header and from_member and from_header != from_member:
+        raise InvalidInput(
+            "Content-Crs and the crs member disagree",
+            errors=[FieldError("crs", f"header says EPSG:{from_header}, body says EPSG:{from_member}")],
+        )
+    return from_header or from_member or 4326
+
+
+def check_visibility(rules: KindRules, visibility: str, field: str = "properties.visibility") -> None:
+    if rules.never_public and visibility == "public":
+        text = f"En zone af typen {rules.name.da} vises aldrig offentligt ({rules.code}: never_public)"
+        raise RuleViolation(
+            f"{text}: visibility must be internal or restricted",
+            errors=[FieldError(field, "a zone of this kind can never be public", {"rule": "never_public"})],
+            extra={"kind": rules.code, "rules": [{"rule": "never_public", "text": text, "field": field}]},
+        )
+
+
+async def _placement(conn: AsyncConnection, geometry: ZoneGeometry, field: str) -> str | None:
+    code, distance = await store.politikreds_for(conn, geometry.wkb)
+    if distance is not None and distance > MAX_DISTANCE_FROM_DENMARK_M:
+        reason = f"the boundary is {distance / 1000:.1f} km from the nearest Danish police district"
+        raise OutsideDenmark(f"{field}: {reason}", errors=[FieldError(field, reason)])
+    return code
+
+
+def _period_with_rules(
+    rules: KindRules, valid_from: Any, valid_to: Any, principal: Principal, override_reason: str | None,
+    prefix: str = "properties.",
+) -> tuple[Period, Override | None]:
+    period = parse_period(valid_from, valid_to, prefix=prefix)
+    breaches = check_period(rules, period, prefix=prefix)
+    override = enforce(breaches, principal=principal, override_reason=override_reason, kind=rules.code)
+    return period, override
+
+
+async def create_zone(
+    db: Database, principal: Principal, feature: ZoneFeatureIn, *, content_crs: str | None, repair: bool,
+    source_key: str | None = None,
+) -> WriteResult:
+    require(principal, Role.admin, action="Creating a zone")
+    props = feature.properties
+    rules = kind_rules(props.kind)
+    srid = resolve_input_crs(content_crs, feature.model_dump())
+    geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
+    period, override = _period_with_rules(rules, props.valid_from, props.valid_to, principal, props.override_reason)
+    visibility = props.visibility or rules.default_visibility
+    check_visibility(rules, visibility)
+    now = timeutil.now()
+
+    async with db.transaction(principal.actor, "zone.create", props.override_reason) as conn:
+        politikreds = await _placement(conn, geometry, "geometry")
+        zone_id = await store.insert_zone(
+            conn,
+            {
+                "kind": rules.code,
+                "name": props.name,
+                "description": props.description,
+                "visibility": visibility,
+                "illustrative": props.illustrative,
+                "politikreds_code": politikreds,
+                "list_edition": props.list_edition,
+                "source_key": source_key,
+                "created_by": principal.actor.name,
+            },
+        )
+        await store.insert_version(
+            conn,
+            {
+                "zone_id": zone_id,
+                "version_no": 1,
+                "change": "designation",
+                "state": "published" if props.publish else "draft",
+                "wkb": geometry.wkb,
+                "valid_from": period.start,
+                "valid_to": period.end,
+                "decision_ref": props.decision_ref,
+                "decided_by": props.decided_by,
+                "legal_basis": props.legal_basis or rules.legal_basis,
+                "reason": props.reason,
+                "published_at": now if props.publish else None,
+                "published_by": principal.actor.name if props.publish else None,
+                "override_rule": override.rule if override else None,
+                "override_reason": override.reason if override else None,
+                "created_by": principal.actor.name,
+            },
+        )
+    return WriteResult(zone_id, geometry.repair.as_dict() if geometry.repair else None, override)
+
+
+async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at: dt.datetime | None) -> str:
+    """One zone as a GeoJSON Feature (text), as the principal may see it; 404 when they may not."""
+    access = zone_filter(principal)
+    zq = store.ZoneQuery(
+        t=at or timeutil.now(),
+        access=access,
+        in_force_only=access.only_in_force,
+        zone_ids=[zone_id],
+        limit=1,
+    )
+    async with db.connection() as conn:
+        features, matched, _ = await store.select_features(conn, zq)
+    if matched == 0:
+        raise NotFound(f"zone {zone_id} does not exist or is not visible to this role at this time")
+    return features[1:-1]  # the single feature out of its array
+
+
+async def list_zones(db: Database, zq: store.ZoneQuery) -> tuple[str, int, int]:
+    async with db.connection() as conn:
+        return await store.select_features(conn, zq)
+
+
+async def _load_for_write(conn: AsyncConnection, zone_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    zone = await store.zone_row(conn, zone_id, for_update=True)
+    if zone is None:
+        raise NotFound(f"zone {zone_id} does not exist")
+    return zone, await store.version_rows(conn, zone_id)
+
+
+async def patch_zone(
+    db: Database, principal: Principal, zone_id: int, patch: ZonePatch, *, content_crs: str | None, repair: bool
+) -> WriteResult:
+    require(principal, Role.admin, action="Changing a zone")
+    given = patch.model_dump(exclude_unset=True)
+    if not given:
+        raise InvalidInput("the patch changes nothing", errors=[FieldError("body", "no fields given")])
+    repair_report: dict[str, Any] | None = None
+    override: Override | None = None
+    async with db.transaction(principal.actor, "zone.update", patch.override_reason) as conn:
+        zone, versions = await _load_for_write(conn, zone_id)
+        if zone["revoked_at"] is not None:
+            raise Conflict(f"zone {zone_id} is revoked; it can no longer be changed")
+        rules = kind_rules(zone["kind"], "kind")
+        latest = versions[-1]
+        is_draft = latest["state"] == "draft"
+
+        zone_fields = {k: given[k] for k in ("name", "description", "visibility", "illustrative", "list_edition")
+                       if k in given}
+        if "visibility" in zone_fields:
+            if zone_fields["visibility"] is None:
+                raise InvalidInput("visibility cannot be null", errors=[FieldError("visibility", "null")])
+            check_visibility(rules, zone_fields["visibility"], "visibility")
+        if zone_fields.get("name", "x") is None:
+            raise InvalidInput("name cannot be null", errors=[FieldError("name", "null")])
+
+        version_fields: dict[str, Any] = {}
+        frozen = [k for k in ("geometry", "valid_from", "valid_to") if k in given]
+        if frozen and not is_draft:
+            raise Conflict(
+                f"zone {zone_id} is published: its boundary and period change only by a new decision "
+                f"(POST /api/v1/zones/{zone_id}/extend or /amend), so the history keeps it",
+                errors=[FieldError(k, "cannot change after publication") for k in frozen],
+            )
+        if "geometry" in given:
+            srid = resolve_input_crs(content_crs, given)
+            geometry = parse_zone_geometry(given["geometry"], srid=srid, repair=repair)
+            version_fields["wkb"] = geometry.wkb
+            zone_fields["politikreds_code"] = await _placement(conn, geometry, "geometry")
+            repair_report = geometry.repair.as_dict() if geometry.repair else None
+        if "valid_from" in given or "valid_to" in given:
+            valid_from = given.get("valid_from", latest["valid_from"])
+            valid_to = given["valid_to"] if "valid_to" in given else _open_end(latest["valid_to"])
+            period, override = _period_with_rules(rules, valid_from, valid_to, principal, patch.override_reason,
+                                                  prefix="")
+            version_fields["period"] = (period.start, period.end)
+            version_fields["override_rule"] = override.rule if override else None
+            version_fields["override_reason"] = override.reason if override else None
+        for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
+            if key not in given:
+                continue
+            # A published decision is not rewritten; a missing reference may be filled in once.
+            if not is_draft and not (key == "decision_ref" and latest["decision_ref"] is None):
+                raise Conflict(
+                    f"{key} of a published version cannot be changed; extend or amend with a new decision",
+                    errors=[FieldError(key, "cannot change after publication")],
+                )
+            version_fields[key] = given[key]
+
+        await store.update_zone_fields(conn, zone_id, zone_fields)
+        await store.update_version_fields(conn, latest["id"], version_fields)
+    return WriteResult(zone_id, repair_report, override)
+
+
+def _open_end(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None or value.year >= 9999 else value
+
+
+async def replace_zone(
+    db: Database, principal: Principal, zone_id: int, feature: ZoneFeatureIn, *, content_crs: str | None,
+    repair: bool,
+) -> WriteResult:
+    """PUT: the whole zone again. A draft takes everything; a published zone only what may change after
+    publication (the rest must be unchanged)."""
+    require(principal, Role.admin, action="Replacing a zone")
+    props = feature.properties
+    async with db.connection() as conn:
+        zone = await store.zone_row(conn, zone_id)
+        if zone is None:
+            raise NotFound(f"zone {zone_id} does not exist")
+        versions = await store.version_rows(conn, zone_id)
+    if props.kind != zone["kind"]:
+        raise Conflict("the kind of a zone cannot change; create a new zone",
+                       errors=[FieldError("properties.kind", f"is {zone['kind']!r}")])
+    if props.publish:
+        raise InvalidInput("PUT does not publish; use POST /api/v1/zones/{id}/publish",
+                           errors=[FieldError("properties.publish", "not accepted on PUT")])
+    latest = versions[-1]
+    patch_data: dict[str, Any] = {
+        "name": props.name,
+        "description": props.description,
+        "visibility": props.visibility or kind_rules(zone["kind"]).default_visibility,
+        "illustrative": props.illustrative,
+        "list_edition": props.list_edition,
+    }
+    if props.override_reason is not None:
+        patch_data["override_reason"] = props.override_reason
+    if latest["state"] == "draft":
+        patch_data.update(
+            geometry=feature.geometry, crs=feature.crs, valid_from=props.valid_from, valid_to=props.valid_to,
+            decision_ref=props.decision_ref, decided_by=props.decided_by,
+            legal_basis=props.legal_basis, reason=props.reason,
+        )
+    else:
+        _same_published_decision(feature, latest)
+        srid = resolve_input_crs(content_crs, feature.model_dump())
+        geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
+        async with db.connection() as conn:
+            if not await store.same_geometry(conn, latest["id"], geometry.wkb):
+                raise Conflict(
+                    "the zone is published: its boundary changes only by amend or extend, with a decision",
+                    errors=[FieldError("geometry", "differs from the published boundary")],
+                )
+    return await patch_zone(db, principal, zone_id, ZonePatch(**patch_data), content_crs=content_crs, repair=repair)
+
+
+def _same_published_decision(feature: ZoneFeatureIn, latest: dict[str, Any]) -> None:
+    props = feature.properties
+    period = parse_period(props.valid_from, props.valid_to)
+    differs = []
+    if period.start != latest["valid_from"]:
+        differs.append(FieldError("properties.valid_from", "differs from the published period"))
+    if (period.end or OPEN_END) != latest["valid_to"]:
+        differs.append(FieldError("properties.valid_to", "differs from the published period"))
+    for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
+        value = getattr(props, key)
+        if value is not None and value != latest[key]:
+            differs.append(FieldError(f"properties.{key}", "differs from the published decision"))
+    if differs:
+        raise Conflict(
+            "the zone is published: a PUT may change only name, description, visibility, illustrative and "
+            "list edition; use extend or amend for a new decision",
+            errors=differs,
+        )
+
+
+async def revoke_zone(db: Database, principal: Principal, zone_id: int, body: RevokeIn) -> dt.datetime:
+    require(principal, Role.legal, Role.admin, action="Revoking a zone")
+    at = timeutil.parse_instant(body.at, "at") if body.at else timeutil.now()
+    async with db.transaction(principal.actor, "zone.revoke", body.reason) as conn:
+        zone, versions = await _load_for_write(conn, zone_id)
+        if zone["revoked_at"] is not None:
+            raise Conflict(f"zone {zone_id} was already revoked at {timeutil.isoformat_local(zone['revoked_at'])}")
+        if not any(v["state"] == "published" for v in versions):
+            raise Conflict(f"zone {zone_id} is a draft and was never published; nothing to revoke")
+        await store.revoke(conn, zone_id, at=at, reason=body.reason, decision_ref=body.decision_ref,
+                           actor=principal.actor.name)
+    return at

@@ -1,0 +1,210 @@
+"""Fixtures that build real data: a throwaway PostGIS database with the demo data, an app on it, and users
+of every role. Nothing is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from geoservice import cluster
+from geoservice.access import new_token
+from geoservice.api.app import create_app
+from geoservice.cli import load_demo, migrate_and_sync
+from geoservice.db import connect
+from geoservice.settings import REPO_ROOT, Settings, get_settings
+from geoservice.store import users
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    settings = get_settings()
+    if not settings.database_url:
+        cluster.start(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def template_db(settings: Settings) -> Iterator[str]:
+    """Migrated, with demo data, and never connected to after building, so it can be cloned quickly."""
+    name = f"gs_test_{uuid.uuid4().hex[:10]}_tpl"
+    migrate_and_sync(settings, name)
+    asyncio.run(load_demo(settings, name))
+    yield name
+    if not os.environ.get("GEOSERVICE_KEEP_TEST_DB"):
+        cluster.drop_database(settings, name)
+
+
+@pytest.fixture(scope="session")
+def make_db(settings: Settings, template_db: str) -> Iterator[Callable[[], str]]:
+    """Clone the template into a new database; every clone is dropped at the end of the session."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = template_db.replace("_tpl", f"_{len(made) + 1}")
+        with psycopg.connect(settings.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)))
+        made.append(name)
+        return name
+
+    yield make
+    if not os.environ.get("GEOSERVICE_KEEP_TEST_DB"):
+        for name in made:
+            cluster.drop_database(settings, name)
+
+
+@pytest.fixture(scope="session")
+def db_name(make_db: Callable[[], str]) -> str:
+    """The shared test database: demo data plus whatever tests add (tests assert on their own objects)."""
+    return make_db()
+
+
+@pytest.fixture(scope="session")
+def conn(settings: Settings, db_name: str) -> Iterator[psycopg.Connection]:
+    with connect(settings, db_name, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db_name: str):
+    return create_app(settings, dbname=db_name)
+
+
+@pytest.fixture(scope="session")
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _add_user(conn: psycopg.Connection, username: str, role: str, kreds: str | None = None,
+              sector: str | None = None) -> str:
+    with conn.transaction():
+        user_id = users.add_user(conn, username=username, role=role, full_name=None,
+                                 politikreds_code=kreds, sector_code=sector)
+        token, digest, prefix = new_token()
+        users.add_token(conn, user_id=user_id, token_hash=digest, prefix=prefix, label="test")
+    return token
+
+
+@pytest.fixture(scope="session")
+def tokens(conn: psycopg.Connection) -> dict[str, str]:
+    """One token per role; `officer` serves in Københavns Politi (11), `officer_nj` in Nordjylland (1)."""
+    return {
+        "officer": _add_user(conn, "test-officer", "officer", "11", "KBH-CITY-01"),
+        "officer_nj": _add_user(conn, "test-officer-nj", "officer", "1"),
+        "analyst": _add_user(conn, "test-analyst", "analyst"),
+        "legal": _add_user(conn, "test-legal", "legal"),
+        "admin": _add_user(conn, "test-admin", "admin"),
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+# --- a real server and a real browser -----------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, db_name: str) -> Iterator[str]:
+    """uvicorn serving the app on the test database, on a free port of 127.0.0.1."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=db_name), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: str) -> Iterator[object]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running on this thread while it
+    is open, so it is opened after the database fixtures (which use asyncio.run) and closed with the module."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (./dev test does)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+class PageWatch:
+    """Everything a page did: console errors, requests (non-local ones are blocked) and response bodies."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.requests: list[str] = []
+        self.blocked: list[str] = []
+        self.bodies: list[tuple[str, bytes]] = []
+
+
+@pytest.fixture
+def page(browser, artifacts: Path, request: pytest.FixtureRequest):
+    from urllib.parse import urlparse
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="da-DK",
+                                  timezone_id="Europe/Copenhagen")
+    watch = PageWatch()
+
+    def route(route_obj) -> None:
+        url = route_obj.request.url
+        host = urlparse(url).hostname
+        watch.requests.append(url)
+        if host in ("127.0.0.1", "localhost") or url.startswith("data:"):
+            route_obj.continue_()
+        else:
+            watch.blocked.append(url)
+            route_obj.abort()
+
+    context.route("**/*", route)
+    pg = context.new_page()
+    pg.on("console", lambda msg: watch.console_errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: watch.console_errors.append(str(exc)))
+
+    def keep_body(response) -> None:
+        with contextlib.suppress(Exception):  # redirects and aborted requests have no body
+            watch.bodies.append((response.url, response.body()))
+
+    pg.on("response", keep_body)
+    pg.watch = watch
+    yield pg
+    pg.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,90 @@
+"""The `geoservice` command line, run as a real process against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+
+
+@pytest.fixture(scope="module")
+def cli(db_name: str):
+    env = {**os.environ, "GEOSERVICE_DB_NAME": db_name}
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "geoservice.cli", *args], env=env, capture_output=True,
+                                text=True, timeout=120)
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+def test_users_add_prints_a_working_token_once(cli, client: TestClient) -> None:
+    result = cli("users", "add", "cli-analyst", "--role", "analyst")
+    token = result.stdout.strip()
+    assert token.startswith("gs_") and "shown only once" in result.stderr
+    response = client.get("/api/v1/zones", params={"status": "expired"}, headers=bearer(token))
+    assert response.status_code == 200
+    again = cli("users", "add", "cli-analyst", "--role", "analyst", ok=False)
+    assert again.returncode != 0 and "exists" in again.stderr
+    second = cli("users", "token", "cli-analyst").stdout.strip()
+    assert second != token and client.get("/api/v1/zones", headers=bearer(second)).status_code == 200
+    cli("users", "revoke-tokens", "cli-analyst")
+    assert client.get("/api/v1/zones", headers=bearer(second)).status_code == 401
+
+
+def test_users_add_checks_the_organisation(cli) -> None:
+    no_kreds = cli("users", "add", "cli-officer", "--role", "officer", ok=False)
+    assert no_kreds.returncode != 0 and "--politikreds" in no_kreds.stderr
+    bad_sector = cli("users", "add", "cli-officer", "--role", "officer", "--sector", "NOPE", ok=False)
+    assert bad_sector.returncode != 0 and "unknown sector" in bad_sector.stderr
+    fine = cli("users", "add", "cli-officer", "--role", "officer", "--sector", "KBH-AMAGER-22")
+    assert fine.stdout.startswith("gs_")
+    listing = cli("users", "list").stdout
+    assert "cli-officer" in listing and "kreds=11" in listing
+
+
+def test_zones_list(cli) -> None:
+    result = cli("zones", "list", "--as", "public", "--at", "2025-09-02T12:00", "--format", "json")
+    zones = json.loads(result.stdout)
+    names = {z["name"] for z in zones}
+    assert "Visitationszone Aalborg Midtby" in names
+    assert not [z for z in zones if z["visibility"] != "public"]
+    table = cli("zones", "list", "--kind", "sub_omraade").stdout
+    assert "Mjølnerparken" in table and "sub_omraade" in table
+
+
+def test_zones_export_geojson_and_geopackage(cli, tmp_path: Path) -> None:
+    geojson = tmp_path / "zones.geojson"
+    cli("zones", "export", "-o", str(geojson), "--at", "2026-06-01T12:00")
+    fc = json.loads(geojson.read_text(encoding="utf-8"))
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) >= 10
+    assert all(f["properties"]["visibility"] == "public" for f in fc["features"])
+    gpkg = tmp_path / "zones.gpkg"
+    cli("zones", "export", "-o", str(gpkg), "--at", "2026-06-01T12:00")
+    frame = pyogrio.read_dataframe(gpkg)
+    assert len(frame) == len(fc["features"])
+    assert frame.crs.to_epsg() == 4326
+    assert set(frame["name"]) == {f["properties"]["name"] for f in fc["features"]}
+    bad = cli("zones", "export", "-o", str(tmp_path / "zones.shp"), ok=False)
+    assert bad.returncode != 0 and "unsupported output" in bad.stderr
+
+
+def test_bad_time_is_a_message_not_a_traceback(cli) -> None:
+    result = cli("zones", "list", "--at", "tomorrow", ok=False)
+    assert result.returncode == 2
+    assert "not an ISO 8601 date-time" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_migrate_is_idempotent(cli) -> None:
+    assert "applied 0 migration(s)" in cli("db", "migrate").stdout
