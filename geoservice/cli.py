@@ -27,12 +27,14 @@ cluster_app = typer.Typer(help="The project-local PostgreSQL cluster (unused whe
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data built from ../shared/data.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
-zones_app = typer.Typer(help="Zones.", no_args_is_help=True)
+zones_app = typer.Typer(help="Zones and their lifecycle.", no_args_is_help=True)
+validity_app = typer.Typer(help="Legal validity: the report and as-of checks.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(zones_app, name="zones")
+app.add_typer(validity_app, name="validity")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -374,6 +376,199 @@ def write_geopackage(features: list[dict[str, Any]], path: Path, layer: str = "z
     if path.exists():
         path.unlink()
     frame.to_file(path, layer=layer, driver="GPKG")
+
+
+# --- lifecycle (the CLI acts as a local admin; the audit log names the OS user) --------------------------------
+
+
+def _operator() -> Principal:
+    import getpass
+
+    return Principal(role=Role.admin, username=f"cli:{getpass.getuser()}")
+
+
+async def _with_db(settings: Settings, action: Callable[[Database], Coroutine[Any, Any, Any]]) -> Any:
+    db = Database(settings)
+    await db.open()
+    try:
+        return await action(db)
+    finally:
+        await db.close()
+
+
+def _geometry_file(path: Path | None) -> dict[str, Any] | None:
+    """A boundary from a GeoJSON file: a geometry, a Feature, or a FeatureCollection with one feature."""
+    if path is None:
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("type") == "FeatureCollection":
+        if len(data.get("features", [])) != 1:
+            raise GeoserviceError(f"{path}: expected exactly one feature, found {len(data.get('features', []))}")
+        data = data["features"][0]
+    return data.get("geometry") if data.get("type") == "Feature" else data
+
+
+@zones_app.command("publish")
+@reports_errors
+def zones_publish(
+    zone_id: int,
+    effective_from: Annotated[str | None, typer.Option(help="When it takes effect (default: draft's start)")] = None,
+    decision_ref: Annotated[str | None, typer.Option()] = None,
+    override_reason: Annotated[str | None, typer.Option(help="Override a kind rule, with this reason")] = None,
+) -> None:
+    """Publish the zone's draft decision."""
+    from geoservice import lifecycle
+    from geoservice.schemas import PublishIn
+
+    body = PublishIn(effective_from=effective_from, decision_ref=decision_ref, override_reason=override_reason)
+    run(_with_db(_settings(), lambda db: lifecycle.publish(db, _operator(), zone_id, body)))
+    typer.echo(f"zone {zone_id} published")
+
+
+@zones_app.command("extend")
+@reports_errors
+def zones_extend(
+    zone_id: int,
+    valid_to: Annotated[str, typer.Option("--to", help="End of the extension (a date alone: til og med)")],
+    decision_ref: Annotated[str, typer.Option(help="The new decision")],
+    valid_from: Annotated[str | None, typer.Option("--from", help="Default: the current end")] = None,
+    geometry: Annotated[Path | None, typer.Option(help="GeoJSON file with a new boundary")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    allow_overlap: Annotated[bool, typer.Option()] = False,
+    draft: Annotated[bool, typer.Option(help="Keep the extension as a draft")] = False,
+    override_reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Extend a zone by a new decision continuing from its end."""
+    from geoservice import lifecycle
+    from geoservice.schemas import ExtendIn
+
+    body = ExtendIn(valid_to=valid_to, valid_from=valid_from, decision_ref=decision_ref, reason=reason,
+                    geometry=_geometry_file(geometry), allow_overlap=allow_overlap, publish=not draft,
+                    override_reason=override_reason)
+    run(_with_db(_settings(), lambda db: lifecycle.extend(db, _operator(), zone_id, body, content_crs=None,
+                                                          repair=False)))
+    typer.echo(f"zone {zone_id} extended to {valid_to}")
+
+
+@zones_app.command("amend")
+@reports_errors
+def zones_amend(
+    zone_id: int,
+    effective_from: Annotated[str, typer.Option("--from", help="The moment the new boundary applies")],
+    geometry: Annotated[Path, typer.Option(help="GeoJSON file with the new boundary")],
+    decision_ref: Annotated[str, typer.Option()],
+    reason: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Change a zone's boundary from a moment (the version before keeps the time before)."""
+    from geoservice import lifecycle
+    from geoservice.schemas import AmendIn
+
+    body = AmendIn(effective_from=effective_from, geometry=_geometry_file(geometry) or {},
+                   decision_ref=decision_ref, reason=reason)
+    run(_with_db(_settings(), lambda db: lifecycle.amend(db, _operator(), zone_id, body, content_crs=None,
+                                                         repair=False)))
+    typer.echo(f"zone {zone_id} amended from {effective_from}")
+
+
+@zones_app.command("revoke")
+@reports_errors
+def zones_revoke(
+    zone_id: int,
+    reason: Annotated[str, typer.Option()],
+    at: Annotated[str | None, typer.Option(help="When the revocation takes effect (default now)")] = None,
+    decision_ref: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Revoke a zone from a moment."""
+    from geoservice import lifecycle
+    from geoservice.schemas import RevokeIn
+
+    body = RevokeIn(reason=reason, at=at, decision_ref=decision_ref)
+    moment = run(_with_db(_settings(), lambda db: lifecycle.revoke(db, _operator(), zone_id, body)))
+    typer.echo(f"zone {zone_id} revoked from {timeutil.isoformat_local(moment)}")
+
+
+@zones_app.command("archive")
+@reports_errors
+def zones_archive(zone_id: int, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Withdraw the publication of an expired or revoked zone."""
+    from geoservice import lifecycle
+    from geoservice.schemas import ArchiveIn
+
+    run(_with_db(_settings(), lambda db: lifecycle.archive(db, _operator(), zone_id, ArchiveIn(reason=reason))))
+    typer.echo(f"zone {zone_id} archived")
+
+
+@zones_app.command("history")
+@reports_errors
+def zones_history(zone_id: int) -> None:
+    """Every version and recorded step of a zone, as JSON."""
+    from geoservice import lifecycle
+
+    body = run(_with_db(_settings(), lambda db: lifecycle.history(db, _operator(), zone_id)))
+    typer.echo(json.dumps(json.loads(body), ensure_ascii=False, indent=2))
+
+
+# --- validity ------------------------------------------------------------------------------------------------
+
+
+@validity_app.command("report")
+@reports_errors
+def validity_report(
+    at: Annotated[str | None, typer.Option(help="The moment to report at (default now)")] = None,
+    output: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
+    fail_on: Annotated[str, typer.Option(help="Exit 1 on: overdue (default), any finding, or never")] = "overdue",
+) -> None:
+    """Zones expiring, expired but still published, chain gaps, missing decisions and overrides.
+    Exits 1 when something is overdue (for cron)."""
+    from geoservice import validity
+
+    if output not in ("text", "csv", "json") or fail_on not in ("overdue", "any", "never"):
+        raise GeoserviceError("--format is text, csv or json; --fail-on is overdue, any or never")
+    moment = timeutil.parse_instant(at, "--at") if at else None
+    body = run(_with_db(_settings(), lambda db: validity.report(db, _operator(), moment)))
+    if output == "json":
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    elif output == "csv":
+        typer.echo(validity.as_csv(body), nl=False)
+    else:
+        typer.echo(validity.as_text(body), nl=False)
+    findings = sum(len(body[s]) for s in validity.SECTIONS)
+    if (fail_on == "overdue" and body["overdue"]) or (fail_on == "any" and findings):
+        raise typer.Exit(1)
+
+
+@validity_app.command("track")
+@reports_errors
+def validity_track(
+    path: Annotated[Path, typer.Argument(help="CSV with lat,lon,at[,label] or GeoJSON points with an 'at' property")],
+    as_role: Annotated[Role, typer.Option("--as", help="Check as this role")] = Role.legal,
+) -> None:
+    """As-of check of timed points: the zones in force at each, and enter/exit events, as JSON."""
+    from geoservice import validity
+    from geoservice.schemas import TrackIn
+
+    body = TrackIn(points=_read_track(path))
+    principal = Principal(role=as_role, username=_operator().username)
+    answer = run(_with_db(_settings(), lambda db: validity.check_track(db, principal, body)))
+    typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+def _read_track(path: Path) -> list[dict[str, Any]]:
+    import csv
+
+    if path.suffix.lower() in (".geojson", ".json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        points = []
+        for i, f in enumerate(data.get("features", [])):
+            if (f.get("geometry") or {}).get("type") != "Point":
+                raise GeoserviceError(f"{path}: feature {i} is not a Point")
+            lon, lat = f["geometry"]["coordinates"][:2]
+            props = f.get("properties") or {}
+            points.append({"lat": lat, "lon": lon, "at": props.get("at") or props.get("time"),
+                           "label": props.get("label")})
+        return points
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [{k: v for k, v in row.items() if k in ("lat", "lon", "at", "label")} for row in csv.DictReader(fh)]
 
 
 def main() -> None:

@@ -68,6 +68,7 @@ class KindRules(BaseModel):
     public_by_default: bool = True
     never_public: bool = False
     end_required: bool = False
+    decision_required: bool = False
     max_period: CalendarPeriod | None = None
     extension_step: CalendarPeriod | None = None
     warning_days: list[int] = Field(default_factory=list)

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from geoservice import timeutil
 from geoservice.access import Principal, Role
 from geoservice.errors import FieldError, InvalidInput, RuleViolation
 from geoservice.layers import KindRules
@@ -117,3 +118,39 @@ def enforce(
         errors=[FieldError(b.field, b.detail, {"rule": b.rule, "rule_text": b.text}) for b in breaches],
         extra={"kind": kind, "rules": [b.as_dict() for b in breaches]},
     )
+
+
+def decision_breach(rules: KindRules, decision_ref: str | None, field: str) -> list[Breach]:
+    if rules.decision_required and not (decision_ref and decision_ref.strip()):
+        return [Breach(
+            rule="decision_required",
+            text=f"En {rules.name.da.lower()} offentliggøres kun med henvisning til afgørelsen "
+                 f"({rules.code}: decision_required)",
+            field=field,
+            detail="decision_ref is missing",
+        )]
+    return []
+
+
+def continuity_breaches(previous_end: dt.datetime, start: dt.datetime, allow_overlap: bool) -> list[Breach]:
+    """An extension continues from the end of the designation it extends: no gap, no overlap unless asked."""
+    if start > previous_end:
+        return [Breach(
+            rule="continuity",
+            text="En forlængelse skal fortsætte fra den forrige udpegnings ophør uden hul (continuity)",
+            field="valid_from",
+            detail=f"the extension starts {timeutil.isoformat_local(start)}, after the designation ended "
+                   f"{timeutil.isoformat_local(previous_end)}: a gap of {start - previous_end}",
+            extra={"previous_end": timeutil.isoformat_local(previous_end)},
+        )]
+    if start < previous_end and not allow_overlap:
+        return [Breach(
+            rule="continuity",
+            text="En forlængelse må ikke overlappe den forrige udpegning, medmindre det udtrykkeligt ønskes "
+                 "(continuity; allow_overlap)",
+            field="valid_from",
+            detail=f"the extension starts {timeutil.isoformat_local(start)}, before the designation ends "
+                   f"{timeutil.isoformat_local(previous_end)}; send allow_overlap=true if that is intended",
+            extra={"previous_end": timeutil.isoformat_local(previous_end)},
+        )]
+    return []

@@ -70,3 +70,55 @@ class RevokeIn(Strict):
     reason: str = Field(min_length=3, max_length=4000)
     at: str | None = Field(default=None, description="When the revocation takes effect; default now")
     decision_ref: str | None = Field(default=None, max_length=200)
+
+
+class PublishIn(Strict):
+    effective_from: str | None = Field(
+        default=None, description="The moment the designation takes effect; default the draft's valid_from"
+    )
+    decision_ref: str | None = Field(default=None, max_length=200)
+    override_reason: str | None = Field(default=None, max_length=2000)
+
+
+class ExtendIn(Strict):
+    """A new decision continuing the designation from where it ends."""
+
+    valid_to: str | None = Field(default=None, description="End of the extension; a date alone means til og med")
+    valid_from: str | None = Field(default=None, description="Default: the end of the current designation")
+    decision_ref: str = Field(min_length=1, max_length=200)
+    decided_by: str | None = Field(default=None, max_length=200)
+    legal_basis: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=4000)
+    geometry: dict[str, Any] | None = Field(default=None, description="A new boundary; default the current one")
+    crs: dict[str, Any] | None = None
+    allow_overlap: bool = Field(default=False, description="Let the extension start before the current end")
+    publish: bool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
+    override_reason: str | None = Field(default=None, max_length=2000)
+
+
+class AmendIn(Strict):
+    """A new boundary from a moment; the version before keeps the time before (zones are narrowed mid-term)."""
+
+    effective_from: str
+    geometry: dict[str, Any]
+    crs: dict[str, Any] | None = None
+    decision_ref: str = Field(min_length=1, max_length=200)
+    decided_by: str | None = Field(default=None, max_length=200)
+    legal_basis: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class ArchiveIn(Strict):
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class TrackPoint(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    at: str = Field(description="When the person was there, ISO 8601")
+    label: str | None = Field(default=None, max_length=200)
+
+
+class TrackIn(Strict):
+    points: list[TrackPoint] = Field(min_length=1, max_length=20_000)
+    kinds: list[str] | None = Field(default=None, description="Only zones of these kinds")

@@ -18,8 +18,8 @@ from geoservice.db import Database
 from geoservice.errors import Conflict, FieldError, InvalidInput, NotFound, OutsideDenmark, RuleViolation
 from geoservice.geometry import ZoneGeometry, crs_from_geojson_member, parse_zone_geometry, resolve_crs
 from geoservice.layers import KindRules, get_layers
-from geoservice.rules import OPEN_END, Override, Period, check_period, enforce, parse_period
-from geoservice.schemas import RevokeIn, ZoneFeatureIn, ZonePatch
+from geoservice.rules import OPEN_END, Override, Period, check_period, decision_breach, enforce, parse_period
+from geoservice.schemas import ZoneFeatureIn, ZonePatch
 from geoservice.store import zones as store
 
 # A boundary may reach into harbours and coastal water that the 1:500,000 district outlines leave out.
@@ -64,7 +64,7 @@ def check_visibility(rules: KindRules, visibility: str, field: str = "properties
         )
 
 
-async def _placement(conn: AsyncConnection, geometry: ZoneGeometry, field: str) -> str | None:
+async def check_placement(conn: AsyncConnection, geometry: ZoneGeometry, field: str) -> str | None:
     code, distance = await store.politikreds_for(conn, geometry.wkb)
     if distance is not None and distance > MAX_DISTANCE_FROM_DENMARK_M:
         reason = f"the boundary is {distance / 1000:.1f} km from the nearest Danish police district"
@@ -91,13 +91,17 @@ async def create_zone(
     rules = kind_rules(props.kind)
     srid = resolve_input_crs(content_crs, feature.model_dump())
     geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
-    period, override = _period_with_rules(rules, props.valid_from, props.valid_to, principal, props.override_reason)
+    period = parse_period(props.valid_from, props.valid_to)
+    breaches = check_period(rules, period)
+    if props.publish:
+        breaches += decision_breach(rules, props.decision_ref, "properties.decision_ref")
+    override = enforce(breaches, principal=principal, override_reason=props.override_reason, kind=rules.code)
     visibility = props.visibility or rules.default_visibility
     check_visibility(rules, visibility)
     now = timeutil.now()
 
     async with db.transaction(principal.actor, "zone.create", props.override_reason) as conn:
-        politikreds = await _placement(conn, geometry, "geometry")
+        politikreds = await check_placement(conn, geometry, "geometry")
         zone_id = await store.insert_zone(
             conn,
             {
@@ -203,7 +207,7 @@ async def patch_zone(
             srid = resolve_input_crs(content_crs, given)
             geometry = parse_zone_geometry(given["geometry"], srid=srid, repair=repair)
             version_fields["wkb"] = geometry.wkb
-            zone_fields["politikreds_code"] = await _placement(conn, geometry, "geometry")
+            zone_fields["politikreds_code"] = await check_placement(conn, geometry, "geometry")
             repair_report = geometry.repair.as_dict() if geometry.repair else None
         if "valid_from" in given or "valid_to" in given:
             valid_from = given.get("valid_from", latest["valid_from"])
@@ -299,17 +303,3 @@ def _same_published_decision(feature: ZoneFeatureIn, latest: dict[str, Any]) -> 
             "list edition; use extend or amend for a new decision",
             errors=differs,
         )
-
-
-async def revoke_zone(db: Database, principal: Principal, zone_id: int, body: RevokeIn) -> dt.datetime:
-    require(principal, Role.legal, Role.admin, action="Revoking a zone")
-    at = timeutil.parse_instant(body.at, "at") if body.at else timeutil.now()
-    async with db.transaction(principal.actor, "zone.revoke", body.reason) as conn:
-        zone, versions = await _load_for_write(conn, zone_id)
-        if zone["revoked_at"] is not None:
-            raise Conflict(f"zone {zone_id} was already revoked at {timeutil.isoformat_local(zone['revoked_at'])}")
-        if not any(v["state"] == "published" for v in versions):
-            raise Conflict(f"zone {zone_id} is a draft and was never published; nothing to revoke")
-        await store.revoke(conn, zone_id, at=at, reason=body.reason, decision_ref=body.decision_ref,
-                           actor=principal.actor.name)
-    return at

@@ -34,12 +34,24 @@ def settings() -> Settings:
     return settings
 
 
+_TOKENS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def template_db(settings: Settings) -> Iterator[str]:
-    """Migrated, with demo data, and never connected to after building, so it can be cloned quickly."""
+    """Migrated, with demo data and a user per role, and never connected to after building, so it can be
+    cloned quickly (every clone has the same users and tokens)."""
     name = f"gs_test_{uuid.uuid4().hex[:10]}_tpl"
     migrate_and_sync(settings, name)
     asyncio.run(load_demo(settings, name))
+    with connect(settings, name, autocommit=True) as conn:
+        _TOKENS.update({
+            "officer": _add_user(conn, "test-officer", "officer", "11", "KBH-CITY-01"),
+            "officer_nj": _add_user(conn, "test-officer-nj", "officer", "1"),
+            "analyst": _add_user(conn, "test-analyst", "analyst"),
+            "legal": _add_user(conn, "test-legal", "legal"),
+            "admin": _add_user(conn, "test-admin", "admin"),
+        })
     yield name
     if not os.environ.get("GEOSERVICE_KEEP_TEST_DB"):
         cluster.drop_database(settings, name)
@@ -71,6 +83,14 @@ def db_name(make_db: Callable[[], str]) -> str:
 
 
 @pytest.fixture(scope="session")
+def demo_client(settings: Settings, make_db: Callable[[], str]) -> Iterator[TestClient]:
+    """A client on a clone that only ever holds the demo data (no test writes to it): for tests that assert
+    exact demo contents."""
+    with TestClient(create_app(settings, dbname=make_db()), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
 def conn(settings: Settings, db_name: str) -> Iterator[psycopg.Connection]:
     with connect(settings, db_name, autocommit=True) as connection:
         yield connection
@@ -98,15 +118,10 @@ def _add_user(conn: psycopg.Connection, username: str, role: str, kreds: str | N
 
 
 @pytest.fixture(scope="session")
-def tokens(conn: psycopg.Connection) -> dict[str, str]:
-    """One token per role; `officer` serves in Københavns Politi (11), `officer_nj` in Nordjylland (1)."""
-    return {
-        "officer": _add_user(conn, "test-officer", "officer", "11", "KBH-CITY-01"),
-        "officer_nj": _add_user(conn, "test-officer-nj", "officer", "1"),
-        "analyst": _add_user(conn, "test-analyst", "analyst"),
-        "legal": _add_user(conn, "test-legal", "legal"),
-        "admin": _add_user(conn, "test-admin", "admin"),
-    }
+def tokens(template_db: str) -> dict[str, str]:
+    """One token per role, valid in every clone; `officer` serves in Københavns Politi (11) in sector
+    KBH-CITY-01, `officer_nj` in Nordjyllands Politi (1)."""
+    return dict(_TOKENS)
 
 
 def bearer(token: str) -> dict[str, str]:

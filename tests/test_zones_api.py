@@ -42,7 +42,8 @@ def test_times_are_copenhagen_local_with_offset(client: TestClient) -> None:
     assert midtby["properties"]["designation_end"] == "2025-09-29T16:00:00+02:00"  # extended without a gap
 
 
-def test_filters_kind_bbox_q_and_status(client: TestClient, tokens: dict[str, str]) -> None:
+def test_filters_kind_bbox_q_and_status(demo_client: TestClient, tokens: dict[str, str]) -> None:
+    client = demo_client
     by_kind = client.get("/api/v1/zones", params={"kind": "sub_omraade", "at": MID_2026}).json()
     assert sorted(names(by_kind)) == ["Holmbladsgade/Støberigården", "Mjølnerparken inkl. Hothers Plads",
                                       "Remisevænget/Hørgården"]
@@ -58,7 +59,8 @@ def test_filters_kind_bbox_q_and_status(client: TestClient, tokens: dict[str, st
     assert all(f["properties"]["status"] == "expired" for f in expired["features"])
 
 
-def test_paging_with_links(client: TestClient) -> None:
+def test_paging_with_links(demo_client: TestClient) -> None:
+    client = demo_client
     first = client.get("/api/v1/zones", params={"limit": 4, "at": MID_2026}).json()
     assert first["numberReturned"] == 4 and first["numberMatched"] > 4
     next_link = next(link["href"] for link in first["links"] if link["rel"] == "next")

@@ -10,11 +10,12 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice import zones as domain
-from geoservice.access import zone_filter
+from geoservice.access import Principal, zone_filter
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.db import Database
 from geoservice.errors import FieldError, Forbidden, InvalidInput
 from geoservice.layers import get_layers
-from geoservice.schemas import RevokeIn, ZoneFeatureIn, ZonePatch
+from geoservice.schemas import ZoneFeatureIn, ZonePatch
 from geoservice.store.zones import ZoneQuery
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
@@ -122,12 +123,19 @@ async def get_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, at: AtDe
     return _json(await domain.get_zone_feature(db, principal, zone_id, at))
 
 
-async def _written(db: Any, principal: Any, result: domain.WriteResult, status: int) -> Response:
-    feature = orjson.loads(await domain.get_zone_feature(db, principal, result.zone_id, None))
-    if result.repair:
-        feature["repair"] = result.repair
-    headers = {"Location": f"/api/v1/zones/{result.zone_id}"}
-    return _json(orjson.dumps(feature), status=status, headers=headers)
+async def zone_response(db: Database, principal: Principal, zone_id: int, status: int = 200,
+                        repair: dict[str, Any] | None = None) -> Response:
+    """The zone as it is now after a write, with its Location."""
+    feature = await domain.get_zone_feature(db, principal, zone_id, None)
+    if repair:
+        parsed = orjson.loads(feature)
+        parsed["repair"] = repair
+        feature = orjson.dumps(parsed).decode()
+    return _json(feature, status=status, headers={"Location": f"/api/v1/zones/{zone_id}"})
+
+
+async def _written(db: Database, principal: Principal, result: domain.WriteResult, status: int) -> Response:
+    return await zone_response(db, principal, result.zone_id, status, result.repair)
 
 
 @router.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature (admin)")
@@ -166,10 +174,3 @@ async def put_zone(
 ) -> Response:
     result = await domain.replace_zone(db, principal, zone_id, feature, content_crs=content_crs, repair=repair)
     return await _written(db, principal, result, 200)
-
-
-@router.post("/zones/{zone_id}/revoke", summary="Revoke a zone from a moment, with a reason (legal, admin)")
-async def revoke_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, body: Annotated[RevokeIn, Body()]
-                      ) -> Response:
-    await domain.revoke_zone(db, principal, zone_id, body)
-    return _json(await domain.get_zone_feature(db, principal, zone_id, None))

@@ -305,3 +305,66 @@ async def politikreds_for(conn: AsyncConnection, wkb: bytes) -> tuple[str | None
     if row is None:
         return None, None
     return row["code"], row["distance_m"]
+
+
+async def end_version(conn: AsyncConnection, version_id: int, *, at: dt.datetime, reason: str) -> None:
+    """Cut a published version short from `at` (an amendment takes over, or a revocation)."""
+    await conn.execute(
+        "UPDATE zone_version SET ended_at = %s, ended_recorded_at = now(), ended_reason = %s WHERE id = %s",
+        (at, reason, version_id),
+    )
+
+
+async def copy_geometry_wkb(conn: AsyncConnection, version_id: int) -> bytes:
+    cur = await conn.execute("SELECT ST_AsBinary(geom) AS wkb FROM zone_version WHERE id = %s", (version_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return bytes(row["wkb"])
+
+
+async def publish_version(
+    conn: AsyncConnection, version_id: int, *, start: dt.datetime, decision_ref: str | None, actor: str,
+    override_rule: str | None, override_reason: str | None,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE zone_version
+        SET state = 'published', published_at = now(), published_by = %(actor)s,
+            valid = tstzrange(%(start)s, upper(valid), '[)'),
+            decision_ref = coalesce(%(decision_ref)s, decision_ref),
+            override_rule = coalesce(%(override_rule)s, override_rule),
+            override_reason = coalesce(%(override_reason)s, override_reason)
+        WHERE id = %(id)s
+        """,
+        {"actor": actor, "start": start, "decision_ref": decision_ref, "override_rule": override_rule,
+         "override_reason": override_reason, "id": version_id},
+    )
+
+
+async def archive(conn: AsyncConnection, zone_id: int, actor: str) -> None:
+    await conn.execute("UPDATE zone SET archived_at = now(), archived_by = %s WHERE id = %s", (actor, zone_id))
+
+
+async def zone_status(conn: AsyncConnection, zone_id: int, t: dt.datetime) -> str:
+    cur = await conn.execute("SELECT zone_status_at(%s, %s) AS status", (zone_id, t))
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row["status"])
+
+
+async def history_versions(conn: AsyncConnection, zone_id: int, t: dt.datetime, drafts: bool) -> str:
+    cur = await conn.execute(query("zone_history"), {"zone_id": zone_id, "t": t, "drafts": drafts})
+    row = await cur.fetchone()
+    assert row is not None
+    return row["body"]
+
+
+async def audit_events(conn: AsyncConnection, zone_id: int) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        """
+        SELECT id, at, actor, action, entity, entity_id, before, after, reason
+        FROM audit_log WHERE zone_id = %s ORDER BY id
+        """,
+        (zone_id,),
+    )
+    return await cur.fetchall()

@@ -1,0 +1,37 @@
+"""SQL for the validity report and the track (as-of) check."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
+
+from geoservice.access import ZoneFilter
+from geoservice.db import query
+
+
+async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter) -> str:
+    cur = await conn.execute(query("validity_report"), {"t": t, "visibilities": list(access.visibilities)})
+    row = await cur.fetchone()
+    assert row is not None
+    return row["body"]
+
+
+async def track_hits(
+    conn: AsyncConnection, lons: list[float], lats: list[float], times: list[dt.datetime], access: ZoneFilter,
+    kinds: list[str] | None,
+) -> list[tuple[int, int, int, bool | None]]:
+    """(point index from 1, zone id, version, daily window applies) for every point inside a zone in force."""
+    cur = conn.cursor(row_factory=tuple_row)
+    await cur.execute(query("track_check"), {
+        "lons": lons, "lats": lats, "ts": times, "visibilities": list(access.visibilities),
+        "restricted_kreds": access.restricted_politikreds, "kinds": kinds,
+    })
+    return await cur.fetchall()
+
+
+async def track_zones(conn: AsyncConnection, zone_ids: list[int]) -> str:
+    cur = await conn.execute(query("track_zones"), {"ids": zone_ids})
+    row = await cur.fetchone()
+    return (row["body"] if row else None) or "{}"

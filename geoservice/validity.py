@@ -1,0 +1,148 @@
+"""The validity report and the track (as-of) check: what legal staff rely on.
+
+Report sections, each a list of findings:
+- expiring: in force, inside the widest warning window of their kind, with days left;
+- expired_still_published: the designation has ended but the publication was never withdrawn (archived);
+- chain_gaps / chain_overlaps: consecutive designations that leave a gap or overlap;
+- missing_decision_ref: published versions without a decision reference;
+- overrides: versions published against a kind rule by an admin, with the reason.
+`expired_still_published` is overdue (something should already have happened); the CLI exits non-zero on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from geoservice import timeutil
+from geoservice.access import Principal, Role, require, zone_filter
+from geoservice.db import Database
+from geoservice.errors import FieldError, InvalidInput
+from geoservice.geometry import check_point_in_denmark
+from geoservice.layers import get_layers
+from geoservice.schemas import TrackIn
+from geoservice.store import validity as store
+
+SECTIONS = ("expiring", "expired_still_published", "chain_gaps", "chain_overlaps", "missing_decision_ref",
+            "overrides")
+OVERDUE = ("expired_still_published",)
+SECTION_TITLES = {
+    "expiring": "Udløber snart / expiring",
+    "expired_still_published": "Udløbet, men stadig offentliggjort / expired but still published",
+    "chain_gaps": "Hul i forlængelseskæden / gap between designations",
+    "chain_overlaps": "Overlap mellem udpegninger / overlapping designations",
+    "missing_decision_ref": "Offentliggjort uden afgørelsesreference / published without decision reference",
+    "overrides": "Regel tilsidesat af admin / admin overrides",
+}
+
+
+async def report(db: Database, principal: Principal, at: dt.datetime | None) -> dict[str, Any]:
+    require(principal, Role.legal, Role.admin, action="The validity report")
+    t = at or timeutil.now()
+    async with db.connection() as conn:
+        body = orjson.loads(await store.report(conn, t, zone_filter(principal)))
+    body = {"at": timeutil.isoformat_local(t), **body}
+    body["overdue"] = sum(len(body[s]) for s in OVERDUE)
+    return body
+
+
+def as_text(report_body: dict[str, Any]) -> str:
+    lines = [f"Gyldighedsrapport / validity report {report_body['at']}"]
+    counts = report_body["status_counts"]
+    lines.append("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    for section in SECTIONS:
+        items = report_body[section]
+        lines.append(f"\n{SECTION_TITLES[section]} ({len(items)})")
+        for item in items:
+            lines.append("  - " + _describe(section, item))
+    lines.append(f"\noverdue: {report_body['overdue']}")
+    return "\n".join(lines) + "\n"
+
+
+def _describe(section: str, item: dict[str, Any]) -> str:
+    who = f"#{item['zone_id']} {item['name']} ({item['kind']})"
+    match section:
+        case "expiring":
+            return f"{who}: ends {item['designation_end']}, {item['days_left']} days left"
+        case "expired_still_published":
+            return f"{who}: expired {item['expired_at']}, {item['days_since']} days ago"
+        case "chain_gaps":
+            return (f"{who}: gap {item['gap_from']} → {item['gap_to']} ({item['gap_days']} days) "
+                    f"before v{item['version']}")
+        case "chain_overlaps":
+            return f"{who}: v{item['version']} overlaps {item['overlap_from']} → {item['overlap_to']}"
+        case "missing_decision_ref":
+            return f"{who}: v{item['version']} published {item['published_at']}"
+        case "overrides":
+            return f"{who}: v{item['version']} rule «{item['rule']}», reason «{item['reason']}»"
+    raise AssertionError(section)
+
+
+def as_csv(report_body: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "zone_id", "name", "kind", "detail"])
+    for section in SECTIONS:
+        for item in report_body[section]:
+            writer.writerow([section, item["zone_id"], item["name"], item["kind"], _describe(section, item)])
+    return out.getvalue()
+
+
+async def check_track(db: Database, principal: Principal, body: TrackIn) -> dict[str, Any]:
+    """For each timed point, the zones in force there then; per zone, the enter and exit events in time order.
+    An exit happens at the first later point that is outside the zone or outside its period."""
+    kinds = body.kinds
+    if kinds:
+        unknown = [k for k in kinds if get_layers().kind(k) is None]
+        if unknown:
+            raise InvalidInput(f"kinds: unknown zone kind(s) {', '.join(unknown)}",
+                               errors=[FieldError("kinds", f"unknown: {', '.join(unknown)}")])
+    lons, lats, times = [], [], []
+    for i, point in enumerate(body.points):
+        check_point_in_denmark(point.lon, point.lat, lon_field=f"points[{i}].lon", lat_field=f"points[{i}].lat")
+        lons.append(point.lon)
+        lats.append(point.lat)
+        times.append(timeutil.parse_instant(point.at, f"points[{i}].at"))
+    access = zone_filter(principal)
+    async with db.connection() as conn:
+        hits = await store.track_hits(conn, lons, lats, times, access, kinds)
+        zone_ids = sorted({zone_id for _, zone_id, _, _ in hits})
+        zones = orjson.loads(await store.track_zones(conn, zone_ids)) if zone_ids else {}
+    return build_track_answer(body, times, hits, zones)
+
+
+def build_track_answer(body: TrackIn, times: list[dt.datetime], hits: list[tuple[int, int, int, bool | None]],
+                       zones: dict[str, Any]) -> dict[str, Any]:
+    inside: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for index, zone_id, version, window in hits:
+        inside[index - 1][zone_id] = {"zone_id": zone_id, "version": version, "daily_window_applies": window}
+    order = sorted(range(len(times)), key=lambda i: (times[i], i))
+    points = []
+    for i, point in enumerate(body.points):
+        points.append({
+            "index": i, "at": timeutil.isoformat_local(times[i]), "lat": point.lat, "lon": point.lon,
+            "label": point.label, "zones": [inside[i][z] for z in sorted(inside[i])],
+        })
+    events: list[dict[str, Any]] = []
+    current: set[int] = set()
+    for position, i in enumerate(order):
+        now_in = set(inside[i])
+        for zone_id in sorted(now_in - current):
+            events.append({"type": "enter", "zone_id": zone_id, "at": timeutil.isoformat_local(times[i]),
+                           "index": i, "first_point": position == 0,
+                           "daily_window_applies": inside[i][zone_id]["daily_window_applies"]})
+        for zone_id in sorted(current - now_in):
+            events.append({"type": "exit", "zone_id": zone_id, "at": timeutil.isoformat_local(times[i]),
+                           "index": i})
+        current = now_in
+    return {
+        "points": points,
+        "events": events,
+        "still_inside_at_end": sorted(current),
+        "zones": zones,
+    }

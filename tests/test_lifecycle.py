@@ -1,0 +1,268 @@
+"""The lifecycle of a zone: draft, publish, extend, amend, revoke, archive — and its history and audit log."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+from tests.helpers import GOTHERSGADE, offset, square, zone_feature
+
+ORIGIN = offset(*GOTHERSGADE, 6000, -9000)  # Amager, away from demo zones and other tests
+_slot = iter(range(100))
+
+
+def spot(size: float = 400.0) -> tuple[tuple[float, float], dict]:
+    n = next(_slot)
+    centre = offset(*ORIGIN, 900 * (n % 6), -900 * (n // 6))
+    return centre, square(*centre, size)
+
+
+def lookup_ids(client: TestClient, point: tuple[float, float], at: str, headers: dict) -> list[int]:
+    body = client.get("/api/v1/lookup", params={"lon": point[0], "lat": point[1], "at": at}, headers=headers).json()
+    return [z["id"] for z in body["zones"]]
+
+
+@pytest.fixture
+def legal(tokens: dict) -> dict:
+    return bearer(tokens["legal"])
+
+
+@pytest.fixture
+def admin(tokens: dict) -> dict:
+    return bearer(tokens["admin"])
+
+
+def draft(client: TestClient, admin: dict, geometry: dict, **props) -> int:
+    body = zone_feature(geometry, publish=False, **props)
+    response = client.post("/api/v1/zones", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_draft_publish_with_effect_moment(client: TestClient, admin: dict, legal: dict) -> None:
+    centre, geometry = spot()
+    zone_id = draft(client, admin, geometry, valid_from="2026-03-01T00:00", valid_to="2027-03-01T00:00")
+    assert lookup_ids(client, centre, "2026-06-01T12:00", legal) == []  # a draft is never in force
+    published = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal,
+                            json={"effective_from": "2026-04-01T12:00", "decision_ref": "KBH-2026-99"})
+    assert published.status_code == 200, published.text
+    props = published.json()["properties"]
+    assert props["valid_from"] == "2026-04-01T12:00:00+02:00" and props["decision_ref"] == "KBH-2026-99"
+    assert props["published_at"] is not None
+    assert lookup_ids(client, centre, "2026-04-01T11:59", legal) == []
+    assert lookup_ids(client, centre, "2026-04-01T12:00", legal) == [zone_id]
+    again = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal, json={})
+    assert again.status_code == 409
+
+
+def test_first_and_last_minute_of_a_period(client: TestClient, admin: dict, legal: dict) -> None:
+    centre, geometry = spot()
+    create = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, kind="visitationszone", valid_from="2026-09-01T16:00", valid_to="2026-09-15T16:00"))
+    zone_id = create.json()["id"]
+    assert lookup_ids(client, centre, "2026-09-01T15:59:59", legal) == []
+    assert lookup_ids(client, centre, "2026-09-01T16:00:00", legal) == [zone_id]
+    assert lookup_ids(client, centre, "2026-09-15T15:59:00", legal) == [zone_id]
+    assert lookup_ids(client, centre, "2026-09-15T16:00:00", legal) == []
+
+
+@pytest.mark.parametrize(
+    ("local_time", "applies"),
+    [("2026-05-01T23:59", False), ("2026-05-02T00:00", True), ("2026-05-02T04:59", True),
+     ("2026-05-02T05:00", False), ("2026-05-02T14:00", False)],
+)
+def test_daily_window_of_a_nightlife_zone(client: TestClient, local_time: str, applies: bool) -> None:
+    body = client.get("/api/v1/lookup", params={"lon": GOTHERSGADE[0], "lat": GOTHERSGADE[1], "at": local_time}
+                      ).json()
+    (zone,) = [z for z in body["zones"] if z["kind"] == "nattelivszone"]
+    assert zone["daily_window_applies"] is applies
+    assert zone["in_force"] is True and zone["status"] in ("in_force", "expiring")
+
+
+def test_extension_chain_with_a_boundary_change_in_the_middle(client: TestClient, admin: dict, legal: dict,
+                                                            conn: psycopg.Connection) -> None:
+    centre, wide = spot(600)
+    narrow = square(*centre, 200)
+    edge = offset(*centre, 250, 0)  # inside the wide boundary, outside the narrow one
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        wide, name="Kæde", valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00",
+        decision_ref="K-1")).json()["id"]
+    # second designation continues without a gap
+    second = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                         json={"valid_to": "2028-12-31", "decision_ref": "K-2", "reason": "Fortsat uro"})
+    assert second.status_code == 201, second.text
+    # narrowed mid-term
+    amended = client.post(f"/api/v1/zones/{zone_id}/amend", headers=legal, json={
+        "effective_from": "2028-03-01T00:00", "geometry": narrow, "decision_ref": "K-2a",
+        "reason": "Indsnævret til kerneområdet"})
+    assert amended.status_code == 201, amended.text
+    # third designation, from the narrowed boundary's end
+    third = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                        json={"valid_to": "2030-12-31", "decision_ref": "K-3"})
+    assert third.status_code == 201, third.text
+
+    assert edge_in(client, edge, "2026-06-01T12:00", legal, zone_id)        # first designation, wide
+    assert edge_in(client, edge, "2027-06-01T12:00", legal, zone_id)        # second, still wide
+    assert not edge_in(client, edge, "2028-06-01T12:00", legal, zone_id)    # narrowed
+    assert edge_in(client, centre, "2028-06-01T12:00", legal, zone_id)      # the core is still in
+    assert not edge_in(client, edge, "2030-06-01T12:00", legal, zone_id)    # the third keeps the narrow line
+    assert not edge_in(client, centre, "2031-01-01T00:00", legal, zone_id)  # and then it ends
+
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+    versions = [(v["version"], v["change"], v["decision_ref"], v["continues_version"]) for v in history["versions"]]
+    assert versions == [(1, "designation", "K-1", None), (2, "extension", "K-2", 1), (3, "amendment", "K-2a", 2),
+                        (4, "extension", "K-3", 3)]
+    v2 = history["versions"][1]
+    assert v2["ended_at"] == "2028-03-01T00:00:00+01:00" and v2["ended_reason"] == "amended"
+    then = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": "2028-06-01T12:00"}, headers=legal).json()
+    assert [v["status"] for v in then["versions"]] == ["expired", "superseded", "in_force", "scheduled"]
+    assert then["zone"]["status"] == "in_force"
+    assert all(v["geometry"]["type"] == "MultiPolygon" for v in history["versions"])
+    assert history["versions"][2]["area_m2"] < history["versions"][1]["area_m2"]
+    actions = [e["action"] for e in history["events"]]
+    assert actions.count("zone.extend") == 2 and "zone.amend" in actions and actions[0] == "zone.create"
+    amend_events = [e for e in history["events"] if e["action"] == "zone.amend"]
+    assert {e["actor"] for e in amend_events} == {"test-legal (legal)"}
+    assert any(e["changes"].get("ended_reason", {}).get("after") == "amended" for e in amend_events)
+    # the report sees one unbroken chain
+    report = client.get("/api/v1/validity/report", params={"at": "2027-06-01T12:00"}, headers=legal).json()
+    assert zone_id not in [g["zone_id"] for g in report["chain_gaps"] + report["chain_overlaps"]]
+
+
+def edge_in(client: TestClient, point: tuple[float, float], at: str, headers: dict, zone_id: int) -> bool:
+    return zone_id in lookup_ids(client, point, at, headers)
+
+
+def test_extension_rules(client: TestClient, admin: dict, legal: dict) -> None:
+    _, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
+    gap = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                      json={"valid_from": "2027-01-02T00:00", "valid_to": "2028-01-01", "decision_ref": "G"})
+    assert gap.status_code == 422 and gap.json()["rules"][0]["rule"] == "continuity"
+    assert "uden hul" in gap.json()["detail"]
+    overlap = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                          json={"valid_from": "2026-12-01T00:00", "valid_to": "2028-01-01", "decision_ref": "O"})
+    assert overlap.status_code == 422 and "allow_overlap" in overlap.json()["detail"]
+    too_long = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                           json={"valid_to": "2029-01-01T00:01", "decision_ref": "L"})
+    assert too_long.status_code == 422 and too_long.json()["rules"][0]["rule"] == "max_period"
+    legal_override = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": "2027-01-02T00:00", "valid_to": "2028-01-01", "decision_ref": "G",
+        "override_reason": "legal may not"})
+    assert legal_override.status_code == 422  # only an admin overrides
+    overridden = client.post(f"/api/v1/zones/{zone_id}/extend", headers=admin, json={
+        "valid_from": "2027-01-02T00:00", "valid_to": "2028-01-01", "decision_ref": "G",
+        "override_reason": "Ny afgørelse efter kort pause, godkendt af chefjurist"})
+    assert overridden.status_code == 201
+    report = client.get("/api/v1/validity/report", params={"at": "2027-06-01T12:00"}, headers=legal).json()
+    assert zone_id in [g["zone_id"] for g in report["chain_gaps"]]
+    override = next(o for o in report["overrides"] if o["zone_id"] == zone_id)
+    assert "continuity" in override["rule"] and "chefjurist" in override["reason"]
+
+
+def test_draft_extension_then_publish(client: TestClient, admin: dict, legal: dict) -> None:
+    centre, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
+    pending = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                          json={"valid_to": "2028-01-01", "decision_ref": "D", "publish": False})
+    assert pending.status_code == 201
+    assert lookup_ids(client, centre, "2027-06-01T12:00", legal) == []  # not in force while a draft
+    second = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                         json={"valid_to": "2028-01-01", "decision_ref": "D2"})
+    assert second.status_code == 409  # one draft decision at a time
+    assert client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal, json={}).status_code == 200
+    assert lookup_ids(client, centre, "2027-06-01T12:00", legal) == [zone_id]
+
+
+def test_revocation_mid_period_stops_the_scheduled_extension_too(client: TestClient, admin: dict, legal: dict
+                                                                 ) -> None:
+    centre, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
+    client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={"valid_to": "2027-12-31", "decision_ref": "E"})
+    revoked = client.post(f"/api/v1/zones/{zone_id}/revoke", headers=legal,
+                          json={"at": "2026-07-01T12:00", "reason": "Grundlaget er bortfaldet", "decision_ref": "R"})
+    assert revoked.status_code == 200
+    assert lookup_ids(client, centre, "2026-07-01T11:59", legal) == [zone_id]
+    assert lookup_ids(client, centre, "2026-07-01T12:00", legal) == []
+    assert lookup_ids(client, centre, "2027-06-01T12:00", legal) == []  # the extension never takes effect
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+    assert history["zone"]["status"] == "revoked" and history["zone"]["revoke_decision_ref"] == "R"
+    assert [v["ended_reason"] for v in history["versions"]] == ["revoked", "revoked"]
+    assert client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                       json={"valid_to": "2029-01-01", "decision_ref": "X"}).status_code == 409
+
+
+def test_archive_only_after_expiry(client: TestClient, tokens: dict, admin: dict, legal: dict) -> None:
+    _, geometry = spot()
+    old = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, valid_from="2024-01-01T00:00", valid_to="2024-06-01T00:00", name="Gammel")).json()["id"]
+    report = client.get("/api/v1/validity/report", headers=legal).json()
+    assert old in [z["zone_id"] for z in report["expired_still_published"]]
+    assert client.post(f"/api/v1/zones/{old}/archive", headers=bearer(tokens["officer"]), json={}).status_code == 403
+    archived = client.post(f"/api/v1/zones/{old}/archive", headers=legal, json={"reason": "Fjernet fra politi.dk"})
+    assert archived.status_code == 200
+    report = client.get("/api/v1/validity/report", headers=legal).json()
+    assert old not in [z["zone_id"] for z in report["expired_still_published"]]
+    _, live_geometry = spot()
+    live = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        live_geometry, valid_from="2026-01-01T00:00", valid_to="2027-12-31")).json()["id"]
+    refused = client.post(f"/api/v1/zones/{live}/archive", headers=legal, json={})
+    assert refused.status_code == 409 and refused.json()["zone_status"] in ("in_force", "expiring")
+
+
+@pytest.mark.parametrize("who", ["officer", "analyst"])
+def test_lifecycle_actions_need_legal_or_admin(client: TestClient, tokens: dict, admin: dict, who: str) -> None:
+    _, geometry = spot()
+    zone_id = draft(client, admin, geometry)
+    headers = bearer(tokens[who])
+    for action, body in (("publish", {}), ("extend", {"valid_to": "2029-01-01", "decision_ref": "x"}),
+                         ("amend", {"effective_from": "2026-06-01T00:00", "geometry": geometry, "decision_ref": "x"}),
+                         ("revoke", {"reason": "nej tak"}), ("archive", {})):
+        response = client.post(f"/api/v1/zones/{zone_id}/{action}", headers=headers, json=body)
+        assert response.status_code == 403, (action, response.text)
+    assert client.get("/api/v1/zones/1/history").status_code == 401
+    officer_view = client.get("/api/v1/zones/1/history", headers=headers).json()
+    assert "events" not in officer_view  # the audit trail is for legal and admin
+
+
+def test_audit_log_is_append_only(conn: psycopg.Connection) -> None:
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log",
+                      "TRUNCATE audit_log"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute(statement)
+    assert conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] > 0
+
+
+def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: dict, legal: dict,
+                                                     conn: psycopg.Connection) -> None:
+    _, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, name="Rekonstruktion", valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
+    # pretend it was published on 15 January (the API stamps real time; history is what we test here)
+    conn.execute("UPDATE zone_version SET published_at = '2026-01-15T12:00+01' WHERE zone_id = %s", (zone_id,))
+    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=legal,
+                json={"at": "2026-03-01T00:00", "reason": "Ophævet"})
+    conn.execute("UPDATE zone SET revoked_recorded_at = '2026-03-10T09:00+01' WHERE id = %s", (zone_id,))
+    conn.execute("UPDATE zone_version SET ended_recorded_at = '2026-03-10T09:00+01' WHERE zone_id = %s", (zone_id,))
+
+    def shown(moment: str) -> bool:
+        fc = client.get("/api/v1/zones", params={"published_as_of": moment, "q": "Rekonstruktion"}).json()
+        return zone_id in [f["id"] for f in fc["features"]]
+
+    assert not shown("2026-01-10T12:00")  # in force on paper, but not yet published
+    assert shown("2026-01-20T12:00")
+    assert shown("2026-03-05T12:00")      # revoked from 1 March, but nobody had recorded it yet
+    assert not shown("2026-03-11T12:00")
+
+
+def test_status_agrees_between_listing_and_report(client: TestClient, legal: dict, conn: psycopg.Connection) -> None:
+    at = "2026-11-22T12:00:00+01:00"
+    report = client.get("/api/v1/validity/report", params={"at": at}, headers=legal).json()
+    counts = dict(conn.execute("SELECT zone_status_at(id, %s::timestamptz) AS s, count(*) FROM zone GROUP BY 1",
+                               (at,)).fetchall())
+    assert report["status_counts"] == counts
