@@ -29,12 +29,14 @@ demo_app = typer.Typer(help="Demo data built from ../shared/data.", no_args_is_h
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 zones_app = typer.Typer(help="Zones and their lifecycle.", no_args_is_help=True)
 validity_app = typer.Typer(help="Legal validity: the report and as-of checks.", no_args_is_help=True)
+map_app = typer.Typer(help="Static HTML maps (folium) that open with no internet.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(zones_app, name="zones")
 app.add_typer(validity_app, name="validity")
+app.add_typer(map_app, name="map")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -569,6 +571,28 @@ def _read_track(path: Path) -> list[dict[str, Any]]:
         return points
     with path.open(encoding="utf-8", newline="") as fh:
         return [{k: v for k, v in row.items() if k in ("lat", "lon", "at", "label")} for row in csv.DictReader(fh)]
+
+
+@map_app.command("export")
+@reports_errors
+def map_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    kind: Annotated[str | None, typer.Option(help="Kind code(s), comma-separated")] = None,
+    at: Annotated[str | None, typer.Option(help="The moment the map shows (default now)")] = None,
+    sector: Annotated[str | None, typer.Option(help="Only zones touching this Din Betjent sector")] = None,
+    zone: Annotated[int | None, typer.Option(help="One zone: the map annex of its decision")] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    as_role: Annotated[Role, typer.Option("--as", help="Export what this role sees")] = Role.public,
+) -> None:
+    """Write a self-contained HTML map of the zones in force (Leaflet inlined, no CDN)."""
+    from geoservice import maps
+
+    moment = timeutil.parse_instant(at, "--at") if at else None
+    principal = Principal(role=as_role, username=_operator().username)
+    document = run(_with_db(_settings(), lambda db: maps.export_map(
+        db, principal, kinds=_csv(kind), at=moment, sector=sector, zone_id=zone, title=title)))
+    output.write_text(document, encoding="utf-8")
+    typer.echo(f"wrote {output} ({len(document) // 1024} KB)")
 
 
 def main() -> None:

@@ -108,15 +108,15 @@ def check_point_in_denmark(lon: float, lat: float, *, lon_field: str = "lon", la
     for name, value in ((lon_field, lon), (lat_field, lat)):
         if not math.isfinite(value):
             raise InvalidInput(f"{name} must be a finite number", errors=[FieldError(name, "not a finite number")])
-    if _in_bbox(lon, lat):
+    if in_denmark_bbox(lon, lat):
         return
     reason = f"{_fmt_lonlat(lon, lat)} is outside Denmark"
-    if _in_bbox(lat, lon):
+    if in_denmark_bbox(lat, lon):
         reason += f"; latitude and longitude look swapped (did you mean {lat_field}={lon}, {lon_field}={lat}?)"
     raise OutsideDenmark(reason, errors=[FieldError(f"{lat_field},{lon_field}", reason)])
 
 
-def _in_bbox(lon: float, lat: float) -> bool:
+def in_denmark_bbox(lon: float, lat: float) -> bool:
     x0, y0, x1, y1 = DENMARK_BBOX
     return x0 <= lon <= x1 and y0 <= lat <= y1
 
@@ -236,9 +236,9 @@ def _check_bounds(geom: BaseGeometry, srid: int, field: str) -> None:
     else:
         lonlat = shapely.get_coordinates(reproject(geom, srid, WGS84_SRID))
     for index, (lon, lat) in enumerate(lonlat):
-        if not _in_bbox(lon, lat):
+        if not in_denmark_bbox(lon, lat):
             reason = f"vertex {index} at {_fmt_lonlat(lon, lat)} is outside Denmark"
-            if srid == WGS84_SRID and _in_bbox(lat, lon):
+            if srid == WGS84_SRID and in_denmark_bbox(lat, lon):
                 reason += "; latitude and longitude look swapped (GeoJSON is [longitude, latitude])"
             elif srid != WGS84_SRID:
                 reason += f" (coordinates read as EPSG:{srid}; is that the right CRS?)"

@@ -12,7 +12,7 @@ from geoservice.db import connect
 from geoservice.demo.build import build
 
 TABLES = ["reference_area", "reference_area_part", "police_station", "patrol_sector", "officer", "zone_kind",
-          "zone", "zone_version", "audit_log"]
+          "zone", "zone_version", "audit_log", "place"]
 
 
 def fingerprint(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, problems, validity, web, zones
+from geoservice.api import catalogue, lifecycle, lookup, places, problems, validity, web, zones
 from geoservice.api.middleware import BodySizeLimit, GZipFor
 from geoservice.db import Database
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
 COMPRESSED_PATHS = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/overlays", "/api/v1/validity",
-                    "/static", "/vendor", "/openapi.json", "/collections")
+                    "/api/v1/sectors", "/api/v1/maps", "/static", "/vendor", "/openapi.json")
 
 DESCRIPTION = """
 Every geographic zone the Danish police designate — nattelivszoner, visitationszoner, SUB-områder,
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(lifecycle.router)
     app.include_router(validity.router)
     app.include_router(catalogue.router)
+    app.include_router(places.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

@@ -31,7 +31,11 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
             raise ClusterError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (make setup does)")
         app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
 
-    pages: dict[str, Path] = {"/": public / "index.html"}
+    pages: dict[str, Path] = {
+        "/": public / "index.html",
+        "/officer": public / "officer.html",
+        "/legal": public / "legal.html",
+    }
 
     for route, file in pages.items():
         async def serve(file: Path = file) -> FileResponse:

@@ -39,6 +39,8 @@ class Station:
     name: str
     address: str
     point: Point
+    phone: str | None = None
+    email: str | None = None
 
 
 @dataclass
@@ -78,12 +80,25 @@ class DemoZone:
 
 
 @dataclass
+class Places:
+    """Named OpenStreetMap points (EPSG:25832) for the offline place search."""
+
+    ids: np.ndarray
+    names: list[str]
+    categories: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    source: str = "OpenStreetMap 2019 (© OpenStreetMap contributors, ODbL)"
+
+
+@dataclass
 class DemoData:
     reference: list[ReferenceArea]
     politikreds: str
     stations: list[Station]
     sectors: list[Sector]
     zones: list[DemoZone]
+    places: Places
 
 
 def _multi(geom: BaseGeometry) -> MultiPolygon:
@@ -183,7 +198,7 @@ def build_sectors(reference: list[ReferenceArea], layers_dir: Path) -> tuple[str
     n_officer = 0
     for st in spec["stations"]:
         point = reproject(Point(*st["lonlat"]), 4326, STORAGE_SRID)
-        stations.append(Station(st["code"], st["name"], st["address"], point))
+        stations.append(Station(st["code"], st["name"], st["address"], point, st.get("phone"), st.get("email")))
         for area in st["areas"]:
             if "bydel" in area:
                 base = bydele[area["bydel"]]
@@ -285,9 +300,29 @@ def build_zones(reference: list[ReferenceArea], data_dir: Path, layers_dir: Path
     return zones
 
 
+# Named points that help people find a place; technical features (power, emergency phones ...) are left out.
+PLACE_TAGS = ("place", "amenity", "shop", "leisure", "tourism", "railway", "public_transport", "historic")
+
+
+def build_places(data_dir: Path) -> Places:
+    with sqlite3.connect(data_dir / "osm" / "denmark_pois_2019.sqlite") as conn:
+        rows = conn.execute(
+            f"SELECT ID, NAME, TAG || '=' || VALUE, LON, LAT FROM NODE WHERE NAME IS NOT NULL AND NAME <> ''"
+            f" AND TAG IN ({','.join('?' * len(PLACE_TAGS))}) ORDER BY ID",
+            PLACE_TAGS,
+        ).fetchall()
+    lon = np.array([r[3] for r in rows], dtype=float)
+    lat = np.array([r[4] for r in rows], dtype=float)
+    from geoservice.geometry import transformer
+
+    x, y = transformer(4326, STORAGE_SRID).transform(lon, lat)
+    return Places(np.array([r[0] for r in rows], dtype=np.int64), [r[1].strip() for r in rows],
+                  [r[2] for r in rows], np.asarray(x), np.asarray(y))
+
+
 def build(data_dir: Path, layers_dir: Path) -> DemoData:
     reference = build_reference(data_dir, layers_dir)
     politikreds, stations, sectors = build_sectors(reference, layers_dir)
     zones = build_zones(reference, data_dir, layers_dir)
-    return DemoData(reference, politikreds, stations, sectors, zones)
+    return DemoData(reference, politikreds, stations, sectors, zones, build_places(data_dir))
 

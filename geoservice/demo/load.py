@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from geoservice import timeutil
 from geoservice.db import Actor, set_audit_context
-from geoservice.demo.build import DemoData, DemoZone, Sector
+from geoservice.demo.build import DemoData, DemoZone, Places, Sector
 from geoservice.errors import GeoserviceError
 from geoservice.layers import Layers
 from geoservice.rules import Period, check_period
@@ -37,13 +37,15 @@ WHERE (reference_area.name, reference_area.parent_code, reference_area.source, S
 """
 
 UPSERT_STATION = """
-INSERT INTO police_station (code, name, politikreds_code, address, illustrative, geom)
-VALUES (%(code)s, %(name)s, %(kreds)s, %(address)s, true, ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832))
+INSERT INTO police_station (code, name, politikreds_code, address, phone, email, illustrative, geom)
+VALUES (%(code)s, %(name)s, %(kreds)s, %(address)s, %(phone)s, %(email)s, true,
+        ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832))
 ON CONFLICT (code) DO UPDATE
 SET name = EXCLUDED.name, politikreds_code = EXCLUDED.politikreds_code, address = EXCLUDED.address,
-    geom = EXCLUDED.geom
-WHERE (police_station.name, police_station.address, ST_AsBinary(police_station.geom))
-      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, ST_AsBinary(EXCLUDED.geom))
+    phone = EXCLUDED.phone, email = EXCLUDED.email, geom = EXCLUDED.geom
+WHERE (police_station.name, police_station.address, police_station.phone, police_station.email,
+       ST_AsBinary(police_station.geom))
+      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.address, EXCLUDED.phone, EXCLUDED.email, ST_AsBinary(EXCLUDED.geom))
 """
 
 FIND_SECTOR = """
@@ -71,6 +73,7 @@ WHERE (officer.phone, officer.email) IS DISTINCT FROM (EXCLUDED.phone, EXCLUDED.
 
 @dataclass
 class LoadReport:
+    places_added: int = 0
     areas_changed: int = 0
     stations_changed: int = 0
     sectors_changed: int = 0
@@ -82,7 +85,8 @@ class LoadReport:
         return (
             f"reference areas changed: {self.areas_changed}, stations: {self.stations_changed}, "
             f"sectors: {self.sectors_changed}, officers: {self.officers_changed}, "
-            f"zones added: {len(self.zones_added)}, already present: {len(self.zones_kept)}"
+            f"zones added: {len(self.zones_added)}, already present: {len(self.zones_kept)}, "
+            f"places added: {self.places_added}"
         )
 
 
@@ -103,7 +107,8 @@ async def load(conn: AsyncConnection, data: DemoData, layers: Layers) -> LoadRep
         for station in data.stations:
             cur = await conn.execute(UPSERT_STATION, {
                 "code": station.code, "name": station.name, "kreds": data.politikreds,
-                "address": station.address, "wkb": _wkb(station.point),
+                "address": station.address, "phone": station.phone, "email": station.email,
+                "wkb": _wkb(station.point),
             })
             report.stations_changed += cur.rowcount
         for sector in data.sectors:
@@ -111,6 +116,7 @@ async def load(conn: AsyncConnection, data: DemoData, layers: Layers) -> LoadRep
             for officer in sector.officers:
                 cur = await conn.execute(UPSERT_OFFICER, {"sector": sector.code, **officer})
                 report.officers_changed += cur.rowcount
+        report.places_added = await _load_places(conn, data.places)
         for zone in data.zones:
             exists = await (await conn.execute("SELECT id FROM zone WHERE source_key = %s", (zone.key,))).fetchone()
             if exists:
@@ -119,6 +125,25 @@ async def load(conn: AsyncConnection, data: DemoData, layers: Layers) -> LoadRep
             await _insert_zone(conn, zone, layers)
             report.zones_added.append(zone.key)
     return report
+
+
+async def _load_places(conn: AsyncConnection, places: Places) -> int:
+    """COPY into a temporary table, then add the ones not there yet (a reload adds nothing)."""
+    await conn.execute("CREATE TEMP TABLE place_in (id bigint, name text, category text, x float8, y float8)"
+                       " ON COMMIT DROP")
+    async with conn.cursor().copy("COPY place_in (id, name, category, x, y) FROM STDIN") as copy:
+        for row in zip(places.ids.tolist(), places.names, places.categories, places.x.tolist(), places.y.tolist(),
+                       strict=True):
+            await copy.write_row(row)
+    cur = await conn.execute(
+        """
+        INSERT INTO place (id, name, category, geom, source)
+        SELECT id, name, category, ST_SetSRID(ST_MakePoint(x, y), 25832), %s FROM place_in
+        ON CONFLICT (id) DO NOTHING
+        """,
+        (places.source,),
+    )
+    return cur.rowcount
 
 
 async def _upsert_sector(conn: AsyncConnection, sector: Sector, kreds: str) -> int:

@@ -1,9 +1,10 @@
 -- One zone as a GeoJSON Feature (json), given z (zone), v (zone_version), k (zone_kind) and the moment
--- %(t)s. {geometry} is the geometry expression (full resolution or simplified for a zoom level).
+-- %(t)s. {geometry} is the geometry expression (full resolution or simplified for a zoom level) and
+-- {precision} the number of decimals of its coordinates.
 json_build_object(
     'type', 'Feature',
     'id', z.id,
-    'geometry', ST_AsGeoJSON({geometry}, 6)::json,
+    'geometry', ST_AsGeoJSON({geometry}, {precision})::json,
     'properties', json_build_object(
         'id', z.id,
         'kind', z.kind,

@@ -35,12 +35,14 @@ class ZoneQuery:
     bbox: tuple[float, float, float, float] | None = None
     q: str | None = None
     zone_ids: list[int] | None = None
+    sector: str | None = None  # only zones touching this Din Betjent sector
     simplify_m: float = 0.0
     limit: int = 100
     offset: int = 0
 
 
 def _geometry_expr(simplify_m: float) -> S.Composable:
+    """Full resolution, or simplified (topology kept) to what a zoom level needs."""
     if simplify_m > 0:
         return S.SQL("ST_Transform(ST_SimplifyPreserveTopology(v.geom, %(simplify)s), 4326)")
     return S.SQL("v.geom_wgs84")
@@ -116,6 +118,10 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
     if zq.statuses:
         outer.append(S.SQL("zone_status_at(z.id, %(t)s) = ANY(%(statuses)s)"))
         params["statuses"] = zq.statuses
+    if zq.sector:
+        outer.append(S.SQL("ST_Intersects(v.geom, (SELECT s.geom FROM patrol_sector s WHERE s.code = %(sector)s"
+                           " AND s.valid @> %(t)s::timestamptz))"))
+        params["sector"] = zq.sector
     if zq.bbox:
         outer.append(
             S.SQL("v.geom_wgs84 && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
@@ -123,7 +129,9 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         )
         params.update(dict(zip(("x0", "y0", "x1", "y1"), zq.bbox, strict=True)))
 
-    feature = S.SQL(query("zone_feature")).format(geometry=_geometry_expr(zq.simplify_m))
+    # 5 decimals (about 1 m) is all a map needs; full resolution keeps 6
+    feature = S.SQL(query("zone_feature")).format(geometry=_geometry_expr(zq.simplify_m),
+                                                  precision=S.Literal(5 if zq.simplify_m > 0 else 6))
     statement = S.SQL(
         """
         WITH picked AS ({picked}),

@@ -1,10 +1,73 @@
-// Shared helpers for the geoservice web pages: API access, Danish date formatting, kind styles.
+// Shared helpers for the geoservice web pages: language, API access and tokens, Danish date formatting,
+// kind styles, the offline base layer, zone popups and place search. Everything is served locally.
 "use strict";
 
 const GS = (() => {
-  const MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
-    "oktober", "november", "december"];
   const TZ = "Europe/Copenhagen";
+  const TOKEN_KEY = "geoservice.token";
+  const MONTHS = {
+    da: ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+      "november", "december"],
+    en: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+      "November", "December"],
+  };
+
+  // UI text, Danish first. Kind names and meanings come from the API in both languages.
+  const TEXT = {
+    da: {
+      title: "Politiets zoner", subtitle: "nattelivszoner, visitationszoner og andre zoner",
+      legend: "Signaturforklaring", list: "Liste", here: "Er jeg i en zone?", search: "Søg sted, zone eller koordinater",
+      time: "Tidspunkt", now: "Nu", showingNow: "Viser zoner i kraft nu", showingAt: "Viser zoner i kraft",
+      zonesInForce: "zoner i kraft", noZones: "Ingen zoner i kraft på dette tidspunkt.", loading: "Henter zoner …",
+      type: "Type", period: "Periode", legalBasis: "Retsgrundlag", decision: "Afgørelse", name: "Navn",
+      illustrative: "Illustrativ afgrænsning", showOnMap: "Vis på kort", download: "Hent som GeoJSON",
+      useMyPosition: "Brug min position", orClick: "… eller klik på kortet.", notInZone: "Ikke i nogen zone lige her.",
+      inZones: "Her gælder", sector: "Din Betjent", station: "Nærpolitistation", district: "Politikreds",
+      municipality: "Kommune", dailyWindowApplies: "Forbuddet gælder nu (kl. {start}–{end})",
+      dailyWindowNot: "Forbuddet gælder kl. {start}–{end}, ikke lige nu", noEnd: "uden udløb",
+      positionFailed: "Kunne ikke finde din position", error: "Fejl", credits: "Data",
+      illustrativeNote: "Afgrænsninger markeret illustrativ er afledt af offentlige data og er ikke de officielle grænser.",
+      login: "Log ind", token: "API-nøgle (token)", logout: "Log ud", refused: "Adgang nægtet",
+      needsRole: "Denne side kræver rollen {roles}.", badToken: "Nøglen blev ikke godkendt.",
+      language: "English", phone: "Telefon", email: "E-mail", print: "Udskriv",
+    },
+    en: {
+      title: "Police zones", subtitle: "nightlife zones, search zones and other zones",
+      legend: "Legend", list: "List", here: "Am I in a zone?", search: "Search place, zone or coordinates",
+      time: "Time", now: "Now", showingNow: "Showing zones in force now", showingAt: "Showing zones in force at",
+      zonesInForce: "zones in force", noZones: "No zones in force at this time.", loading: "Loading zones …",
+      type: "Kind", period: "Period", legalBasis: "Legal basis", decision: "Decision", name: "Name",
+      illustrative: "Illustrative boundary", showOnMap: "Show on map", download: "Download as GeoJSON",
+      useMyPosition: "Use my position", orClick: "… or click the map.", notInZone: "Not in any zone right here.",
+      inZones: "What applies here", sector: "Din Betjent", station: "Local police station", district: "Police district",
+      municipality: "Municipality", dailyWindowApplies: "The ban applies now ({start}–{end})",
+      dailyWindowNot: "The ban applies {start}–{end}, not right now", noEnd: "no end",
+      positionFailed: "Could not find your position", error: "Error", credits: "Data",
+      illustrativeNote: "Boundaries marked illustrative are derived from public data and are not the official ones.",
+      login: "Log in", token: "API key (token)", logout: "Log out", refused: "Access refused",
+      needsRole: "This page needs the role {roles}.", badToken: "The key was not accepted.",
+      language: "Dansk", phone: "Phone", email: "E-mail", print: "Print",
+    },
+  };
+
+  let lang = "da";
+
+  function setLang(value) {
+    lang = value === "en" ? "en" : "da";
+    document.documentElement.lang = lang;
+  }
+
+  function t(key, vars = {}) {
+    const text = (TEXT[lang] && TEXT[lang][key]) || TEXT.da[key] || key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : `{${name}}`));
+  }
+
+  // Fill every element with data-i18n="key" (and data-i18n-placeholder / data-i18n-label).
+  function translatePage(root = document) {
+    root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    root.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
+  }
 
   // Parts of an instant in Copenhagen time, whatever the browser's own time zone.
   function localParts(iso) {
@@ -16,23 +79,39 @@ const GS = (() => {
     return { year: +get("year"), month: +get("month"), day: +get("day"), hour: get("hour"), minute: get("minute") };
   }
 
-  // "1. september 2025 kl. 16.00"
-  function danishDateTime(iso) {
-    if (!iso) return "uden udløb";
+  // "1. september 2025 kl. 16.00" / "1 September 2025 16:00"
+  function dateTime(iso, language = lang) {
+    if (!iso) return TEXT[language].noEnd;
     const p = localParts(iso);
-    return `${p.day}. ${MONTHS[p.month - 1]} ${p.year} kl. ${p.hour}.${p.minute}`;
+    return language === "en"
+      ? `${p.day} ${MONTHS.en[p.month - 1]} ${p.year} ${p.hour}:${p.minute}`
+      : `${p.day}. ${MONTHS.da[p.month - 1]} ${p.year} kl. ${p.hour}.${p.minute}`;
   }
 
-  function danishPeriod(from, to) {
-    return `${danishDateTime(from)} – ${to ? danishDateTime(to) : "uden udløb"}`;
+  function period(from, to, language = lang) {
+    return `${dateTime(from, language)} – ${to ? dateTime(to, language) : TEXT[language].noEnd}`;
   }
 
-  async function getJSON(url, options = {}) {
-    const response = await fetch(url, options);
-    const body = await response.json().catch(() => null);
+  // The value for <input type="datetime-local"> of an instant, in Copenhagen time.
+  function localInputValue(date = new Date()) {
+    const p = localParts(date.toISOString());
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${p.year}-${pad(p.month)}-${pad(p.day)}T${p.hour}:${p.minute}`;
+  }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY); }
+  function setToken(value) { sessionStorage.setItem(TOKEN_KEY, value); }
+  function clearToken() { sessionStorage.removeItem(TOKEN_KEY); }
+
+  async function api(path, options = {}) {
+    const headers = Object.assign({}, options.headers || {});
+    if (options.auth !== false && token()) headers.Authorization = `Bearer ${token()}`;
+    const response = await fetch(path, Object.assign({}, options, { headers }));
+    const text = await response.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch { body = text; }
     if (!response.ok) {
-      const detail = body && body.detail ? body.detail : response.statusText;
-      const error = new Error(detail);
+      const error = new Error(body && body.detail ? body.detail : response.statusText);
       error.status = response.status;
       error.problem = body;
       throw error;
@@ -47,8 +126,13 @@ const GS = (() => {
   }
 
   async function kinds() {
-    const body = await getJSON("/api/v1/kinds");
+    const body = await api("/api/v1/kinds");
     return Object.fromEntries(body.kinds.map((k) => [k.code, k]));
+  }
+
+  function kindName(kinds, code) {
+    const kind = kinds[code];
+    return kind ? kind.name[lang] : code;
   }
 
   function styleFor(kinds, feature) {
@@ -56,26 +140,164 @@ const GS = (() => {
     return Object.assign({ color: "#333", weight: 2, fillOpacity: 0.2 }, kind ? kind.style : {});
   }
 
-  // Our own reference boundaries as the offline base layer, drawn lightly.
-  async function addReferenceLayers(map, config) {
-    const layers = {};
-    const specs = [
-      ["politikreds", "Politikredse", { color: "#44546a", weight: 1.2, fill: false }, 400],
-      ["kommune", "Kommuner", { color: "#8a96a3", weight: 0.7, fill: false, dashArray: "3 3" }, 200],
-      ["bydel", "Bydele (København)", { color: "#a0aab5", weight: 0.6, fill: false }, 20],
-    ];
-    for (const [type, label, style, simplify] of specs) {
-      const data = await getJSON(`/api/v1/reference-areas?type=${type}&simplify=${simplify}`);
-      layers[label] = L.geoJSON(data, { style, interactive: false }).addTo(map);
-    }
-    if (config && config.tile_url) {
-      const tiles = L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 });
-      tiles.addTo(map);
-      tiles.bringToBack();
-      layers["Baggrundskort"] = tiles;
-    }
-    return layers;
+  // Metres of simplification that a zoom level cannot show: half a screen pixel.
+  function simplifyForZoom(zoom, latitude = 56) {
+    const metresPerPixel = (156543.03 * Math.cos((latitude * Math.PI) / 180)) / 2 ** zoom;
+    return Math.min(200, Math.max(0.5, Math.round(metresPerPixel * 5) / 10));
   }
 
-  return { danishDateTime, danishPeriod, getJSON, escapeHtml, kinds, styleFor, addReferenceLayers, localParts };
+  // Our own reference boundaries as the offline base layer, drawn lightly. The DAGI outlines are
+  // 1:500,000, too coarse for a street view, so each layer shows only at the zooms it suits and is fetched
+  // the first time it is needed. An online tile layer is added only when the service is configured with one.
+  const REFERENCE_LAYERS = [
+    { type: "politikreds", style: { color: "#44546a", weight: 1.2, fill: false }, simplify: 400, minZoom: 0, maxZoom: 11 },
+    { type: "kommune", style: { color: "#8a96a3", weight: 0.7, fill: false, dashArray: "3 3" }, simplify: 150, minZoom: 8, maxZoom: 12 },
+    { type: "bydel", style: { color: "#8a96a3", weight: 0.8, fill: false }, simplify: 10, minZoom: 11, maxZoom: 20 },
+  ];
+
+  function addReferenceLayers(map, config) {
+    const layers = REFERENCE_LAYERS.map((spec) => Object.assign({ layer: null, loading: null }, spec));
+    const update = () => Promise.all(layers.map(async (spec) => {
+      const wanted = map.getZoom() >= spec.minZoom && map.getZoom() <= spec.maxZoom;
+      if (wanted && !spec.layer) {
+        spec.loading = spec.loading || api(`/api/v1/reference-areas?type=${spec.type}&simplify=${spec.simplify}`,
+          { auth: false });
+        const data = await spec.loading;
+        spec.layer = spec.layer || L.geoJSON(data, { style: spec.style, interactive: false, pane: "reference" });
+      }
+      if (spec.layer) {
+        const wantedNow = map.getZoom() >= spec.minZoom && map.getZoom() <= spec.maxZoom;
+        if (wantedNow && !map.hasLayer(spec.layer)) spec.layer.addTo(map);
+        if (!wantedNow && map.hasLayer(spec.layer)) map.removeLayer(spec.layer);
+      }
+    }));
+    map.on("zoomend", update);
+    if (config && config.tile_url) {
+      L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19, pane: "tilePane" }).addTo(map);
+    }
+    return update();
+  }
+
+  function createMap(elementId, view) {
+    const map = L.map(elementId, { zoomControl: true }).setView(view.center, view.zoom);
+    map.attributionControl.setPrefix(false);
+    map.createPane("reference");
+    map.getPane("reference").style.zIndex = 350;
+    map.getPane("reference").style.pointerEvents = "none";
+    return map;
+  }
+
+  function dailyWindowText(zone) {
+    if (!zone.daily_window) return "";
+    const vars = { start: zone.daily_window.start, end: zone.daily_window.end };
+    if (zone.daily_window_applies === undefined || zone.daily_window_applies === null) {
+      return t("dailyWindowNot", vars).replace(/, .*$/, "");
+    }
+    return zone.daily_window_applies ? t("dailyWindowApplies", vars) : t("dailyWindowNot", vars);
+  }
+
+  function zonePopupHtml(kinds, p) {
+    const rows = [
+      [t("type"), kindName(kinds, p.kind)],
+      [t("period"), period(p.valid_from, p.valid_to)],
+      [t("legalBasis"), p.legal_basis],
+      [t("decision"), p.decision_ref],
+    ].filter(([, v]) => v);
+    const window = p.daily_window ? `<p class="window">${escapeHtml(dailyWindowText(p))}</p>` : "";
+    return `<div class="popup"><h3>${escapeHtml(p.name)}</h3>
+      ${p.illustrative ? `<span class="badge illustrative">${t("illustrative")}</span>` : ""}
+      <dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>${window}</div>`;
+  }
+
+  // A login box for the staff pages. The token is kept for this browser tab only (sessionStorage).
+  function loginForm(container, onSubmit) {
+    container.innerHTML = `<form class="login" aria-label="${escapeHtml(t("login"))}">
+        <label>${escapeHtml(t("token"))} <input type="password" name="token" autocomplete="off" required></label>
+        <button type="submit">${escapeHtml(t("login"))}</button><p class="message" role="alert"></p></form>`;
+    const form = container.querySelector("form");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      setToken(form.token.value.trim());
+      try {
+        await onSubmit();
+      } catch (error) {
+        clearToken();
+        form.querySelector(".message").textContent = `${t("badToken")} (${error.message})`;
+      }
+    });
+  }
+
+  // Ask who the token is; refuse unless one of `roles`. Resolves to the identity, or rejects with a message.
+  async function requireRole(roles) {
+    if (!token()) throw Object.assign(new Error(t("needsRole", { roles: roles.join(", ") })), { status: 401 });
+    const me = await api("/api/v1/me");
+    if (!roles.includes(me.role)) {
+      throw Object.assign(new Error(t("needsRole", { roles: roles.join(", ") })), { status: 403 });
+    }
+    return me;
+  }
+
+  // Place search box: results from our own API, keyboard navigable (listbox pattern).
+  function searchBox(input, list, onPick, extraParams = () => ({})) {
+    let timer = null;
+    let results = [];
+    let active = -1;
+    const render = () => {
+      list.innerHTML = results.map((r, i) => `<li role="option" id="search-opt-${i}" tabindex="-1"
+          aria-selected="${i === active}" data-index="${i}"><strong>${escapeHtml(r.name)}</strong>
+          <span>${escapeHtml(r.detail || r.type)}</span></li>`).join("");
+      list.hidden = results.length === 0;
+      input.setAttribute("aria-expanded", String(results.length > 0));
+      if (active >= 0) input.setAttribute("aria-activedescendant", `search-opt-${active}`);
+    };
+    const pick = (i) => {
+      const result = results[i];
+      if (!result) return;
+      results = [];
+      render();
+      onPick(result);
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (!q) { results = []; render(); return; }
+      timer = setTimeout(async () => {
+        const params = new URLSearchParams(Object.assign({ q, limit: 8 }, extraParams()));
+        try {
+          results = (await api(`/api/v1/search?${params}`)).results;
+        } catch { results = []; }
+        active = results.length ? 0 : -1;
+        render();
+      }, 200);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown") { active = Math.min(results.length - 1, active + 1); render(); event.preventDefault(); }
+      if (event.key === "ArrowUp") { active = Math.max(0, active - 1); render(); event.preventDefault(); }
+      if (event.key === "Enter") { event.preventDefault(); pick(active < 0 ? 0 : active); }
+      if (event.key === "Escape") { results = []; render(); }
+    });
+    list.addEventListener("click", (event) => {
+      const item = event.target.closest("li[data-index]");
+      if (item) pick(+item.dataset.index);
+    });
+  }
+
+  function goTo(map, result, marker) {
+    if (result.bbox) {
+      map.fitBounds([[result.bbox[1], result.bbox[0]], [result.bbox[3], result.bbox[2]]], { maxZoom: 16 });
+    } else {
+      map.setView([result.lat, result.lon], Math.max(map.getZoom(), 16));
+    }
+    if (marker) marker.setLatLng([result.lat, result.lon]).addTo(map);
+  }
+
+  return {
+    // kept for pages written against the first version of this file
+    getJSON: (url, options = {}) => api(url, options),
+    danishDateTime: (iso) => dateTime(iso, "da"),
+    danishPeriod: (from, to) => period(from, to, "da"),
+    t, setLang, translatePage, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
+    token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
+    addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, searchBox, goTo,
+  };
 })();

@@ -1,50 +1,275 @@
-// The public map: published zones in force now, one colour per kind, with popups.
+// The public map: published zones in force now or at a chosen moment, styled per kind, with a legend that
+// says what each kind means, popups, "am I in a zone?", offline place search, an accessible list and a GeoJSON
+// download of exactly what is shown. The view (position, zoom, time, layers, language) lives in the URL.
 "use strict";
 
 (async function main() {
-  const map = L.map("map", { preferCanvas: false }).setView([55.68, 12.57], 12);
-  map.attributionControl.setPrefix(false);
+  const state = readHash();
+  let kinds = {};
+  let collection = { features: [] };
+  let loadSeq = 0;
+  let firstDrawn = false;
+  let openZoneId = null; // keeps a zone's popup open across reloads at another zoom level
+  let redrawing = false;
+  GS.setLang(state.lang);
+  GS.translatePage();
+  const map = GS.createMap("map", { center: state.center, zoom: state.zoom });
+  const zoneLayer = L.geoJSON(null, {
+    style: (f) => GS.styleFor(kinds, f),
+    filter: (f) => !state.hidden.has(f.properties.kind),
+    onEachFeature: (f, layer) => {
+      layer.bindPopup(() => GS.zonePopupHtml(kinds, f.properties));
+      layer.feature = f;
+    },
+  }).addTo(map);
+  map.on("popupopen", (event) => { openZoneId = event.popup._source?.feature?.id ?? null; });
+  map.on("popupclose", () => { if (!redrawing) openZoneId = null; });
+  const hereMarker = L.circleMarker([0, 0], { radius: 7, color: "#111", fillColor: "#ffd60a", fillOpacity: 1 });
+  const timeInput = document.getElementById("time");
   const status = document.getElementById("status");
 
-  try {
-    const [kinds, config] = await Promise.all([GS.kinds(), GS.getJSON("/api/v1/config")]);
-    document.getElementById("credits").textContent = config.credits.join(" · ");
-    map.attributionControl.addAttribution(config.credits[0]);
-    await GS.addReferenceLayers(map, config);
+  // Zones first (time to first drawn zone), then the rest.
+  const kindsPromise = GS.kinds();
+  const configPromise = GS.api("/api/v1/config", { auth: false });
+  kinds = await kindsPromise;
+  await loadZones();
+  const config = await configPromise;
+  document.getElementById("credits").textContent = `${GS.t("credits")}: ${config.credits.join(" · ")}`;
+  map.attributionControl.addAttribution(config.credits[0]);
+  GS.addReferenceLayers(map, config).catch((error) => console.warn("reference layers:", error.message));
 
-    const data = await GS.getJSON("/api/v1/zones?limit=1000");
-    const layer = L.geoJSON(data, {
-      style: (f) => GS.styleFor(kinds, f),
-      onEachFeature: (f, l) => l.bindPopup(popupHtml(kinds, f.properties)),
-    }).addTo(map);
-    if (data.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 14, padding: [20, 20] });
+  timeInput.value = state.t || GS.localInputValue();
+  timeInput.addEventListener("change", () => {
+    state.t = timeInput.value || null;
+    loadZones();
+  });
+  document.getElementById("now").addEventListener("click", () => {
+    state.t = null;
+    timeInput.value = GS.localInputValue();
+    loadZones();
+  });
+  const langButton = document.getElementById("lang");
+  updateLangButton();
+  langButton.addEventListener("click", () => {
+    state.lang = state.lang === "da" ? "en" : "da";
+    GS.setLang(state.lang);
+    GS.translatePage();
+    updateLangButton();
+    render();
+    writeHash();
+  });
+  map.on("moveend", writeHash);
+  let lastTolerance = currentTolerance();
+  map.on("zoomend", () => {
+    const tolerance = currentTolerance();
+    if (tolerance / lastTolerance > 2 || lastTolerance / tolerance > 2) {
+      lastTolerance = tolerance;
+      loadZones();
+    }
+  });
+  map.on("click", (event) => lookupAt(event.latlng.lat, event.latlng.lng));
+  document.getElementById("locate").addEventListener("click", () => {
+    if (!navigator.geolocation) { showHere(`<p>${GS.t("positionFailed")}</p>`); return; }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => { map.setView([pos.coords.latitude, pos.coords.longitude], 16); lookupAt(pos.coords.latitude, pos.coords.longitude); },
+      (error) => showHere(`<p>${GS.t("positionFailed")}: ${GS.escapeHtml(error.message)}</p>`),
+    );
+  });
+  setupTabs();
+  GS.searchBox(document.getElementById("search"), document.getElementById("search-results"), (result) => {
+    GS.goTo(map, result, result.bbox ? null : hereMarker);
+    if (result.type === "zone") {
+      zoneLayer.eachLayer((layer) => { if (String(layer.feature.id) === result.ref) layer.openPopup(); });
+    } else if (!result.bbox) {
+      lookupAt(result.lat, result.lon);
+    }
+  }, () => (state.t ? { at: state.t } : {}));
 
-    const shown = new Set(data.features.map((f) => f.properties.kind));
+  function currentTolerance() {
+    return GS.simplifyForZoom(map.getZoom(), map.getCenter().lat);
+  }
+
+  async function loadZones() {
+    const seq = ++loadSeq;
+    const params = new URLSearchParams({ limit: 1000, simplify: currentTolerance() });
+    if (state.t) params.set("at", state.t);
+    try {
+      const data = await GS.api(`/api/v1/zones?${params}`, { auth: false });
+      if (seq !== loadSeq) return; // a newer request superseded this one
+      collection = data;
+      redraw();
+      if (!firstDrawn && data.features.length) {
+        firstDrawn = true;
+        performance.mark("gs:first-zone");
+      }
+      render();
+      writeHash();
+      document.body.dataset.ready = "true";
+    } catch (error) {
+      status.textContent = `${GS.t("error")}: ${error.message}`;
+      document.body.dataset.ready = "error";
+    }
+  }
+
+  function redraw() {
+    redrawing = true;
+    zoneLayer.clearLayers();
+    zoneLayer.addData(collection);
+    redrawing = false;
+    if (openZoneId !== null) {
+      zoneLayer.eachLayer((layer) => { if (layer.feature.id === openZoneId) layer.openPopup(); });
+    }
+  }
+
+  function visibleFeatures() {
+    return collection.features.filter((f) => !state.hidden.has(f.properties.kind));
+  }
+
+  function render() {
+    const shown = visibleFeatures();
+    const when = state.t ? `${GS.t("showingAt")} ${GS.dateTime(collection.at)}` : GS.t("showingNow");
+    status.textContent = shown.length ? `${when}: ${shown.length} ${GS.t("zonesInForce")}.` : `${when}. ${GS.t("noZones")}`;
+    renderLegend();
+    renderList(shown);
+    updateDownload(shown);
+  }
+
+  function renderLegend() {
+    const present = new Map();
+    for (const f of collection.features) present.set(f.properties.kind, (present.get(f.properties.kind) || 0) + 1);
     const legend = document.getElementById("legend");
+    legend.innerHTML = "";
     for (const kind of Object.values(kinds)) {
-      if (!shown.has(kind.code)) continue;
+      if (!present.has(kind.code)) continue;
+      const id = `layer-${kind.code}`;
       const li = document.createElement("li");
-      li.innerHTML = `<span class="swatch" style="border-color:${kind.style.color};background:${kind.style.fillColor || kind.style.color}55"></span>
-        <span><strong>${GS.escapeHtml(kind.name.da)}</strong><span class="meaning">${GS.escapeHtml(kind.meaning.da)}</span></span>`;
+      li.innerHTML = `<input type="checkbox" id="${id}" ${state.hidden.has(kind.code) ? "" : "checked"}>
+        <label for="${id}"><span class="swatch" style="border-color:${kind.style.color};background:${kind.style.fillColor || kind.style.color}55"></span>
+        <strong>${GS.escapeHtml(kind.name[GS.lang])}</strong> (${present.get(kind.code)})
+        <span class="meaning">${GS.escapeHtml(kind.meaning[GS.lang])}</span></label>`;
+      li.querySelector("input").addEventListener("change", (event) => {
+        if (event.target.checked) state.hidden.delete(kind.code); else state.hidden.add(kind.code);
+        redraw();
+        render();
+        writeHash();
+      });
       legend.appendChild(li);
     }
-    status.textContent = `${data.features.length} zoner i kraft nu.`;
-    document.body.dataset.ready = "true";
-  } catch (error) {
-    status.textContent = `Kunne ikke hente zonerne: ${error.message}`;
-    document.body.dataset.ready = "error";
+  }
+
+  function renderList(shown) {
+    const caption = document.getElementById("zone-table-caption");
+    caption.textContent = `${shown.length} ${GS.t("zonesInForce")}`;
+    const tbody = document.querySelector("#zone-table tbody");
+    tbody.innerHTML = "";
+    for (const f of [...shown].sort((a, b) => a.properties.name.localeCompare(b.properties.name, "da"))) {
+      const p = f.properties;
+      const tr = document.createElement("tr");
+      tr.innerHTML = `<th scope="row"><span class="zone-name">${GS.escapeHtml(p.name)}</span>${p.illustrative ? ` <span class="badge illustrative">${GS.t("illustrative")}</span>` : ""}</th>
+        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${GS.escapeHtml(GS.period(p.valid_from, p.valid_to))}</td>
+        <td><button type="button" aria-label="${GS.escapeHtml(`${GS.t("showOnMap")}: ${p.name}`)}">${GS.t("showOnMap")}</button></td>`;
+      tr.querySelector("button").addEventListener("click", () => {
+        zoneLayer.eachLayer((layer) => {
+          if (layer.feature.id === f.id) { map.fitBounds(layer.getBounds(), { maxZoom: 16 }); layer.openPopup(); }
+        });
+      });
+      tbody.appendChild(tr);
+    }
+  }
+
+  // The download is the same set of zones at the same moment, at full resolution.
+  function updateDownload(shown) {
+    const link = document.getElementById("download");
+    const params = new URLSearchParams({ limit: 1000, at: collection.at });
+    const kindsShown = [...new Set(collection.features.map((f) => f.properties.kind))].filter((k) => !state.hidden.has(k));
+    if (state.hidden.size) params.set("kind", kindsShown.join(","));
+    link.href = `/api/v1/zones?${params}`;
+    link.download = `zoner-${(collection.at || "").slice(0, 16).replace(/[:T]/g, "-")}.geojson`;
+    link.toggleAttribute("aria-disabled", shown.length === 0);
+  }
+
+  async function lookupAt(lat, lon) {
+    hereMarker.setLatLng([lat, lon]).addTo(map);
+    selectTab("here");
+    const params = new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6) });
+    if (state.t) params.set("at", state.t);
+    try {
+      const body = await GS.api(`/api/v1/lookup?${params}`, { auth: false });
+      showHere(lookupHtml(body));
+    } catch (error) {
+      showHere(`<p class="error">${GS.t("error")}: ${GS.escapeHtml(error.message)}</p>`);
+    }
+  }
+
+  function lookupHtml(body) {
+    const zones = body.zones.length
+      ? `<h3>${GS.t("inZones")}</h3><ul class="hits">${body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong>
+          (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${GS.escapeHtml(GS.period(z.valid_from, z.designation_end || z.valid_to))}
+          ${z.daily_window ? `<br><em>${GS.escapeHtml(GS.dailyWindowText(z))}</em>` : ""}
+          ${kinds[z.kind] ? `<br><small>${GS.escapeHtml(kinds[z.kind].meaning[GS.lang])}</small>` : ""}</li>`).join("")}</ul>`
+      : `<p>${GS.t("notInZone")}</p>`;
+    const s = body.sector;
+    const sector = s ? `<h3>${GS.t("sector")}: ${GS.escapeHtml(s.name)}</h3>
+        <p>${GS.t("station")}: ${GS.escapeHtml(s.station.name)}${s.station.address ? `, ${GS.escapeHtml(s.station.address)}` : ""}</p>
+        <ul class="officers">${s.officers.map((o) => `<li>${GS.escapeHtml(o.name)}
+          ${o.phone ? ` · <a href="tel:${GS.escapeHtml(o.phone.replace(/\s/g, ""))}">${GS.escapeHtml(o.phone)}</a>` : ""}
+          ${o.email ? ` · <a href="mailto:${GS.escapeHtml(o.email)}">${GS.escapeHtml(o.email)}</a>` : ""}</li>`).join("")}</ul>
+        ${s.illustrative ? `<p class="note">${GS.t("illustrative")}</p>` : ""}` : "";
+    const areas = [
+      body.police_district ? `${GS.t("district")}: ${GS.escapeHtml(body.police_district.name)}` : "",
+      body.municipality ? `${GS.t("municipality")}: ${GS.escapeHtml(body.municipality.name)}` : "",
+    ].filter(Boolean).join(" · ");
+    return `${zones}${sector}<p>${areas}</p>`;
+  }
+
+  function showHere(html) {
+    document.getElementById("here").innerHTML = html;
+  }
+
+  function setupTabs() {
+    document.querySelectorAll('[role="tab"]').forEach((tab) => {
+      tab.addEventListener("click", () => selectTab(tab.id.replace("tab-", "")));
+      tab.addEventListener("keydown", (event) => {
+        const tabs = [...document.querySelectorAll('[role="tab"]')];
+        const i = tabs.indexOf(tab);
+        if (event.key === "ArrowRight") { tabs[(i + 1) % tabs.length].focus(); tabs[(i + 1) % tabs.length].click(); }
+        if (event.key === "ArrowLeft") { tabs[(i + tabs.length - 1) % tabs.length].focus(); tabs[(i + tabs.length - 1) % tabs.length].click(); }
+      });
+    });
+  }
+
+  function selectTab(name) {
+    document.querySelectorAll('[role="tab"]').forEach((tab) => {
+      const selected = tab.id === `tab-${name}`;
+      tab.setAttribute("aria-selected", String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      document.getElementById(tab.getAttribute("aria-controls")).hidden = !selected;
+    });
+  }
+
+  function updateLangButton() {
+    langButton.textContent = GS.t("language");
+    langButton.lang = state.lang === "da" ? "en" : "da";
+  }
+
+  function readHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    const [lat, lon] = (p.get("c") || "55.6790,12.5700").split(",").map(Number);
+    return {
+      center: [Number.isFinite(lat) ? lat : 55.679, Number.isFinite(lon) ? lon : 12.57],
+      zoom: Number(p.get("z")) || 13,
+      t: p.get("t") || null,
+      hidden: new Set((p.get("hide") || "").split(",").filter(Boolean)),
+      lang: p.get("lang") === "en" ? "en" : "da",
+    };
+  }
+
+  function writeHash() {
+    const c = map.getCenter();
+    const p = new URLSearchParams({ z: map.getZoom(), c: `${c.lat.toFixed(5)},${c.lng.toFixed(5)}` });
+    if (state.t) p.set("t", state.t);
+    if (state.hidden.size) p.set("hide", [...state.hidden].join(","));
+    if (state.lang !== "da") p.set("lang", state.lang);
+    history.replaceState(null, "", `#${p.toString().replace(/%2C/g, ",").replace(/%3A/g, ":")}`);
   }
 })();
-
-function popupHtml(kinds, p) {
-  const kind = kinds[p.kind];
-  const rows = [
-    ["Type", kind ? kind.name.da : p.kind],
-    ["Periode", GS.danishPeriod(p.valid_from, p.valid_to)],
-    ["Retsgrundlag", p.legal_basis],
-    ["Afgørelse", p.decision_ref],
-  ].filter(([, v]) => v);
-  return `<div class="popup"><h3>${GS.escapeHtml(p.name)}</h3>
-    ${p.illustrative ? '<span class="badge illustrative">Illustrativ afgrænsning</span>' : ""}
-    <dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${GS.escapeHtml(v)}</dd>`).join("")}</dl></div>`;
-}

@@ -1,0 +1,99 @@
+"""Place search, Din Betjent sectors, the caller's identity, and static map exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Path, Query
+from starlette.responses import HTMLResponse, Response
+
+from geoservice import maps, search, timeutil
+from geoservice.access import zone_filter
+from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv
+from geoservice.errors import FieldError, InvalidInput, NotFound
+from geoservice.layers import get_layers
+from geoservice.store import reference
+
+router = APIRouter(prefix="/api/v1", tags=["places"])
+
+SectorCode = Annotated[str, Path(pattern=r"^[A-Z0-9-]{2,40}$", description="Sector code, e.g. KBH-CITY-01")]
+
+
+@router.get("/search", summary="Offline place search: zones, sectors, stations, areas, places, coordinates")
+async def place_search(
+    db: DbDep,
+    principal: PrincipalDep,
+    at: AtDep,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    results = await search.search(db, principal, q, at, limit)
+    return Response(orjson.dumps({"query": q, "results": results}), media_type="application/json")
+
+
+@router.get("/me", summary="Who the token belongs to (role, politikreds, sector)")
+async def me(principal: PrincipalDep) -> dict:
+    return {"role": principal.role.value, "username": principal.username,
+            "politikreds": principal.politikreds_code, "sector": principal.sector_code}
+
+
+@router.get("/sectors", summary="Din Betjent sectors in force at a moment (GeoJSON)")
+async def sectors(
+    db: DbDep,
+    at: AtDep,
+    simplify: Annotated[float, Query(ge=0, le=500)] = 10,
+) -> Response:
+    async with db.connection() as conn:
+        body = await reference.sectors(conn, at or timeutil.now(), simplify)
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get("/sectors/{code}", summary="A sector: boundary, station, officers, neighbours, zones in force and "
+                                     "starting or ending in the coming days")
+async def sector(
+    db: DbDep,
+    principal: PrincipalDep,
+    at: AtDep,
+    code: SectorCode,
+    days: Annotated[int, Query(ge=0, le=90)] = 14,
+    simplify: Annotated[float, Query(ge=0, le=500)] = 2,
+) -> Response:
+    from geoservice.store.zones import ZoneQuery, select_features
+
+    t = at or timeutil.now()
+    access = zone_filter(principal)
+    async with db.connection() as conn:
+        body = await reference.sector_detail(conn, {
+            "code": code, "t": t, "days": days, "visibilities": list(access.visibilities),
+            "restricted_kreds": access.restricted_politikreds})
+        if body is None:
+            raise NotFound(f"no Din Betjent sector {code!r} at {timeutil.isoformat_local(t)}")
+        zones, _, _ = await select_features(conn, ZoneQuery(t=t, access=access, in_force_only=True, sector=code,
+                                                            simplify_m=simplify, limit=1000))
+    result = orjson.loads(body)
+    result["at"] = timeutil.isoformat_local(t)
+    result["days"] = days
+    result["zones_in_force"] = {"type": "FeatureCollection", "features": orjson.loads(zones)}
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+@router.get("/maps/export.html", response_class=HTMLResponse,
+            summary="A self-contained HTML map (folium) of the zones: a decision's map annex, a sector map")
+async def export_map(
+    db: DbDep,
+    principal: PrincipalDep,
+    at: AtDep,
+    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated")] = None,
+    sector: Annotated[str | None, Query(pattern=r"^[A-Z0-9-]{2,40}$")] = None,
+    zone: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="One zone")] = None,
+    download: bool = False,
+) -> HTMLResponse:
+    kinds = parse_csv(kind)
+    unknown = [k for k in kinds or [] if get_layers().kind(k) is None]
+    if unknown:
+        raise InvalidInput(f"kind: unknown zone kind(s) {', '.join(unknown)}",
+                           errors=[FieldError("kind", f"unknown: {', '.join(unknown)}")])
+    document = await maps.export_map(db, principal, kinds=kinds, at=at, sector=sector, zone_id=zone)
+    headers = {"Content-Disposition": 'attachment; filename="zonekort.html"'} if download else None
+    return HTMLResponse(document, headers=headers)

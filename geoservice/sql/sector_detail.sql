@@ -1,0 +1,55 @@
+-- One Din Betjent sector at %(t)s: its boundary, station and officers, its neighbours, and the zones that
+-- touch it — in force now, and starting or ending in the next %(days)s days (as far as the caller may see).
+WITH s AS (
+    SELECT * FROM patrol_sector WHERE code = %(code)s AND valid @> %(t)s::timestamptz
+),
+visible AS (
+    SELECT z.*, k.name_da AS kind_name FROM zone z JOIN zone_kind k ON k.code = z.kind
+    WHERE z.visibility = ANY(%(visibilities)s)
+       OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s)
+),
+touching AS (
+    SELECT DISTINCT z.id, z.name, z.kind, z.kind_name
+    FROM visible z JOIN zone_version v ON v.zone_id = z.id AND v.state = 'published'
+    CROSS JOIN s
+    WHERE ST_Intersects(v.geom, s.geom) AND NOT isempty(v.effective)
+      AND v.effective && tstzrange(%(t)s::timestamptz, %(t)s::timestamptz + make_interval(days => %(days)s), '[]')
+)
+SELECT json_build_object(
+    'sector', json_build_object(
+        'type', 'Feature', 'id', s.code,
+        'geometry', ST_AsGeoJSON(ST_Transform(s.geom, 4326), 5)::json,
+        'properties', json_build_object(
+            'code', s.code, 'name', s.name, 'illustrative', s.illustrative, 'politikreds', s.politikreds_code,
+            'kommune', (SELECT name FROM reference_area WHERE area_type = 'kommune' AND code = s.kommune_code),
+            'area_km2', round((ST_Area(s.geom) / 1e6)::numeric, 2))),
+    'station', (SELECT json_build_object('code', st.code, 'name', st.name, 'address', st.address,
+                                         'phone', st.phone, 'email', st.email,
+                                         'lon', ST_X(ST_Transform(st.geom, 4326)), 'lat', ST_Y(ST_Transform(st.geom, 4326)))
+                FROM police_station st WHERE st.code = s.station_code),
+    'officers', coalesce((SELECT json_agg(json_build_object('name', o.name, 'title', o.title, 'phone', o.phone,
+                                                            'email', o.email) ORDER BY o.name)
+                          FROM officer o WHERE o.sector_code = s.code), '[]'),
+    'neighbours', json_build_object('type', 'FeatureCollection', 'features', coalesce((
+        SELECT json_agg(json_build_object(
+                   'type', 'Feature', 'id', n.code,
+                   'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(n.geom, 5), 4326), 5)::json,
+                   'properties', json_build_object('code', n.code, 'name', n.name)) ORDER BY n.code)
+        FROM patrol_sector n
+        WHERE n.code <> s.code AND n.valid @> %(t)s::timestamptz AND ST_DWithin(n.geom, s.geom, 1)), '[]')),
+    'upcoming', coalesce((
+        SELECT json_agg(c ORDER BY c.at, c.zone_id) FROM (
+            SELECT t.id AS zone_id, t.name, t.kind, t.kind_name, 'starts' AS change, min(lower(v.effective)) AS at
+            FROM touching t JOIN zone_version v ON v.zone_id = t.id AND v.state = 'published'
+            WHERE NOT isempty(v.effective)
+              AND lower(v.effective) > %(t)s::timestamptz
+              AND lower(v.effective) <= %(t)s::timestamptz + make_interval(days => %(days)s)
+              AND zone_chain_end(t.id, %(t)s::timestamptz) IS NULL
+            GROUP BY t.id, t.name, t.kind, t.kind_name
+            UNION ALL
+            SELECT t.id, t.name, t.kind, t.kind_name, 'ends', zone_chain_end(t.id, %(t)s::timestamptz)
+            FROM touching t
+            WHERE zone_chain_end(t.id, %(t)s::timestamptz) <= %(t)s::timestamptz + make_interval(days => %(days)s)
+        ) c), '[]')
+)::text AS body
+FROM s

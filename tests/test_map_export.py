@@ -1,0 +1,74 @@
+"""folium map exports: a self-contained HTML file that renders its zones with the network blocked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def render_offline(browser, path: Path, artifacts: Path, name: str) -> tuple[int, list[str], list[str]]:
+    """Open the file with every non-file request blocked; count the zone shapes Leaflet drew."""
+    context = browser.new_context(offline=True, viewport={"width": 1100, "height": 800})
+    attempted: list[str] = []
+
+    def route(route_obj) -> None:
+        if route_obj.request.url.startswith("file:"):
+            route_obj.continue_()
+        else:
+            attempted.append(route_obj.request.url)
+            route_obj.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(path.as_uri())
+    page.wait_for_selector("path.gs-zone", state="attached")
+    shapes = page.locator("path.gs-zone").count()
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+    context.close()
+    return shapes, errors, attempted
+
+
+@pytest.mark.browser
+def test_exported_map_renders_offline(browser, client: TestClient, tmp_path: Path, artifacts: Path) -> None:
+    params = {"kind": "nattelivszone,sub_omraade", "at": "2026-06-01T12:00"}
+    response = client.get("/api/v1/maps/export.html", params=params)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    document = response.text
+    assert "<script src=" not in document and 'rel="stylesheet" href' not in document  # everything inlined
+    path = tmp_path / "zonekort.html"
+    path.write_text(document, encoding="utf-8")
+    expected = client.get("/api/v1/zones", params={**params, "limit": 1000}).json()["numberMatched"]
+    shapes, errors, attempted = render_offline(browser, path, artifacts, "export-nightlife-sub")
+    assert shapes == expected > 0
+    assert errors == [] and attempted == []
+    # the Danish period of each popup (folium writes the dash as \u2013)
+    assert "1. juli 2025 kl. 00.00 \\u2013 1. juli 2027 kl. 00.00" in document
+
+
+@pytest.mark.browser
+def test_cli_exports_a_decision_annex(browser, db_name: str, client: TestClient, tmp_path: Path,
+                                     artifacts: Path) -> None:
+    zone_id = client.get("/api/v1/zones", params={"q": "Kødbyen"}).json()["features"][0]["id"]
+    path = tmp_path / "annex.html"
+    env = {**os.environ, "GEOSERVICE_DB_NAME": db_name}
+    result = subprocess.run([sys.executable, "-m", "geoservice.cli", "map", "export", "--zone", str(zone_id),
+                             "-o", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Zonekort – Nattelivszone Kødbyen" in path.read_text(encoding="utf-8")
+    shapes, errors, attempted = render_offline(browser, path, artifacts, "export-annex")
+    assert shapes == 1 and errors == [] and attempted == []
+
+
+def test_public_export_never_holds_hidden_zones(client: TestClient) -> None:
+    document = client.get("/api/v1/maps/export.html", params={"at": "2026-11-15T12:00"}).text
+    for secret in ("INTERN: Visitationszone Sydhavnen", "Opholdsforbud", "Nyhavn (udkast)"):
+        assert secret not in document
+    assert client.get("/api/v1/maps/export.html", params={"kind": "bogus"}).status_code == 422

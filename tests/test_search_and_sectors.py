@@ -1,0 +1,84 @@
+"""Offline place search and the Din Betjent sector API."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geoservice.search import parse_coordinates
+from tests.conftest import bearer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("55.6815, 12.5795", (12.5795, 55.6815)),
+        ("12.5795 55.6815", (12.5795, 55.6815)),        # longitude first is recognised too
+        ("55,6815; 12,5795", (12.5795, 55.6815)),       # Danish decimal commas
+        ("55°40'53\"N 12°34'46\"E", (12.579444, 55.681389)),
+        ("57°3′N 9°55′Ø", (9.916667, 57.05)),            # Danish Ø for east
+        ("52.52, 13.40", None),                          # Berlin is not in Denmark
+        ("Gothersgade", None),
+    ],
+)
+def test_parse_coordinates(text: str, expected: tuple[float, float] | None) -> None:
+    got = parse_coordinates(text)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_search_finds_zones_areas_and_places(demo_client: TestClient) -> None:
+    results = demo_client.get("/api/v1/search", params={"q": "Kødbyen", "at": "2026-06-01T12:00"}).json()["results"]
+    types = {(r["type"], r["name"]) for r in results}
+    assert ("place", "Kødbyen") in types and ("zone", "Nattelivszone Kødbyen") in types
+    assert results[0]["name"] == "Kødbyen"  # the exact name ranks first
+    zone = next(r for r in results if r["type"] == "zone")
+    assert len(zone["bbox"]) == 4 and 12.5 < zone["lon"] < 12.6
+    kommune = demo_client.get("/api/v1/search", params={"q": "aalborg"}).json()["results"]
+    assert ("kommune", "Aalborg") in {(r["type"], r["name"]) for r in kommune}
+    sector = demo_client.get("/api/v1/search", params={"q": "indre by vest"}).json()["results"]
+    assert sector[0]["type"] == "sector" and sector[0]["ref"] == "KBH-CITY-01"
+
+
+def test_search_never_reveals_hidden_zones_to_the_public(demo_client: TestClient, tokens: dict) -> None:
+    public = demo_client.get("/api/v1/search", params={"q": "intern", "at": "2026-11-15T12:00"}).json()
+    assert not [r for r in public["results"] if r["type"] == "zone"]
+    draft = demo_client.get("/api/v1/search", params={"q": "nyhavn"}).json()
+    assert not [r for r in draft["results"] if r["type"] == "zone"]
+    legal = demo_client.get("/api/v1/search", params={"q": "nyhavn"}, headers=bearer(tokens["legal"])).json()
+    assert "Nattelivszone Nyhavn (udkast)" in [r["name"] for r in legal["results"]]
+
+
+def test_sector_detail(demo_client: TestClient, tokens: dict) -> None:
+    body = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2026-06-01T12:00"}).json()
+    assert body["sector"]["properties"]["name"] == "Din Betjent Indre By Vest"
+    assert body["station"]["name"] == "Nærpolitistation City" and body["station"]["phone"]
+    assert len(body["officers"]) == 2
+    neighbours = {f["id"] for f in body["neighbours"]["features"]}
+    assert "KBH-CITY-02" in neighbours and "KBH-CITY-01" not in neighbours
+    zone_names = {f["properties"]["name"] for f in body["zones_in_force"]["features"]}
+    assert "Nattelivszone Vestergade" in zone_names
+    # Vestergade ends 15 December 2026: within 14 days of 2 December
+    soon = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2026-12-02T12:00"}).json()
+    assert {"name": "Nattelivszone Vestergade", "change": "ends"}.items() <= next(
+        u for u in soon["upcoming"] if u["name"] == "Nattelivszone Vestergade").items()
+    # the internal Sydhavnen zone shows to an officer, not to the public
+    sydhavn = "KBH-VESTERBRO-VALBY-15"
+    public = demo_client.get(f"/api/v1/sectors/{sydhavn}", params={"at": "2026-11-15T12:00"}).json()
+    officer = demo_client.get(f"/api/v1/sectors/{sydhavn}", params={"at": "2026-11-15T12:00"},
+                              headers=bearer(tokens["officer"])).json()
+    hidden = "INTERN: Visitationszone Sydhavnen (forberedt)"
+    assert hidden not in {f["properties"]["name"] for f in public["zones_in_force"]["features"]}
+    assert hidden in {f["properties"]["name"] for f in officer["zones_in_force"]["features"]}
+    assert demo_client.get("/api/v1/sectors/NOPE-99").status_code == 404
+    assert demo_client.get("/api/v1/sectors/bad code!").status_code in (404, 422)
+
+
+def test_sectors_layer_and_me(demo_client: TestClient, tokens: dict) -> None:
+    fc = demo_client.get("/api/v1/sectors").json()
+    assert len(fc["features"]) == 28 and all(f["properties"]["illustrative"] for f in fc["features"])
+    assert demo_client.get("/api/v1/me").json()["role"] == "public"
+    me = demo_client.get("/api/v1/me", headers=bearer(tokens["officer"])).json()
+    assert me == {"role": "officer", "username": "test-officer", "politikreds": "11", "sector": "KBH-CITY-01"}

@@ -1,0 +1,149 @@
+"""The public map at / in real Chromium: zones in force at a chosen moment, Danish popups, permalinks, place
+search, the accessible list and its GeoJSON download, "am I in a zone?", payload size, and no request leaves
+localhost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.browser
+
+AALBORG_VZ = {"Visitationszone Aalborg Midtby", "Visitationszone Vejgaard", "Visitationszone Aalborg Øst"}
+SECRETS = ("INTERN: Visitationszone Sydhavnen", "Opholdsforbud", "Nyhavn (udkast)")
+
+
+def open_map(page, base: str, fragment: str = "") -> None:
+    page.goto(f"{base}/{fragment}")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def listed(page) -> set[str]:
+    return set(page.locator("#zone-table tbody .zone-name").all_inner_texts())
+
+
+def set_time(page, value: str, expect: str) -> None:
+    page.fill("#time", value)
+    page.locator("#time").dispatch_event("change")
+    page.wait_for_function("(expect) => document.getElementById('status').textContent.includes(expect)", arg=expect)
+
+
+def assert_clean(page) -> None:
+    assert page.watch.console_errors == []
+    assert page.watch.blocked == [], "the page tried to reach the internet"
+    everything = b"".join(body for _, body in page.watch.bodies)
+    for secret in SECRETS:
+        assert secret.encode() not in everything
+
+
+def test_draws_the_zones_in_force_with_danish_popups(page, live_server: str, client: TestClient) -> None:
+    expected = client.get("/api/v1/zones", params={"limit": 1000}).json()["numberMatched"]
+    open_map(page, live_server)
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == expected > 0
+    assert page.evaluate("typeof L.version") == "string"  # Leaflet from our own server
+    page.click("#tab-legend")
+    legend = page.locator("#legend").inner_text()
+    assert "Personer med nattelivsforbud må ikke opholde sig i zonen mellem kl. 00 og 05." in legend
+    page.locator("path.leaflet-interactive").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert " kl. " in text and " – " in text and "Retsgrundlag" in text
+    assert "Illustrativ afgrænsning" in text
+    assert_clean(page)
+
+
+def test_time_control_hides_aalborg_zones_before_and_after_their_period(page, live_server: str) -> None:
+    open_map(page, live_server, "#z=8&c=56.4,10.8")
+    page.click("#tab-list")
+    set_time(page, "2025-09-01T15:59", "1. september 2025 kl. 15.59")
+    assert not listed(page) & AALBORG_VZ
+    set_time(page, "2025-09-01T16:00", "1. september 2025 kl. 16.00")
+    assert listed(page) >= AALBORG_VZ
+    popup_period = page.locator("#zone-table tbody tr", has_text="Visitationszone Vejgaard").locator("td").nth(1)
+    assert popup_period.inner_text() == "1. september 2025 kl. 16.00 – 15. september 2025 kl. 16.00"
+    set_time(page, "2025-10-13T16:00", "13. oktober 2025 kl. 16.00")
+    assert not listed(page) & AALBORG_VZ
+    assert "t=2025-10-13T16:00" in page.url  # the view is a permalink
+    assert_clean(page)
+
+
+def test_permalink_reproduces_the_view(page, live_server: str) -> None:
+    open_map(page, live_server, "#z=14&c=57.04800,9.92000&t=2025-09-02T12:00&hide=nattelivszone&lang=en")
+    assert "z=14" in page.url and "c=57.04800,9.92000" in page.url
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Showing zones in force at 2 September 2025 12:00" in page.locator("#status").inner_text()
+    page.click("#tab-list")
+    names = listed(page)
+    assert "Visitationszone Aalborg Midtby" in names and not any(n.startswith("Nattelivszone") for n in names)
+    assert page.locator("#layer-nattelivszone").is_checked() is False
+    assert page.locator("#time").input_value() == "2025-09-02T12:00"
+    assert_clean(page)
+
+
+def test_place_search_and_am_i_in_a_zone(page, live_server: str) -> None:
+    open_map(page, live_server, "#t=2026-05-02T01:30")
+    page.fill("#search", "55.6815, 12.5795")
+    page.wait_for_selector("#search-results li")
+    page.keyboard.press("Enter")
+    here = page.locator("#here")
+    here.locator("h3").first.wait_for()
+    text = here.inner_text()
+    assert "Nattelivszone Gothersgade" in text
+    assert "Forbuddet gælder nu (kl. 00:00–05:00)" in text
+    assert "Din Betjent" in text and "Nærpolitistation City" in text and "@demo.invalid" in text
+    page.fill("#search", "Kødbyen")
+    page.wait_for_selector("#search-results li")
+    options = page.locator("#search-results li")
+    assert options.first.inner_text().startswith("Kødbyen")  # the exact name first: the neighbourhood
+    options.filter(has_text="Nattelivszone Kødbyen").click()
+    page.locator(".leaflet-popup-content").wait_for()
+    assert "Nattelivszone Kødbyen" in page.locator(".leaflet-popup-content").inner_text()
+    assert_clean(page)
+
+
+def test_list_view_is_accessible_and_download_is_exactly_what_is_shown(page, live_server: str, tmp_path: Path
+                                                                       ) -> None:
+    open_map(page, live_server, "#t=2026-06-01T12:00&hide=bobleromraade")
+    page.click("#tab-list")
+    rows = page.locator("#zone-table tbody tr")
+    assert rows.count() > 0
+    assert page.locator("#zone-table caption").inner_text().endswith("zoner i kraft")
+    first_button = rows.first.locator("button")
+    assert first_button.get_attribute("aria-label").startswith("Vis på kort: ")
+    page.keyboard.press("Tab")  # keyboard reachable
+    with page.expect_download() as download_info:
+        page.click("#download")
+    path = tmp_path / "zones.geojson"
+    download_info.value.save_as(path)
+    downloaded = {f["properties"]["name"] for f in json.loads(path.read_text(encoding="utf-8"))["features"]}
+    assert downloaded == listed(page)
+    assert not any(f.startswith("Tingbjerg") for f in downloaded)  # a hidden kind is not in the download
+    assert_clean(page)
+
+
+def test_english_toggle(page, live_server: str) -> None:
+    open_map(page, live_server)
+    page.click("#lang")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#tab-legend").inner_text() == "Legend"
+    assert "People banned from nightlife" in page.locator("#legend").inner_text()
+    assert "lang=en" in page.url
+    assert_clean(page)
+
+
+def test_payload_and_time_to_first_zone(page, live_server: str, artifacts: Path) -> None:
+    sizes: list[int] = []
+    page.on("requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"]))
+    open_map(page, live_server)
+    page.wait_for_load_state("networkidle")
+    total = sum(sizes)
+    first_zone_ms = page.evaluate("performance.getEntriesByName('gs:first-zone')[0].startTime")
+    (artifacts / "public-map-metrics.json").write_text(json.dumps(
+        {"transferred_bytes": total, "requests": len(sizes), "first_zone_ms": first_zone_ms}, indent=2))
+    assert total < 500_000, f"the public page transferred {total} bytes"
+    assert first_zone_ms > 0
+    assert_clean(page)

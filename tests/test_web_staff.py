@@ -1,0 +1,99 @@
+"""The officer's sector page and the legal view, in real Chromium: refused without a token (or with the wrong
+role), working with one."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, token: str) -> None:
+    page.fill("input[name=token]", token)
+    page.click("form.login button")
+
+
+def assert_local_only(page) -> None:
+    assert page.watch.blocked == [], "the page tried to reach the internet"
+    assert page.watch.console_errors == [] or all("401" in e or "403" in e for e in page.watch.console_errors)
+
+
+@pytest.mark.parametrize("path", ["/officer", "/legal"])
+def test_staff_views_refuse_without_a_token(page, live_server: str, path: str) -> None:
+    page.goto(live_server + path)
+    page.wait_for_selector("body[data-ready=refused]")
+    assert "Adgang nægtet" in page.locator("#auth").inner_text()
+    requested = [u for u in page.watch.requests if "/api/v1/" in u]
+    assert not [u for u in requested if "/sectors" in u or "/validity" in u or "/history" in u]
+    assert_local_only(page)
+
+
+@pytest.mark.parametrize(("path", "who"), [("/officer", "analyst"), ("/legal", "officer")])
+def test_staff_views_refuse_the_wrong_role(page, live_server: str, tokens: dict, path: str, who: str) -> None:
+    page.goto(live_server + path)
+    page.wait_for_selector("form.login")
+    login(page, tokens[who])
+    page.wait_for_function("document.getElementById('refusal') && "
+                           "document.getElementById('refusal').textContent.includes('kræver rollen')")
+    assert page.locator("#sheet, #content").first.is_hidden()
+
+
+def test_officer_sector_page(page, live_server: str, tokens: dict, demo_client: TestClient) -> None:
+    page.goto(live_server + "/officer")
+    page.wait_for_selector("form.login")
+    login(page, tokens["officer"])
+    page.wait_for_selector("body[data-ready=true]")
+    expected = demo_client.get("/api/v1/sectors/KBH-CITY-01", headers=bearer(tokens["officer"])).json()
+    assert page.locator("#sector-name").inner_text() == "Din Betjent Indre By Vest"  # the officer's own sector
+    contacts = page.locator("#contacts").inner_text()
+    assert "Nærpolitistation City" in contacts
+    for officer in expected["officers"]:
+        assert officer["name"] in contacts
+    assert page.locator("#zones-table tbody tr").count() == max(1, len(expected["zones_in_force"]["features"]))
+    shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
+    assert shapes == 1 + len(expected["neighbours"]["features"]) + len(expected["zones_in_force"]["features"])
+    # another sector from the picker
+    page.select_option("#sector-select", "KBH-AMAGER-22")
+    page.wait_for_function("document.getElementById('sector-name').textContent.includes('Amager')")
+    assert "sector=KBH-AMAGER-22" in page.url
+    # a print stylesheet makes the one-page sector sheet
+    page.emulate_media(media="print")
+    assert page.locator("#controls").is_hidden()
+    page.emulate_media(media="screen")
+    assert_local_only(page)
+
+
+def test_legal_view_report_timeline_and_as_of(page, live_server: str, tokens: dict) -> None:
+    page.goto(live_server + "/legal")
+    page.wait_for_selector("form.login")
+    login(page, tokens["legal"])
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#report-at", "2026-11-22T12:00")
+    page.locator("#report-at").dispatch_event("change")
+    page.wait_for_selector("#report-table[data-report-at='2026-11-22T12:00:00+01:00']")
+    row = page.locator("#report-table tbody tr", has_text="Nattelivszone Vestergade")
+    assert row.locator(".badge").inner_text() == "expiring" and "22.5" in row.inner_text()
+    assert page.locator("#report-table tbody tr", has_text="Visitationszone Aalborg Midtby").locator(
+        ".badge").inner_text() == "expired"
+    # sortable: days descending puts the longest-expired last when ascending, first when descending
+    days_header = page.locator("#report-table th", has_text="Dage")
+    days_header.locator("button").click()
+    assert days_header.get_attribute("aria-sort") == "descending"
+    # timeline of a zone with an extension chain
+    page.locator("#report-table a", has_text="Visitationszone Aalborg Øst").click()
+    page.wait_for_selector("svg.timeline g.version")
+    assert page.locator("svg.timeline g.version").count() == 3
+    assert "DEMO NJ-2025-VZ-03-F2" in page.locator("svg.timeline").inner_html()
+    assert "demo.load" in page.locator("#events").inner_text()
+    # as-of: Gothersgade at 01:30 on a May night — the ban applied
+    page.fill("#asof-time", "2026-05-02T01:30")
+    page.fill("#asof-place", "55.6815, 12.5795")
+    page.wait_for_selector("#asof-results li")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('asof-result').textContent.includes('Gothersgade')")
+    result = page.locator("#asof-result").inner_text()
+    assert "forbuddet gjaldt på tidspunktet" in result and "DEMO KBH-2025-NZ-01" in result
+    assert_local_only(page)
