@@ -7,7 +7,7 @@ import sys
 
 from bench.common import write_result
 
-BENCHMARKS = ["lookup", "validity"]
+BENCHMARKS = ["lookup", "validity", "web"]
 
 
 def main(argv: list[str]) -> int:
