@@ -52,4 +52,6 @@ async def swagger_ui() -> HTMLResponse:
         swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
         swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
         swagger_favicon_url="/static/favicon.svg",
+        # no validator badge: it would call validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
     )
