@@ -56,6 +56,7 @@ def report(result: dict) -> str:
     return "\n".join([
         f"web: public map, {r['loads']} cold loads in Chromium on localhost",
         f"  first zone drawn  median {r['first_zone_ms_median']} ms (max {r['first_zone_ms_max']} ms); "
-        f"DOMContentLoaded {r['dom_content_loaded_ms_median']} ms; zones request alone {r['zones_request_ms_median']} ms",
+        f"DOMContentLoaded {r['dom_content_loaded_ms_median']} ms; "
+        f"zones request alone {r['zones_request_ms_median']} ms",
         f"  transferred       {r['transferred_bytes_median'] / 1024:.0f} KB per load (target < 500 KB)",
     ])

@@ -237,6 +237,27 @@ const GS = (() => {
     return me;
   }
 
+  // The frame of a staff page: check the token's role, then run `start(me)`; without a token of one of
+  // `roles`, say so and offer the login form (the page draws no data). Also wires the #logout button.
+  async function staffPage(roles, start) {
+    const auth = document.getElementById("auth");
+    const run = async () => {
+      const me = await requireRole(roles);
+      auth.innerHTML = `<p class="status">${escapeHtml(me.username)} (${escapeHtml(me.role)})</p>`;
+      document.getElementById("logout")?.addEventListener("click", () => { clearToken(); location.reload(); });
+      await start(me);
+    };
+    try {
+      await run();
+    } catch (error) {
+      const message = error.status === 403 ? `${t("refused")}: ${error.message}` : error.message;
+      auth.innerHTML = `<div class="refused"><h2>${escapeHtml(t("refused"))}</h2>
+        <p id="refusal" role="alert">${escapeHtml(message)}</p><div id="login"></div></div>`;
+      loginForm(document.getElementById("login"), run);
+      document.body.dataset.ready = "refused";
+    }
+  }
+
   // Place search box: results from our own API, keyboard navigable (listbox pattern).
   function searchBox(input, list, onPick, extraParams = () => ({})) {
     let timer = null;
@@ -298,6 +319,7 @@ const GS = (() => {
     danishPeriod: (from, to) => period(from, to, "da"),
     t, setLang, translatePage, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
     token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
-    addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, searchBox, goTo,
+    addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
+    goTo,
   };
 })();

@@ -12,7 +12,6 @@
     missing_decision_ref: { da: "Mangler afgørelsesreference", badge: "missing" },
     overrides: { da: "Regel tilsidesat", badge: "override" },
   };
-  const auth = document.getElementById("auth");
   let kinds = {};
   let rows = [];
   let sort = { key: "days", dir: 1 };
@@ -20,20 +19,13 @@
   let asofMarker = null;
   let asofZones = null;
 
-  try {
-    await start();
-  } catch (error) {
-    refuse(error);
-  }
+  await GS.staffPage(ROLES, start);
 
-  async function start() {
-    const me = await GS.requireRole(ROLES);
+  async function start(me) {
     kinds = await GS.kinds();
-    auth.innerHTML = `<p class="status">${GS.escapeHtml(me.username)} (${GS.escapeHtml(me.role)})</p>`;
     document.getElementById("content").hidden = false;
     document.getElementById("controls").hidden = false;
     document.getElementById("asof-form").hidden = false;
-    document.getElementById("logout").addEventListener("click", () => { GS.clearToken(); location.reload(); });
     const reportAt = document.getElementById("report-at");
     reportAt.value = GS.localInputValue();
     reportAt.addEventListener("change", loadReport);
@@ -50,13 +42,6 @@
     document.body.dataset.ready = "true";
   }
 
-  function refuse(error) {
-    const message = error.status === 403 ? `${GS.t("refused")}: ${error.message}` : error.message;
-    auth.innerHTML = `<div class="refused"><h2>${GS.escapeHtml(GS.t("refused"))}</h2>
-      <p id="refusal" role="alert">${GS.escapeHtml(message)}</p><div id="login"></div></div>`;
-    GS.loginForm(document.getElementById("login"), async () => { await start(); });
-    document.body.dataset.ready = "refused";
-  }
 
   async function loadReport() {
     const at = document.getElementById("report-at").value;

@@ -4,7 +4,6 @@
 
 (async function main() {
   const ROLES = ["officer", "admin"];
-  const auth = document.getElementById("auth");
   const map = GS.createMap("map", { center: [55.68, 12.57], zoom: 12 });
   let kinds = {};
   const sectorLayer = L.geoJSON(null, { style: { color: "#1d3557", weight: 4, fill: false } }).addTo(map);
@@ -20,14 +19,9 @@
     onEachFeature: (f, layer) => layer.bindPopup(() => GS.zonePopupHtml(kinds, f.properties)),
   }).addTo(map);
 
-  try {
-    await start();
-  } catch (error) {
-    refuse(error);
-  }
+  await GS.staffPage(ROLES, start);
 
-  async function start() {
-    const me = await GS.requireRole(ROLES);
+  async function start(me) {
     kinds = await GS.kinds();
     const sectors = await GS.api("/api/v1/sectors?simplify=20");
     const select = document.getElementById("sector-select");
@@ -37,20 +31,11 @@
     select.addEventListener("change", () => selectSector(select.value));
     document.getElementById("controls").hidden = false;
     document.getElementById("print").addEventListener("click", () => window.print());
-    document.getElementById("logout").addEventListener("click", () => { GS.clearToken(); location.reload(); });
     document.getElementById("locate").addEventListener("click", locate);
     GS.addReferenceLayers(map, null).catch(() => {});
-    auth.innerHTML = `<p class="status">${GS.escapeHtml(me.username)} (${GS.escapeHtml(me.role)})</p>`;
     if (wanted) await selectSector(wanted);
   }
 
-  function refuse(error) {
-    const message = error.status === 403 ? `${GS.t("refused")}: ${error.message}` : error.message;
-    auth.innerHTML = `<div class="refused"><h2>${GS.escapeHtml(GS.t("refused"))}</h2>
-      <p id="refusal" role="alert">${GS.escapeHtml(message)}</p><div id="login"></div></div>`;
-    GS.loginForm(document.getElementById("login"), async () => { await start(); });
-    document.body.dataset.ready = "refused";
-  }
 
   async function selectSector(code) {
     const body = await GS.api(`/api/v1/sectors/${encodeURIComponent(code)}?days=14`);
