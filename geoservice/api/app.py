@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lookup, problems, web, zones
+from geoservice.api import catalogue, lookup, overlays, problems, web, zones
 from geoservice.api.middleware import BodySizeLimit, GZipFor
 from geoservice.db import Database
 from geoservice.settings import Settings, get_settings
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(lookup.router)  # first: the hottest route is matched first
     app.include_router(zones.router)
     app.include_router(catalogue.router)
+    app.include_router(overlays.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 import shapely
 from psycopg import AsyncConnection
 
@@ -21,7 +22,6 @@ from geoservice.access import (
     STAFF_GEOGRAPHIES,
     Principal,
     exact_aggregates,
-    overlay_access,
     zone_filter,
 )
 from geoservice.db import Database
@@ -349,7 +349,7 @@ async def _exact(db: Database, principal: Principal, p: CountParams, rules: Over
     q = _query(p, principal, rules, public=False)
     async with db.connection() as conn:
         raw = await store.counts(conn, q)
-        rows, pop_quarter = await _area_rows(conn, q, p, raw, restrict=not overlay_access(principal).exact_everywhere)
+        rows, pop_quarter = await _area_rows(conn, q, p, raw)
         total_q = replace(q, by="national")
         total_raw = raw if p.by == "national" else await store.counts(conn, total_q)
     _fill(rows, raw, column_of, p.by)
@@ -391,8 +391,8 @@ def _raw_key(item: dict[str, Any], by: str) -> str:
     return str(item["key"])
 
 
-async def _area_rows(conn: AsyncConnection, q: CountQuery, p: CountParams, raw: list[dict[str, Any]], *,
-                     restrict: bool) -> tuple[list[AreaRow], str | None]:
+async def _area_rows(conn: AsyncConnection, q: CountQuery, p: CountParams, raw: list[dict[str, Any]]
+                     ) -> tuple[list[AreaRow], str | None]:
     """Every area of the geography (with zero counts too), its size and population; grid cells only where
     something was counted."""
     tol = p.simplify_m
@@ -411,8 +411,8 @@ async def _area_rows(conn: AsyncConnection, q: CountQuery, p: CountParams, raw: 
         by_kreds: dict[str, int] = defaultdict(int)
         if p.by == "politikreds":
             for a in await store.reference_areas(conn, "kommune", geometry=False, tolerance=tol):
-                if a["code"] in pop:
-                    by_kreds[a["parent_code"]] += pop[a["code"]][1]
+                if a["key"] in pop:
+                    by_kreds[a["parent_code"]] += pop[a["key"]][1]
         rows = []
         for a in areas:
             if p.by == "kommune" and p.kommuner and a["key"] not in p.kommuner:
@@ -530,75 +530,136 @@ async def published_table(db: Database, settings: Settings, source: str, window:
 
 async def _build_published(db: Database, settings: Settings, source: str, window: Window, rules: OverlayRules
                            ) -> dict[str, Any]:
-    public = PUBLIC
+    """Every row of the quarter is placed in every public geography at once (one query), so all figures of the
+    table come from the same rows, and which area's rows are a subset of another's is known exactly."""
     if source == "incidents":
         columns = [*rules.groups, TOTAL]
         column_of = {c: rules.group_of(c) for c in rules.categories}
     else:
         columns = [*rules.report_categories, TOTAL]
         column_of = {c: c for c in rules.report_categories}
+    q = CountQuery(source=source, by="national", t0=window.t0, t1=window.t1, access=zone_filter(PUBLIC))
     rows: dict[str, list[AreaRow]] = {}
     pop_quarter = None
     async with db.connection() as conn:
+        events = await store.membership(conn, q)
         for by in PUBLIC_GEOGRAPHIES:
+            if by == "grid1km":
+                continue
             p = CountParams(source=source, by=by, window=window)
-            q = _query(p, public, rules, public=True)
-            raw = await store.counts(conn, q)
-            family, quarter = await _area_rows(conn, q, p, raw, restrict=False)
+            family, quarter = await _area_rows(conn, replace(q, by=by), p, [])
             pop_quarter = pop_quarter or quarter
-            _fill(family, raw, column_of, by)
             rows[by] = family
-        kommune_geoms = {a["key"]: bytes(a["wkb"]) for a in await store.reference_area_wkb(conn, "kommune")}
-        kreds_geoms = {a["key"]: bytes(a["wkb"]) for a in await store.reference_area_wkb(conn, "politikreds")}
-    national = rows["national"][0]
-    total = {c: national.counts.get(c, 0) for c in columns}
+    member = _memberships(events, column_of)
+    rows["grid1km"] = _cells([{"gx": int(k.split("_")[2]), "gy": int(k.split("_")[1])}
+                              for k in sorted(member.loc[member["family"] == "grid1km", "key"].unique())],
+                             CountParams(source=source, by="grid1km", window=window))
+    counts = member.groupby(["family", "key", "column"]).size()
     values: dict[Key, int] = {}
     for by, family in rows.items():
         for r in family:
             for c in columns:
-                values[(by, r.key, c)] = r.counts.get(c, 0)
-    relations = _relations(rows, columns, values, settings.suppression_k, kommune_geoms, kreds_geoms, window)
+                n = int(counts.get((by, r.key, c), 0))
+                values[(by, r.key, c)] = n
+                if n:
+                    r.counts[c] = n
+    national = rows["national"][0]
+    total = {c: national.counts.get(c, 0) for c in columns}
+    relations = _relations(rows, columns) + _subset_relations(member, values, settings.suppression_k)
     hidden = suppress(values, relations, settings.suppression_k)
-    # The national row of every family is the same cell.
-    national_hidden = {(k[2]) for k in hidden if k[0] == "national"}
-    hidden |= {("national", "DK", c) for c in national_hidden}
     return {"rows": rows, "columns": columns, "total": total, "hidden": hidden, "population_quarter": pop_quarter}
 
 
-def _relations(rows: dict[str, list[AreaRow]], columns: list[str], values: dict[Key, int], k: int,
-               kommune_geoms: dict[str, bytes], kreds_geoms: dict[str, bytes], window: Window) -> list[Relation]:
+def _memberships(events: list[dict[str, Any]], column_of: dict[str, str]) -> pd.DataFrame:
+    """Long table (event, column, family, key): each row counts in its group's column and the total, in every
+    area it lies in."""
+    if not events:
+        return pd.DataFrame({"event": [], "column": [], "family": [], "key": []})
+    frame = pd.DataFrame(events)
+    base = pd.DataFrame({"event": frame["id"], "group": frame["category"].map(column_of)})
+    parts = [
+        base.assign(family="national", key="DK"),
+        base.assign(family="politikreds", key=frame["politikreds_code"]),
+        base.assign(family="kommune", key=frame["kommune_code"]),
+        base.assign(family="grid1km", key="1km_" + frame["gy"].astype(str) + "_" + frame["gx"].astype(str)),
+    ]
+    for family, col in (("sector", "sectors"), ("zone", "zones")):
+        listed = frame[["id", "category", col]].explode(col).dropna(subset=[col])
+        if len(listed):
+            parts.append(pd.DataFrame({"event": listed["id"], "group": listed["category"].map(column_of),
+                                       "family": family, "key": listed[col].astype(str)}))
+    long = pd.concat(parts, ignore_index=True)
+    by_group = long.rename(columns={"group": "column"})
+    as_total = long.drop(columns="group").assign(column=TOTAL)
+    return pd.concat([by_group, as_total], ignore_index=True)
+
+
+# Pairs already covered by an explicit relation of the hierarchy.
+_HIERARCHY = {("kommune", "politikreds"), ("politikreds", "national"), ("grid1km", "national")}
+_INNER = ("zone", "sector", "grid1km", "kommune")
+_OUTER = ("politikreds", "kommune", "sector", "zone", "grid1km")
+
+
+def _subset_relations(member: pd.DataFrame, values: dict[Key, int], k: int) -> list[Relation]:
+    """`outer = inner + rest` wherever the rows counted in an inner area (in a column) are all counted in an outer
+    one too, and the rest could be small (inner >= 1, outer - inner < k): then subtracting the two published
+    figures would isolate the rest. Zones and sectors count rows only while in force, so this is decided on the
+    rows themselves rather than on the boundaries."""
+    if member.empty:
+        return []
+    inner = member[member["family"].isin(_INNER)]
+    outer = member[member["family"].isin(_OUTER)]
+    pairs = inner.merge(outer, on=["event", "column"], suffixes=("_in", "_out"))
+    pairs = pairs[(pairs["family_in"] != pairs["family_out"]) | (pairs["family_in"] == "zone")]
+    pairs = pairs[~((pairs["family_in"] == pairs["family_out"]) & (pairs["key_in"] == pairs["key_out"]))]
+    pairs = pairs[[(a, b) not in _HIERARCHY for a, b in zip(pairs["family_in"], pairs["family_out"], strict=True)]]
+    if pairs.empty:
+        return []
+    shared = pairs.groupby(["family_in", "key_in", "family_out", "key_out", "column"]).size().rename("shared")
+    rels = []
+    for (fi, ki, fo, ko, c), n_shared in shared.items():
+        n_in = values.get((fi, ki, c), 0)
+        n_out = values.get((fo, ko, c), 0)
+        if n_shared == n_in and n_in >= 1 and n_out - n_in < k:
+            rels.append(Relation((fo, ko, c), ((fi, ki, c),)))
+    return rels
+
+
+def _relations(rows: dict[str, list[AreaRow]], columns: list[str]) -> list[Relation]:
+    """The additive relations of the table: each row's total and its groups; the country, its politikredse and
+    its 1 km cells; each politikreds and its kommuner; each kommune and its patrol sectors."""
     groups = [c for c in columns if c != TOTAL]
     rels: list[Relation] = []
-    # Each row: total = Σ groups.
     for by, family in rows.items():
         for r in family:
             rels.append(Relation((by, r.key, TOTAL), tuple((by, r.key, g) for g in groups)))
     kommuner_of: dict[str, list[str]] = defaultdict(list)
     for r in rows["kommune"]:
         kommuner_of[r.parent or ""].append(r.key)
+    sectors_by_kommune: dict[str, list[str]] = defaultdict(list)
+    for s in rows["sector"]:
+        sectors_by_kommune[s.extra.get("kommune") or ""].append(s.key)
     for c in columns:
         rels.append(Relation(("national", "DK", c), tuple(("politikreds", r.key, c) for r in rows["politikreds"])))
         rels.append(Relation(("national", "DK", c), tuple(("grid1km", r.key, c) for r in rows["grid1km"])))
         for kreds, kommuner in kommuner_of.items():
             rels.append(Relation(("politikreds", kreds, c), tuple(("kommune", km, c) for km in kommuner)))
-        sectors_by_kommune: dict[str, list[str]] = defaultdict(list)
-        for s in rows["sector"]:
-            sectors_by_kommune[s.extra.get("kommune") or ""].append(s.key)
         for kommune, sectors in sectors_by_kommune.items():
             rels.append(Relation(("kommune", kommune, c), tuple(("sector", s, c) for s in sectors)))
-    rels += _containment(rows, columns, values, k, kommune_geoms, kreds_geoms, window)
     return rels
 
 
-def _containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dict[Key, int], k: int,
-                 kommune_geoms: dict[str, bytes], kreds_geoms: dict[str, bytes], window: Window) -> list[Relation]:
+def containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dict[Key, int], k: int,
+                kommune_geoms: dict[str, bytes], kreds_geoms: dict[str, bytes], full_days: float | None,
+                inner_families: tuple[str, ...] = ("zone", "sector", "grid1km", "kommune"),
+                outer_families: tuple[str, ...] = ("national", "politikreds", "kommune", "sector", "zone", "grid1km"),
+                ) -> list[Relation]:
     """Relations `outer = inner + rest` for an area inside another. Only pairs where the rest could be small
     in some column matter (otherwise neither the rest nor a suppressed inner cell can be isolated), so the
-    geometry is tested for those only."""
-    full_days = (window.t1 - window.t0).total_seconds() / 86400
+    geometry is tested for those only. `full_days`: the window's length, when zones count only while in force."""
 
     def time_full(by: str, r: AreaRow) -> bool:
-        return by != "zone" or r.extra.get("days_in_force", 0) >= full_days - 1e-6
+        return full_days is None or by != "zone" or r.extra.get("days_in_force", 0) >= full_days - 1e-6
 
     geoms: dict[tuple[str, str], Any] = {}
 
@@ -618,22 +679,30 @@ def _containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dic
                 geoms[key] = shapely.from_wkb(r.wkb) if r.wkb else None
         return geoms[key]
 
-    inner_families = ("zone", "sector", "grid1km", "kommune")
-    outer_families = ("national", "politikreds", "kommune", "sector", "zone", "grid1km")
-    # Per column, inner areas sorted by value, to find those close to an outer value quickly.
+    def bounds(by: str, r: AreaRow) -> tuple[float, float, float, float] | None:
+        if by.startswith("grid"):
+            return grid.cell_bounds(r.key)[1:]
+        g = geom(by, r)
+        return None if g is None else g.bounds
+
+    # Per column, inner areas sorted by value, to find those close to an outer value quickly. An inner cell of
+    # 0 never matters (the rest is then the parent itself), so candidates have 1 <= inner <= outer < inner + k.
     rels: list[Relation] = []
-    inners = [(by, r) for by in inner_families for r in rows[by]]
+    inners = [(by, r) for by in inner_families for r in rows.get(by, [])]
     added: set[tuple] = set()
     for c in columns:
+        if not inners:
+            break
         ordered = sorted(inners, key=lambda item: values[(item[0], item[1].key, c)])
         vals = np.array([values[(by, r.key, c)] for by, r in ordered])
         for outer_by in outer_families:
-            for outer in rows[outer_by]:
+            for outer in rows.get(outer_by, []):
                 v = values[(outer_by, outer.key, c)]
                 if v <= 0:
                     continue
-                lo = np.searchsorted(vals, v - k + 1, side="left")
+                lo = np.searchsorted(vals, max(v - k + 1, 1), side="left")
                 hi = np.searchsorted(vals, v, side="right")
+                outer_box = bounds(outer_by, outer) if lo < hi and outer_by != "national" else None
                 for idx in range(lo, hi):
                     inner_by, inner = ordered[idx]
                     pair = (outer_by, outer.key, inner_by, inner.key)
@@ -644,6 +713,9 @@ def _containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dic
                     if not time_full(outer_by, outer) and (inner_by != "zone" or not _time_within(inner, outer)):
                         continue
                     if outer_by != "national":
+                        ib = bounds(inner_by, inner)
+                        if outer_box is None or ib is None or not _boxes_overlap(outer_box, ib):
+                            continue
                         og, ig = geom(outer_by, outer), geom(inner_by, inner)
                         if og is None or ig is None or ig.area <= 0:
                             continue
@@ -652,6 +724,10 @@ def _containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dic
                     added.add(pair)
                     rels += [Relation((outer_by, outer.key, col), ((inner_by, inner.key, col),)) for col in columns]
     return rels
+
+
+def _boxes_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def _time_within(inner: AreaRow, outer: AreaRow) -> bool:

@@ -570,3 +570,67 @@ def rejected_csv(report: ImportReport) -> str:
     frame = pd.DataFrame([r.as_dict(report.unit) for r in report.rejected],
                          columns=[report.unit, "field", "reason", "value"])
     return frame.to_csv(index=False)
+
+
+# --- running an import ---------------------------------------------------------------------------------------
+
+
+async def import_file(
+    db: Any, principal: Any, kind: str, path: Path, *, file_name: str | None = None, source: str = "import",
+    skip_invalid: bool = False, layer: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+    record: bool = True,
+) -> ImportReport:
+    """Read, check and (all or nothing, unless skip_invalid) write one file. `progress(stage, done, total)`."""
+    import asyncio
+
+    from geoservice.access import Role as R
+    from geoservice.access import overlay_access, require
+    from geoservice.overlays.taxonomy import get_overlay_rules
+    from geoservice.store import overlays as store
+
+    require(principal, R.analyst, R.admin, action="Importing overlay data")
+    assert overlay_access(principal).imports
+    if kind not in store.STAGES:
+        raise InvalidInput(f"unknown import kind {kind!r}")
+    source = source.strip()
+    if not source or len(source) > 100:
+        raise InvalidInput("source must be 1-100 characters", errors=[FieldError("source", "1-100 characters")])
+    rules = get_overlay_rules()
+    async with db.connection() as conn:
+        parts = await store.kommune_parts(conn)
+        areas = await store.known_areas(conn) if kind == "survey_responses" else {}
+    if progress:
+        progress("read", 0, 1)
+    table = await asyncio.to_thread(read_table, path, file_name, layer)
+    index = await asyncio.to_thread(KommuneIndex.from_rows, parts)
+    if progress:
+        progress("check", 0, len(table.frame))
+    if kind == "incidents":
+        checked = await asyncio.to_thread(check_incidents, table, rules, index)
+    else:
+        checked = await asyncio.to_thread(check_survey, table, rules, index, areas)
+    refuse_if_rejected(checked, skip_invalid)
+    report = ImportReport(kind, source, table.file_name, checked.rows_read, rejected=checked.rejected,
+                          unit=table.unit, skip_invalid=skip_invalid)
+    frame = checked.frame()
+    columns = store.stage_columns(kind)
+    done = 0
+
+    def step(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress:
+            progress("copy", done, len(frame))
+
+    async with db.transaction(principal.actor, f"overlay.import.{kind}", f"{table.file_name} ({source})") as conn:
+        if record:
+            report.import_id = await store.insert_import(conn, {
+                "kind": kind, "source": source, "file_name": table.file_name, "sha256": table.sha256,
+                "by": principal.actor.name, "rows_read": checked.rows_read, "rejected": len(checked.rejected),
+                "skip_invalid": skip_invalid})
+        report.inserted, report.updated = await store.copy_and_upsert(
+            conn, kind, csv_chunks(frame, columns), source=source, import_id=report.import_id, progress=step)
+        report.unchanged = len(frame) - report.inserted - report.updated
+        if record and report.import_id is not None:
+            await store.finish_import(conn, report.import_id, report.inserted, report.updated, report.unchanged)
+    return report
