@@ -252,6 +252,9 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
     for a in kommuner:
         kreds_pop[a.parent_code] = kreds_pop.get(a.parent_code, 0) + pop_k.get(a.code, 0)
     sub_zones = [z for z in data.zones if z.kind == spec["sub_kind"] and not z.draft]
+    # The SUB areas are their own stratum (the boosted sample): the ordinary sample is drawn outside them.
+    sub_union = shapely.union_all([z.geom for z in sub_zones])
+    land = {a.code: (a.geom.difference(sub_union) if a.geom.intersects(sub_union) else a.geom) for a in kommuner}
     rows = []
     for year in spec["years"]:
         targets = {}
@@ -270,7 +273,7 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
             for i, a in enumerate(members):
                 idx = np.flatnonzero(which == i)
                 if len(idx):
-                    xy[idx] = _sample_in(a.geom, len(idx), rng)
+                    xy[idx] = _sample_in(land[a.code], len(idx), rng)
             area_only = rng.random(n) < spec["area_only_share"]
             scores, trust = _answers(n, targets["unsafe"][kreds], targets["safe"][kreds], targets["trust"][kreds],
                                      rng)

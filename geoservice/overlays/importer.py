@@ -300,7 +300,7 @@ _DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def parse_times(values: pd.Series, check: Checker, field_name: str = "occurred_at") -> np.ndarray:
-    """ISO 8601 instants to UTC (datetime64[us, UTC]); local times are Europe/Copenhagen (see timeutil)."""
+    """ISO 8601 instants to naive UTC datetime64; local times are Europe/Copenhagen (see timeutil)."""
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     empty = (values == "").to_numpy()
     check.reject(empty, field_name, "missing time")
@@ -326,7 +326,7 @@ def parse_times(values: pd.Series, check: Checker, field_name: str = "occurred_a
                  values.to_numpy())
     future = (out > pd.Timestamp(timeutil.now()) + FUTURE_TOLERANCE).to_numpy()
     check.reject(future & ~check.bad, field_name, "in the future", values.to_numpy())
-    return out.to_numpy()
+    return out.dt.tz_convert(None).to_numpy()  # naive UTC (written with +00 for COPY)
 
 
 def _expand(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
@@ -438,7 +438,7 @@ def check_incidents(table: Table, rules: OverlayRules, kommuner: KommuneIndex) -
         precision = _numbers(text)
         check.reject((text != "").to_numpy() & ~(precision >= 0), "precision_m",
                      "must be a number of metres, 0 or more", text.to_numpy())
-    ids = external_ids(check, [category, times.astype("datetime64[us]").astype(str), np.round(place["x"], 2),
+    ids = external_ids(check, [category, np.datetime_as_string(times), np.round(place["x"], 2),
                                np.round(place["y"], 2)])
     return check.checked({"external_id": ids, "category": category, "occurred_at": times, **place,
                           "precision_m": precision})
