@@ -94,7 +94,8 @@ class OverlayRules(BaseModel):
                 errors=[FieldError(field, f"unknown: {', '.join(unknown)}; groups: {', '.join(self.groups)}; "
                                           f"categories: {', '.join(self.categories)}")],
             )
-        return sorted(set(leaves))
+        chosen = set(leaves)
+        return [c for c in self.categories if c in chosen]  # taxonomy order
 
     def group_of(self, leaf: str) -> str:
         return self.categories[leaf].group

@@ -188,7 +188,8 @@ def _filters(q: CountQuery, params: dict[str, Any]) -> list[S.Composable]:
         conds.append(S.SQL("i.kommune_code = ANY(%(kommuner)s)"))
         params["kommuner"] = q.kommuner
     if q.bbox:
-        conds.append(S.SQL("i.geom && ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), 25832)"))
+        conds.append(S.SQL("ST_Intersects(i.geom, ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s,"
+                           " 4326), 25832))"))
         params.update(dict(zip(("x0", "y0", "x1", "y1"), q.bbox, strict=True)))
     if q.statuses and q.source == "insecurity_reports":
         conds.append(S.SQL("i.status = ANY(%(statuses)s)"))
@@ -624,7 +625,8 @@ def _point_conditions(pq: PointQuery, when: str, params: dict[str, Any]) -> S.Co
         conds.append(S.SQL("i.status = ANY(%(statuses)s)"))
         params["statuses"] = pq.statuses
     if pq.bbox:
-        conds.append(S.SQL("i.geom && ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326), 25832)"))
+        conds.append(S.SQL("ST_Intersects(i.geom, ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s,"
+                           " 4326), 25832))"))
         params.update(dict(zip(("x0", "y0", "x1", "y1"), pq.bbox, strict=True)))
     if pq.sector:
         conds.append(S.SQL("EXISTS (SELECT 1 FROM patrol_sector s WHERE s.code = %(sector)s AND upper(s.valid) ="
