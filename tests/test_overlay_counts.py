@@ -73,7 +73,8 @@ def test_counts_per_zone_follow_each_versions_boundary_and_period(client: TestCl
     rows = conn.execute("""
         SELECT v.zone_id, lower(v.effective), upper(v.effective), ST_AsBinary(v.geom)
         FROM zone_version v JOIN zone z ON z.id = v.zone_id
-        WHERE v.state = 'published' AND NOT isempty(v.effective) AND z.visibility IN ('public', 'internal')""").fetchall()
+        WHERE v.state = 'published' AND NOT isempty(v.effective)
+          AND z.visibility IN ('public', 'internal')""").fetchall()
     versions = gpd.GeoDataFrame({"zone": [str(r[0]) for r in rows], "start": [r[1] for r in rows],
                                  "end": [r[2] for r in rows]},
                                 geometry=shapely.from_wkb([bytes(r[3]) for r in rows]), crs=25832)

@@ -181,7 +181,7 @@ def test_every_bad_row_kind_refuses_the_file_and_names_line_field_and_reason(
         assert hit, f"line {line} not reported"
         assert hit[0]["field"] == field and reason in hit[0]["reason"], hit
         assert hit[0]["file"] == "bad.csv"
-    assert [e for e in errors if e["line"] == len(BAD_ROWS) + 3][0]["field"] == "precision_m"
+    assert next(e for e in errors if e["line"] == len(BAD_ROWS) + 3)["field"] == "precision_m"
     assert count(conn, "bad-all-or-nothing") == 0  # all or nothing: the good row was not written either
 
 

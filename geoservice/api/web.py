@@ -32,6 +32,7 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
         app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
 
     pages: dict[str, Path] = {"/": public / "index.html"}
+    pages["/analyst"] = public / "analyst.html"
 
     for route, file in pages.items():
         async def serve(file: Path = file) -> FileResponse:

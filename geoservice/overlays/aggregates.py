@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -152,12 +153,15 @@ class CountResult:
     notes: list[str] = field(default_factory=list)
     filters: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def by_key(self) -> dict[str, AreaRow]:
+        return {r.key: r for r in self.rows}
+
 
 def result_value(result: CountResult, key: str, column: str) -> int:
     if key == "DK":
         return result.total.get(column, 0)
-    row = next(r for r in result.rows if r.key == key)
-    return row.counts.get(column, 0)
+    return result.by_key[key].counts.get(column, 0)
 
 
 def _counts_below_k(result: CountResult, key: str, column: str) -> bool:
