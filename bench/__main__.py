@@ -7,7 +7,7 @@ import sys
 
 from bench.common import write_result
 
-BENCHMARKS = ["lookup"]
+BENCHMARKS = ["lookup", "overlays"]
 
 
 def main(argv: list[str]) -> int:

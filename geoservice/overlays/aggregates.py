@@ -3,6 +3,7 @@ published (suppressed) tables for the public (rules in geoservice.access, mechan
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections import defaultdict
@@ -201,7 +202,8 @@ def _cell(result: CountResult, key: str, column: str) -> int | str:
 
 
 def as_json(result: CountResult, principal: Principal) -> dict[str, Any]:
-    total = _cell(result, "DK", TOTAL) if result.by != "national" else None
+    partition = result.by not in ("national", "zone", "sector") or not result.exact
+    total = _cell(result, "DK", TOTAL) if partition and result.by != "national" else None
     body: dict[str, Any] = {
         "source": result.source,
         "by": result.by,
@@ -289,9 +291,9 @@ def _public_refusals(p: CountParams, rules: OverlayRules) -> list[FieldError]:
     if p.kommuner or p.politikreds:
         errors.append(FieldError("politikreds" if p.politikreds else "kommune",
                                  "filtering the public tables by area is not offered; every area is listed"))
-    if p.categories and any(c not in rules.groups for c in p.categories):
-        errors.append(FieldError("category", "the public tables are per category group: "
-                                             + ", ".join(rules.groups)))
+    allowed = rules.groups if p.source == "incidents" else rules.report_categories
+    if p.categories and any(c not in allowed for c in p.categories):
+        errors.append(FieldError("category", "the public tables are per category group: " + ", ".join(allowed)))
     if p.split == "category":
         errors.append(FieldError("split", "the public tables are split by category group only"))
     if p.hours:
@@ -351,16 +353,28 @@ def _query(p: CountParams, principal: Principal, rules: OverlayRules, *, public:
 async def _exact(db: Database, principal: Principal, p: CountParams, rules: OverlayRules) -> CountResult:
     columns, column_of = _columns_for(p, rules)
     q = _query(p, principal, rules, public=False)
-    async with db.connection() as conn:
-        raw = await store.counts(conn, q)
-        rows, pop_quarter = await _area_rows(conn, q, p, raw)
-        total_q = replace(q, by="national")
-        total_raw = raw if p.by == "national" else await store.counts(conn, total_q)
+
+    async def counted() -> list[dict[str, Any]]:
+        async with db.connection() as conn:
+            return await store.counts(conn, q)
+
+    async def areas() -> tuple[list[AreaRow], str | None]:
+        async with db.connection() as conn:
+            return await _area_rows(conn, q, p, [])
+
+    # The count and the areas' metadata run side by side on two connections; grid cells come from the counts.
+    if p.by.startswith("grid"):
+        raw = await counted()
+        rows, pop_quarter = _cells(raw, p), None
+    else:
+        raw, (rows, pop_quarter) = await asyncio.gather(counted(), areas())
     _fill(rows, raw, column_of, p.by)
+    # A total only where the areas partition what was counted (zones and sectors overlap or leave gaps).
     total: dict[str, int] = defaultdict(int)
-    for r in total_raw:
-        total[column_of[r["category"]]] += int(r["n"])
-        total[TOTAL] += int(r["n"])
+    if p.by not in ("zone", "sector"):
+        for r in raw:
+            total[column_of[r["category"]]] += int(r["n"])
+            total[TOTAL] += int(r["n"])
     notes = []
     if p.by == "grid100m" and len(rows) >= MAX_CELLS:
         notes.append(f"only the first {MAX_CELLS} cells are listed; narrow the bbox")
@@ -437,7 +451,7 @@ async def _area_rows(conn: AsyncConnection, q: CountQuery, p: CountParams, raw: 
             if p.politikreds and z["parent_code"] != p.politikreds:
                 continue
             rows.append(AreaRow(str(z["key"]), z["name"], {}, z["area_km2"], None, z["parent_code"],
-                                geometry=z["geometry"], wkb=bytes(z["wkb"]), span=(z["first_from"], z["last_to"]),
+                                geometry=z["geometry"], span=(z["first_from"], z["last_to"]),
                                 extra={"kind": z["kind"], "illustrative": z["illustrative"],
                                        "days_in_force": round(float(z["days_in_force"] or 0), 3),
                                        "in_force_from": timeutil.isoformat_local(z["first_from"]),

@@ -25,7 +25,7 @@ from geoservice import timeutil
 from geoservice.db import Actor, set_audit_context
 from geoservice.demo.build import DemoData, DemoZone
 from geoservice.geometry import STORAGE_SRID, WGS84_SRID, transformer
-from geoservice.overlays.importer import csv_chunks
+from geoservice.overlays.importer import csv_chunks, epoch_us
 from geoservice.overlays.statistics import UNKNOWN, read_statistics
 from geoservice.store import overlays as store
 
@@ -134,6 +134,9 @@ def build_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats:
     frame["x"] = frame["x"].round(2)
     frame["y"] = frame["y"].round(2)
     frame["precision_m"] = np.nan
+    frame["occurred_us"] = epoch_us(frame["occurred_at"])
+    frame["x_cm"] = np.round(frame["x"].to_numpy() * 100).astype(np.int64)
+    frame["y_cm"] = np.round(frame["y"].to_numpy() * 100).astype(np.int64)
     return frame
 
 

@@ -145,7 +145,12 @@ class Checked:
         return len(self.keep)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({k: v[self.keep] for k, v in self.columns.items()})
+        out = pd.DataFrame({k: v[self.keep] for k, v in self.columns.items()})
+        if "occurred_at" in out:
+            out["occurred_us"] = epoch_us(out["occurred_at"])
+            out["x_cm"] = np.round(out["x"].to_numpy() * 100).astype(np.int64)
+            out["y_cm"] = np.round(out["y"].to_numpy() * 100).astype(np.int64)
+        return out
 
 
 @dataclass
@@ -274,7 +279,12 @@ class Checker:
 
     def reject(self, mask: np.ndarray, field_name: str, reason: str | Callable[[int], str],
                values: Any = None) -> None:
+        """Reject the rows of `mask`; `values` (or a function giving them) shows each rejected value."""
         mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        if callable(values):  # built only when a row is rejected: it costs on a million rows
+            values = values()
         for i in np.flatnonzero(mask):
             text = reason(int(i)) if callable(reason) else reason
             value = None if values is None else str(values[i])[:200]
@@ -336,7 +346,12 @@ def _expand(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce").to_numpy(dtype=float)
+    """Numbers from text; a decimal comma is accepted (tried only where the plain reading fails)."""
+    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    retry = np.isnan(out) & (values != "").to_numpy()
+    if retry.any():
+        out[retry] = pd.to_numeric(values[retry].str.replace(",", ".", regex=False), errors="coerce")
+    return out
 
 
 def locate(check: Checker, kommuner: KommuneIndex) -> dict[str, np.ndarray]:
@@ -354,19 +369,21 @@ def locate(check: Checker, kommuner: KommuneIndex) -> dict[str, np.ndarray]:
         check.reject(t.geometry_problem != None, "geometry", lambda i: t.geometry_problem[i])  # noqa: E711
         lon, lat = to_wgs.transform(x, y)
     elif lat_col is not None and lon_col is not None:
-        lat, lon = _numbers(lat_col.astype(str).str.strip()), _numbers(lon_col.astype(str).str.strip())
+        lat_text, lon_text = lat_col.astype(str).str.strip(), lon_col.astype(str).str.strip()
+        lat, lon = _numbers(lat_text), _numbers(lon_text)
         missing = np.isnan(lat) | np.isnan(lon)
-        blank = (lat_col.astype(str).str.strip() == "").to_numpy() | (lon_col.astype(str).str.strip() == "").to_numpy()
+        blank = (lat_text == "").to_numpy() | (lon_text == "").to_numpy()
         check.reject(missing & blank, geo_field, "missing coordinates")
         check.reject(missing & ~blank, geo_field, "latitude and longitude must be numbers",
-                     (lat_col.astype(str) + "," + lon_col.astype(str)).to_numpy())
+                     lambda: (lat_text + "," + lon_text).to_numpy())
         x, y = to_utm.transform(lon, lat)
         x, y = np.asarray(x), np.asarray(y)
     elif x_col is not None and y_col is not None:
         geo_field = "x,y"
-        x, y = _numbers(x_col.astype(str).str.strip()), _numbers(y_col.astype(str).str.strip())
+        x_text, y_text = x_col.astype(str).str.strip(), y_col.astype(str).str.strip()
+        x, y = _numbers(x_text), _numbers(y_text)
         check.reject(np.isnan(x) | np.isnan(y), geo_field, "missing or non-numeric x/y (EPSG:25832 metres)",
-                     (x_col.astype(str) + "," + y_col.astype(str)).to_numpy())
+                     lambda: (x_text + "," + y_text).to_numpy())
         lon, lat = to_wgs.transform(x, y)
     else:
         raise InvalidInput(f"{t.file_name}: no coordinates",
@@ -554,6 +571,12 @@ def refuse_if_rejected(checked: Checked, skip_invalid: bool) -> None:
         extra={"file": t.file_name, "rows_read": checked.rows_read, "rejected_count": len(checked.rejected),
                "rejected_listed": len(shown)},
     )
+
+
+def epoch_us(times: pd.Series) -> np.ndarray:
+    """Microseconds since 1970-01-01 UTC of naive-UTC or aware times (the COPY format of `occurred_us`)."""
+    values = pd.to_datetime(times, utc=True)
+    return values.dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(np.int64)
 
 
 def csv_chunks(frame: pd.DataFrame, columns: list[str], chunk_rows: int = 100_000) -> Iterator[tuple[bytes, int]]:

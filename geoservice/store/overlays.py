@@ -51,14 +51,18 @@ WHERE id = %(id)s
 
 STAGES = {
     "incidents": (
-        "CREATE TEMP TABLE overlay_stage (external_id text, category text, occurred_at timestamptz, x float8,"
-        " y float8, precision_m real, kommune_code text, politikreds_code text) ON COMMIT DROP",
-        ["external_id", "category", "occurred_at", "x", "y", "precision_m", "kommune_code", "politikreds_code"],
+        # Times travel as microseconds since the epoch: formatting a million timestamps as text costs seconds.
+        # ... and coordinates as whole centimetres (EPSG:25832): integers format far faster than floats.
+        "CREATE TEMP TABLE overlay_stage (external_id text, category text, occurred_us bigint, x_cm bigint,"
+        " y_cm bigint, precision_m real, kommune_code text, politikreds_code text) ON COMMIT DROP",
+        ["external_id", "category", "occurred_us", "x_cm", "y_cm", "precision_m", "kommune_code",
+         "politikreds_code"],
         """
         WITH up AS (
             INSERT INTO incident AS t (source, external_id, category, occurred_at, geom, precision_m, kommune_code,
                                        politikreds_code, import_id)
-            SELECT %(source)s, external_id, category, occurred_at, ST_SetSRID(ST_MakePoint(x, y), 25832),
+            SELECT %(source)s, external_id, category, timestamptz 'epoch' + occurred_us * interval '1 microsecond',
+                   ST_SetSRID(ST_MakePoint(x_cm / 100.0, y_cm / 100.0), 25832),
                    precision_m, kommune_code, politikreds_code, %(import_id)s
             FROM overlay_stage
             ON CONFLICT (source, external_id) DO UPDATE
@@ -322,8 +326,7 @@ async def zones_in_window(conn: AsyncConnection, q: CountQuery, *, geometry: boo
                extract(epoch FROM sum(upper(v.effective * tstzrange(%(t0)s, %(t1)s))
                                       - lower(v.effective * tstzrange(%(t0)s, %(t1)s)))) / 86400 AS days_in_force,
                min(lower(v.effective)) AS first_from, max(upper(v.effective)) AS last_to,
-               CASE WHEN %(geometry)s THEN ST_AsGeoJSON(ST_Transform(ST_Union(v.geom), 4326), 6) END AS geometry,
-               ST_AsBinary(ST_Union(v.geom)) AS wkb
+               CASE WHEN %(geometry)s THEN ST_AsGeoJSON(ST_Transform(ST_Union(v.geom), 4326), 6) END AS geometry
         FROM zone_version v JOIN zone z ON z.id = v.zone_id
         WHERE {zone} AND v.effective && tstzrange(%(t0)s, %(t1)s)
         GROUP BY z.id ORDER BY z.name, z.id
