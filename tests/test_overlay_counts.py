@@ -152,3 +152,30 @@ def test_bad_parameters_name_the_field(client: TestClient, tokens: dict, params:
     response = client.get("/api/v1/overlays/counts", params=params, headers=bearer(tokens["analyst"]))
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == field
+
+
+def test_cli_counts_as_the_public_and_as_an_analyst(db_name: str, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from geoservice.cli import app
+    from geoservice.settings import get_settings
+
+    monkeypatch.setenv("GEOSERVICE_DB_NAME", db_name)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        as_public = runner.invoke(app, ["overlays", "counts", "--by", "politikreds", "--period", PERIOD, "--as",
+                                        "public", "--format", "json"])
+        analyst = runner.invoke(app, ["overlays", "counts", "--by", "kommune", "--period", PERIOD])
+        straf = runner.invoke(app, ["overlays", "straf11", "--kommune", "0101"])
+        reports = runner.invoke(app, ["overlays", "reports", "list", "--status", "open"])
+    finally:
+        get_settings.cache_clear()
+    assert as_public.exit_code == 0, as_public.output
+    body = json.loads(as_public.output)
+    assert body["exact"] is False and len(body["areas"]) == 12
+    assert analyst.exit_code == 0 and "København" in analyst.output
+    assert straf.exit_code == 0 and json.loads(straf.output)["series"][0]["quarter"] == "2007Q1"
+    assert reports.exit_code == 0 and "open" in reports.output

@@ -264,3 +264,14 @@ def test_officer_sector_view_only_for_their_own_politikreds(client: TestClient, 
                       headers=bearer(tokens["officer"])).status_code == 200
     assert client.get("/api/v1/overlays/sectors/NOPE/recent", headers=bearer(tokens["officer"])).status_code == 404
 
+
+
+def test_public_insecurity_report_tables_follow_the_same_rules(client: TestClient) -> None:
+    body = public(client, "kommune", "2025Q2", source="insecurity_reports")
+    for value in published_values(body):
+        assert value == 0 or is_hidden(value) or value >= K
+    assert public(client, "kommune", "2025Q2", source="insecurity_reports", category="belysning")["columns"] == [
+        "belysning"]
+    refused = client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": "2025Q2",
+                                                            "source": "insecurity_reports", "status": "open"})
+    assert refused.status_code == 403

@@ -347,7 +347,7 @@ def _expand(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
 
 def _numbers(values: pd.Series) -> np.ndarray:
     """Numbers from text; a decimal comma is accepted (tried only where the plain reading fails)."""
-    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    out = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)  # a writable copy
     retry = np.isnan(out) & (values != "").to_numpy()
     if retry.any():
         out[retry] = pd.to_numeric(values[retry].str.replace(",", ".", regex=False), errors="coerce")

@@ -178,26 +178,36 @@ TABLES = {
 }
 
 
+def _row_conditions(params: dict[str, Any], categories: list[str] | None, politikreds: str | None,
+                    kommuner: list[str] | None, bbox: tuple[float, float, float, float] | None,
+                    statuses: list[str] | None) -> list[S.Composable]:
+    """Conditions on incident or report rows `i` shared by aggregates and raw points."""
+    conds: list[S.Composable] = []
+    if categories is not None:
+        conds.append(S.SQL("i.category = ANY(%(categories)s)"))
+        params["categories"] = categories
+    if politikreds:
+        conds.append(S.SQL("i.politikreds_code = %(politikreds)s"))
+        params["politikreds"] = politikreds
+    if kommuner:
+        conds.append(S.SQL("i.kommune_code = ANY(%(kommuner)s)"))
+        params["kommuner"] = kommuner
+    if bbox:
+        conds.append(S.SQL("ST_Intersects(i.geom, ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s,"
+                           " 4326), 25832))"))
+        params.update(dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))
+    if statuses:
+        conds.append(S.SQL("i.status = ANY(%(statuses)s)"))
+        params["statuses"] = statuses
+    return conds
+
+
 def _filters(q: CountQuery, params: dict[str, Any]) -> list[S.Composable]:
     _, when = TABLES[q.source]
     conds: list[S.Composable] = [S.SQL(when + " >= %(t0)s"), S.SQL(when + " < %(t1)s")]
     params.update(t0=q.t0, t1=q.t1)
-    if q.categories is not None:
-        conds.append(S.SQL("i.category = ANY(%(categories)s)"))
-        params["categories"] = q.categories
-    if q.politikreds:
-        conds.append(S.SQL("i.politikreds_code = %(politikreds)s"))
-        params["politikreds"] = q.politikreds
-    if q.kommuner:
-        conds.append(S.SQL("i.kommune_code = ANY(%(kommuner)s)"))
-        params["kommuner"] = q.kommuner
-    if q.bbox:
-        conds.append(S.SQL("ST_Intersects(i.geom, ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s,"
-                           " 4326), 25832))"))
-        params.update(dict(zip(("x0", "y0", "x1", "y1"), q.bbox, strict=True)))
-    if q.statuses and q.source == "insecurity_reports":
-        conds.append(S.SQL("i.status = ANY(%(statuses)s)"))
-        params["statuses"] = q.statuses
+    conds += _row_conditions(params, q.categories, q.politikreds, q.kommuner, q.bbox,
+                             q.statuses if q.source == "insecurity_reports" else None)
     if q.hours and q.source == "incidents":
         h0, h1 = q.hours
         hour = "extract(hour FROM i.occurred_at AT TIME ZONE 'Europe/Copenhagen')"
@@ -618,19 +628,7 @@ def _point_conditions(pq: PointQuery, when: str, params: dict[str, Any]) -> S.Co
     if pq.t1 is not None:
         conds.append(S.SQL(when + " < %(t1)s"))
         params["t1"] = pq.t1
-    if pq.categories is not None:
-        conds.append(S.SQL("i.category = ANY(%(categories)s)"))
-        params["categories"] = pq.categories
-    if pq.politikreds:
-        conds.append(S.SQL("i.politikreds_code = %(politikreds)s"))
-        params["politikreds"] = pq.politikreds
-    if pq.statuses:
-        conds.append(S.SQL("i.status = ANY(%(statuses)s)"))
-        params["statuses"] = pq.statuses
-    if pq.bbox:
-        conds.append(S.SQL("ST_Intersects(i.geom, ST_Transform(ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s,"
-                           " 4326), 25832))"))
-        params.update(dict(zip(("x0", "y0", "x1", "y1"), pq.bbox, strict=True)))
+    conds += _row_conditions(params, pq.categories, pq.politikreds, None, pq.bbox, pq.statuses)
     if pq.sector:
         conds.append(S.SQL("EXISTS (SELECT 1 FROM patrol_sector s WHERE s.code = %(sector)s AND upper(s.valid) ="
                            " 'infinity' AND s.geom && i.geom AND ST_Intersects(s.geom, i.geom))"))
