@@ -572,7 +572,7 @@ async def _build_published(db: Database, settings: Settings, source: str, window
     rows["grid1km"] = _cells([{"gx": int(k.split("_")[2]), "gy": int(k.split("_")[1])}
                               for k in sorted(member.loc[member["family"] == "grid1km", "key"].unique())],
                              CountParams(source=source, by="grid1km", window=window))
-    counts = member.groupby(["family", "key", "column"]).size()
+    counts = member.groupby(["family", "key", "column"]).size().to_dict()
     values: dict[Key, int] = {}
     for by, family in rows.items():
         for r in family:
@@ -625,12 +625,21 @@ def _subset_relations(member: pd.DataFrame, values: dict[Key, int], k: int) -> l
     rows themselves rather than on the boundaries."""
     if member.empty:
         return []
+    sizes = member.groupby(["family", "key", "column"]).size().rename("n").reset_index()
+    member = member.merge(sizes, on=["family", "key", "column"])
     inner = member[member["family"].isin(_INNER)]
     outer = member[member["family"].isin(_OUTER)]
+    # An outer area can matter to an inner one of the same row only if outer - inner < k: drop the outer rows
+    # far above every inner area the row lies in (most of them, where counts are large) before pairing.
+    largest_inner = inner.groupby(["event", "column"])["n"].max().rename("largest_inner").reset_index()
+    outer = outer.merge(largest_inner, on=["event", "column"])
+    outer = outer[outer["n"] < outer["largest_inner"] + k].drop(columns="largest_inner")
     pairs = inner.merge(outer, on=["event", "column"], suffixes=("_in", "_out"))
+    pairs = pairs[(pairs["n_out"] - pairs["n_in"] < k) & (pairs["n_out"] >= pairs["n_in"])]
     pairs = pairs[(pairs["family_in"] != pairs["family_out"]) | (pairs["family_in"] == "zone")]
     pairs = pairs[~((pairs["family_in"] == pairs["family_out"]) & (pairs["key_in"] == pairs["key_out"]))]
-    pairs = pairs[[(a, b) not in _HIERARCHY for a, b in zip(pairs["family_in"], pairs["family_out"], strict=True)]]
+    for fi, fo in _HIERARCHY:
+        pairs = pairs[~((pairs["family_in"] == fi) & (pairs["family_out"] == fo))]
     if pairs.empty:
         return []
     shared = pairs.groupby(["family_in", "key_in", "family_out", "key_out", "column"]).size().rename("shared")

@@ -740,13 +740,25 @@ async def sector_info(conn: AsyncConnection, code: str) -> dict[str, Any] | None
 # --- membership of each row of a window in every public geography (for the published tables) -----------------
 
 MEMBERSHIP = """
+WITH sectors AS (
+    SELECT i.id, array_agg(s.code ORDER BY s.code) AS codes
+    FROM patrol_sector s
+    JOIN {table} i ON i.geom && s.geom AND ST_Intersects(s.geom, i.geom) AND s.valid @> {when}
+    WHERE {when} >= %(t0)s AND {when} < %(t1)s AND s.valid && tstzrange(%(t0)s, %(t1)s)
+    GROUP BY i.id
+), zones AS (
+    SELECT i.id, array_agg(DISTINCT v.zone_id) AS ids
+    FROM zone_version v JOIN zone z ON z.id = v.zone_id
+    JOIN {table} i ON i.geom && v.geom AND ST_Intersects(v.geom, i.geom) AND v.effective @> {when}
+    WHERE {when} >= %(t0)s AND {when} < %(t1)s AND v.effective && tstzrange(%(t0)s, %(t1)s) AND {zone}
+    GROUP BY i.id
+)
 SELECT i.id, i.category, i.kommune_code, i.politikreds_code,
        floor(ST_X(i.geom) / 1000)::int AS gx, floor(ST_Y(i.geom) / 1000)::int AS gy,
-       (SELECT array_agg(s.code ORDER BY s.code) FROM patrol_sector s
-        WHERE s.geom && i.geom AND ST_Intersects(s.geom, i.geom) AND s.valid @> {when}) AS sectors,
-       (SELECT array_agg(DISTINCT v.zone_id) FROM zone_version v JOIN zone z ON z.id = v.zone_id
-        WHERE v.geom && i.geom AND ST_Intersects(v.geom, i.geom) AND v.effective @> {when} AND {zone}) AS zones
+       sectors.codes AS sectors, zones.ids AS zones
 FROM {table} i
+LEFT JOIN sectors ON sectors.id = i.id
+LEFT JOIN zones ON zones.id = i.id
 WHERE {when} >= %(t0)s AND {when} < %(t1)s
 ORDER BY i.id
 """
