@@ -100,3 +100,80 @@ def new_token() -> tuple[str, bytes, str]:
 def hash_token(token: str) -> bytes:
     # Tokens carry 256 random bits, so a plain SHA-256 (no salt, no stretching) is enough to store them.
     return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+# --- Overlays: incidents, insecurity reports and survey data -------------------------------------------------
+#
+# | role    | raw points and reports | exact aggregates                | survey answers | writes        |
+# |---------|------------------------|---------------------------------|----------------|---------------|
+# | public  | never                  | never: published tables (below) | never          | nothing       |
+# | officer | own politikreds only   | own politikreds; else as public | never          | reports (own) |
+# | analyst | everywhere             | everywhere                      | yes            | imports       |
+# | legal   | everywhere             | everywhere                      | no             | nothing       |
+# | admin   | everywhere             | everywhere                      | yes            | everything    |
+#
+# Published (public) tables are built so that no query, nor any difference of queries, shows a count below k:
+# - fixed geographies only (PUBLIC_GEOGRAPHIES: no 100 m cells, no bbox, no politikreds/kommune slicing);
+# - fixed, non-overlapping periods: one calendar quarter per table (no free windows to subtract);
+# - fixed category groups (the taxonomy's top level), each with the row total;
+# - every cell of the whole quarter's table (all geographies, groups and totals, and the national total) is
+#   computed at once; counts 0 < n < k are suppressed, then secondary suppression (geoservice.overlays.
+#   suppression) closes every subtraction: total minus groups, politikreds minus kommuner, country minus
+#   politikredse or 1 km cells, an area minus a smaller area inside it;
+# - a rate (per km², per 1,000 residents) of a suppressed count is withheld too (rate × area = count);
+# - survey shares need at least `survey_min_respondents` respondents, by the same relations on respondent counts;
+# - zone effect (arbitrary designation windows) and raw points are staff only.
+
+PUBLIC_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone", "grid1km")
+STAFF_GEOGRAPHIES = (*PUBLIC_GEOGRAPHIES, "grid100m")
+PUBLIC_SURVEY_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone", "kind")
+
+
+@dataclass(frozen=True)
+class OverlayAccess:
+    raw_points: bool                      # may see individual incidents and insecurity reports
+    raw_politikreds: str | None           # ... only in this politikreds (officer); None: everywhere
+    exact_politikreds: str | None         # exact aggregates only for queries limited to this politikreds
+    exact_everywhere: bool                # exact aggregates for any query
+    survey_answers: bool                  # individual survey responses
+    write_reports: bool
+    imports: bool
+
+
+def overlay_access(principal: Principal) -> OverlayAccess:
+    match principal.role:
+        case Role.public:
+            return OverlayAccess(False, None, None, False, False, False, False)
+        case Role.officer:
+            kreds = principal.politikreds_code
+            return OverlayAccess(kreds is not None, kreds, kreds, False, False, kreds is not None, False)
+        case Role.analyst:
+            return OverlayAccess(True, None, None, True, True, True, True)
+        case Role.legal:
+            return OverlayAccess(True, None, None, True, False, False, False)
+        case Role.admin:
+            return OverlayAccess(True, None, None, True, True, True, True)
+    raise AssertionError(principal.role)
+
+
+def exact_aggregates(principal: Principal, politikreds_filter: str | None) -> bool:
+    """Whether an aggregate query gets exact figures (else: the published, suppressed tables)."""
+    access = overlay_access(principal)
+    if access.exact_everywhere:
+        return True
+    return access.exact_politikreds is not None and politikreds_filter == access.exact_politikreds
+
+
+def require_raw_points(principal: Principal, politikreds: str | None = None, *, action: str) -> OverlayAccess:
+    """Raw points (incidents, reports) need a staff role; an officer only inside their own politikreds."""
+    access = overlay_access(principal)
+    if not access.raw_points:
+        if principal.is_public:
+            raise Unauthorized(f"{action}: raw incident points and reports are never public; use the "
+                               "aggregates under /api/v1/overlays/counts")
+        raise Forbidden(f"{action} is not allowed for the role {principal.role.value}")
+    if access.raw_politikreds is not None and politikreds is not None and politikreds != access.raw_politikreds:
+        raise Forbidden(f"{action}: an officer sees raw points only in their own politikreds "
+                        f"({access.raw_politikreds}), not in {politikreds}",
+                        extra={"role": principal.role.value, "politikreds": access.raw_politikreds})
+    return access

@@ -18,6 +18,7 @@ from geoservice.access import Principal, Role, new_token, zone_filter
 from geoservice.db import Database, applied_migrations, connect, connect_async, migrate
 from geoservice.errors import GeoserviceError
 from geoservice.layers import get_layers
+from geoservice.overlays.cli import load_overlay_demo, overlays_app
 from geoservice.settings import Settings, get_settings
 
 app = typer.Typer(help="geoservice: Danish police zones with legal validity periods, on PostGIS.",
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(zones_app, name="zones")
 app.add_typer(validity_app, name="validity")
 app.add_typer(map_app, name="map")
+app.add_typer(overlays_app, name="overlays")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,7 +152,9 @@ async def load_demo(settings: Settings, dbname: str | None = None) -> Any:
     data = build(settings.shared_data_dir, settings.layers_dir)
     conn = await connect_async(settings, dbname)
     try:
-        return await load(conn, data, get_layers())
+        report = await load(conn, data, get_layers())
+        report.overlays = await load_overlay_demo(conn, data, settings)
+        return report
     finally:
         await conn.close()
 
@@ -161,6 +165,7 @@ def demo_load() -> None:
     """Build the demo data from ../shared/data and load what is missing (safe to run again)."""
     report = run(load_demo(_settings()))
     typer.echo(report.summary())
+    typer.echo(report.overlays.summary())
 
 
 @app.command("up")

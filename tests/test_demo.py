@@ -12,7 +12,8 @@ from geoservice.db import connect
 from geoservice.demo.build import build
 
 TABLES = ["reference_area", "reference_area_part", "police_station", "patrol_sector", "officer", "zone_kind",
-          "zone", "zone_version", "audit_log", "place"]
+          "zone", "zone_version", "audit_log", "place",
+          "incident", "insecurity_report", "survey_response", "overlay_import", "stat_kommune_quarter"]
 
 
 def fingerprint(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:

@@ -35,6 +35,7 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
         "/": public / "index.html",
         "/officer": public / "officer.html",
         "/legal": public / "legal.html",
+        "/analyst": public / "analyst.html",
     }
 
     for route, file in pages.items():

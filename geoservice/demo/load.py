@@ -8,6 +8,7 @@ Every demo version is checked against the rules of its kind first, like any othe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
 from psycopg import AsyncConnection
@@ -80,6 +81,7 @@ class LoadReport:
     officers_changed: int = 0
     zones_added: list[str] = field(default_factory=list)
     zones_kept: list[str] = field(default_factory=list)
+    overlays: Any = None  # the overlay demo's report (geoservice.overlays.demo)
 
     def summary(self) -> str:
         return (

@@ -156,6 +156,7 @@ const GS = (() => {
   ];
 
   function addReferenceLayers(map, config) {
+    ensureReferencePane(map);
     const layers = REFERENCE_LAYERS.map((spec) => Object.assign({ layer: null, loading: null }, spec));
     const update = () => Promise.all(layers.map(async (spec) => {
       const wanted = map.getZoom() >= spec.minZoom && map.getZoom() <= spec.maxZoom;
@@ -178,12 +179,18 @@ const GS = (() => {
     return update();
   }
 
-  function createMap(elementId, view) {
-    const map = L.map(elementId, { zoomControl: true }).setView(view.center, view.zoom);
-    map.attributionControl.setPrefix(false);
+  // Reference outlines get their own pane under the zones, and never catch clicks.
+  function ensureReferencePane(map) {
+    if (map.getPane("reference")) return;
     map.createPane("reference");
     map.getPane("reference").style.zIndex = 350;
     map.getPane("reference").style.pointerEvents = "none";
+  }
+
+  function createMap(elementId, view) {
+    const map = L.map(elementId, { zoomControl: true }).setView(view.center, view.zoom);
+    map.attributionControl.setPrefix(false);
+    ensureReferencePane(map);
     return map;
   }
 

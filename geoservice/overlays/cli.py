@@ -1,0 +1,202 @@
+"""`geoservice overlays ...`: imports with a progress bar, aggregates, STRAF11, insecurity reports, zone effect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from geoservice.access import Principal, Role
+from geoservice.db import Database
+from geoservice.errors import GeoserviceError
+from geoservice.settings import Settings, get_settings
+
+overlays_app = typer.Typer(help="Incidents, insecurity reports and Tryghedsindeks survey data.", no_args_is_help=True)
+reports_app = typer.Typer(help="Insecurity reports (utryghedsmeldinger).", no_args_is_help=True)
+overlays_app.add_typer(reports_app, name="reports")
+
+T = TypeVar("T")
+
+
+def _principal(role: Role, politikreds: str | None = None) -> Principal:
+    return Principal(role=role, username=f"cli-{role.value}", politikreds_code=politikreds)
+
+
+def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    async def go() -> T:
+        db = Database(get_settings())
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(go())
+    except GeoserviceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def load_overlay_demo(conn: Any, data: Any, settings: Settings) -> Any:
+    """Build and load the demo overlays (called by `geoservice demo load`, after the zones)."""
+    from geoservice.overlays.demo import build_overlays, load_overlays
+
+    demo = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir)
+    return await load_overlays(conn, demo)
+
+
+def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_report: Path | None,
+            layer: str | None, quiet: bool) -> None:
+    from tqdm import tqdm
+
+    from geoservice.overlays.importer import import_file, rejected_csv
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            labels = {"read": "reading", "check": "checking", "copy": "writing (COPY)"}
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="rows", leave=True)
+        bar.n = done
+        bar.refresh()
+
+    async def work(db: Database) -> Any:
+        return await import_file(db, _principal(Role.admin), kind, path, source=source, skip_invalid=skip_invalid,
+                                 layer=layer, progress=progress)
+
+    try:
+        report = _with_db(work)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    typer.echo(report.summary())
+    if report.rejected:
+        if rejected_report:
+            rejected_report.write_text(rejected_csv(report), encoding="utf-8")
+            typer.echo(f"{len(report.rejected)} rejected row(s) written to {rejected_report}")
+        else:
+            for r in report.rejected[:50]:
+                typer.echo(f"  {report.unit} {r.row}: {r.field}: {r.reason}", err=True)
+            if len(report.rejected) > 50:
+                typer.echo(f"  ... and {len(report.rejected) - 50} more (use --rejected-report FILE)", err=True)
+
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv, .geojson, .gpkg or zipped .shp")]
+SourceOpt = Annotated[str, typer.Option(help="Where the rows come from; (source, id) identifies a row")]
+SkipOpt = Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows, report the rejected ones")]
+ReportOpt = Annotated[Path | None, typer.Option(help="Write the rejected rows to this CSV file")]
+LayerOpt = Annotated[str | None, typer.Option(help="GeoPackage layer")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar")]
+
+
+@overlays_app.command("import-incidents")
+def import_incidents(path: FileArg, source: SourceOpt = "import", skip_invalid: SkipOpt = False,
+                     rejected_report: ReportOpt = None, layer: LayerOpt = None, quiet: QuietOpt = False) -> None:
+    """Import incidents (all or nothing unless --skip-invalid); re-importing the same file changes nothing."""
+    _import("incidents", path, source, skip_invalid, rejected_report, layer, quiet)
+
+
+@overlays_app.command("import-survey")
+def import_survey(path: FileArg, source: SourceOpt = "import", skip_invalid: SkipOpt = False,
+                  rejected_report: ReportOpt = None, layer: LayerOpt = None, quiet: QuietOpt = False) -> None:
+    """Import Tryghedsindeks survey responses."""
+    _import("survey_responses", path, source, skip_invalid, rejected_report, layer, quiet)
+
+
+@overlays_app.command("counts")
+def counts(
+    by: Annotated[str, typer.Option(help="national, politikreds, kommune, sector, zone, grid1km or grid100m")
+                  ] = "kommune",
+    period: Annotated[str | None, typer.Option(help="2025Q3, 2025 or 2025-07 (default the last quarter)")] = None,
+    source: Annotated[str, typer.Option(help="incidents or insecurity_reports")] = "incidents",
+    category: Annotated[str | None, typer.Option(help="Groups or categories, comma-separated")] = None,
+    as_role: Annotated[Role, typer.Option("--as", help="See the figures as this role")] = Role.analyst,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Counts per area, as a role sees them (the public gets the published, suppressed table)."""
+    from geoservice.overlays import aggregates
+
+    async def work(db: Database) -> Any:
+        window = aggregates.parse_window(period, None, None)
+        params = aggregates.CountParams(source=source, by=by, window=window,
+                                        categories=[c for c in (category or "").split(",") if c] or None)
+        principal = _principal(as_role)
+        return aggregates.as_json(await aggregates.count(db, get_settings(), principal, params), principal)
+
+    body = _with_db(work)
+    if output == "json":
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{body['source']} by {body['by']}, {body['from']} – {body['to']}"
+               f"{'' if body['exact'] else ' (published table, suppressed)'}")
+    for a in body["areas"]:
+        rate = f"{a['per_1000']:.2f}/1000" if a.get("per_1000") is not None else ""
+        typer.echo(f"{a['key']:>16}  {a['name'][:32]:32} {a['count']!s:>8}  {rate}")
+
+
+@overlays_app.command("straf11")
+def straf11(period: Annotated[str | None, typer.Option(help="2022Q4 or 2022")] = None,
+            kommune: Annotated[str | None, typer.Option(help="The series of one kommune")] = None) -> None:
+    """Statistics Denmark STRAF11: reported offences per kommune, per 1,000 residents."""
+    from geoservice.overlays.statistics import straf11 as layer
+
+    body = _with_db(lambda db: layer(db, period=period, kommune=kommune, geometry=False))
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@overlays_app.command("zone-effect")
+def zone_effect(zone_id: int, category: Annotated[str | None, typer.Option()] = None,
+                daily_window: Annotated[bool, typer.Option("--daily-window")] = False) -> None:
+    """Incidents before vs during a zone's designation period, inside it and in the rest of its kommune."""
+    from geoservice.overlays.effect import zone_effect as effect
+
+    body = _with_db(lambda db: effect(db, _principal(Role.analyst), zone_id, at=None,
+                                      categories=[c for c in (category or "").split(",") if c] or None,
+                                      daily_window=daily_window))
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@reports_app.command("list")
+def reports_list(status: Annotated[str | None, typer.Option(help="open or handled")] = None,
+                 sector: Annotated[str | None, typer.Option()] = None) -> None:
+    """List insecurity reports."""
+    from geoservice.overlays.points import reports
+    from geoservice.store.overlays import PointQuery
+
+    body = _with_db(lambda db: reports(db, _principal(Role.admin), PointQuery(
+        statuses=[status] if status else None, sector=sector, limit=10_000)))
+    for f in json.loads(body)["features"]:
+        p = f["properties"]
+        typer.echo(f"{p['id']:>6}  {p['reported_on']}  {p['status']:8} {p['category']:14} {p['text'][:60]}")
+
+
+@reports_app.command("add")
+def reports_add(lat: float, lon: float, category: str, text: str,
+                reported_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+                walk: Annotated[str | None, typer.Option(help="The tryghedsvandring")] = None) -> None:
+    """Add an insecurity report."""
+    from geoservice.overlays.points import create_report
+    from geoservice.overlays.schemas import ReportIn
+
+    body = ReportIn(lat=lat, lon=lon, category=category, text=text, reported_on=reported_on, walk=walk)
+    report_id = _with_db(lambda db: create_report(db, _principal(Role.admin), body))
+    typer.echo(f"added insecurity report {report_id}")
+
+
+@reports_app.command("status")
+def reports_status(report_id: int, status: str, note: Annotated[str | None, typer.Option()] = None) -> None:
+    """Set a report's status: open or handled."""
+    from geoservice.overlays.points import patch_report
+    from geoservice.overlays.schemas import ReportPatch
+
+    patch = ReportPatch(status=status, status_note=note)  # type: ignore[arg-type]
+    _with_db(lambda db: patch_report(db, _principal(Role.admin), report_id, patch))
+    typer.echo(f"report {report_id}: {status}")

@@ -1,0 +1,114 @@
+"""Insecurity reports (utryghedsmeldinger): officers add and handle them in their own politikreds, and the
+officer's sector view shows the last 30 days of incidents and the open reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from geoservice import timeutil
+from tests.conftest import bearer
+from tests.helpers import AALBORG_MIDTBY, GOTHERSGADE, TO_WGS
+
+URL = "/api/v1/overlays/insecurity-reports"
+
+
+def report(lonlat: tuple[float, float], **extra: object) -> dict:
+    lon, lat = lonlat
+    return {"lat": lat, "lon": lon, "category": "belysning", "text": "Mørk sti bag skolen",
+            "reported_on": "2026-04-22", "walk": "Tryghedsvandring test", **extra}
+
+
+@pytest.fixture(scope="module")
+def sector_point(conn: psycopg.Connection) -> tuple[float, float]:
+    x, y = conn.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM patrol_sector"
+                        " WHERE code = 'KBH-CITY-01') s").fetchone()
+    return TO_WGS.transform(x, y)
+
+
+def test_an_officer_adds_and_handles_a_report_in_their_politikreds(client: TestClient, tokens: dict,
+                                                                   conn: psycopg.Connection) -> None:
+    created = client.post(URL, json=report(GOTHERSGADE), headers=bearer(tokens["officer"]))
+    assert created.status_code == 201, created.text
+    feature = created.json()
+    rid = feature["properties"]["id"]
+    assert created.headers["location"] == f"{URL}/{rid}"
+    assert feature["properties"]["status"] == "open" and feature["properties"]["politikreds"] == "11"
+    assert feature["geometry"]["coordinates"] == pytest.approx(list(GOTHERSGADE), abs=1e-6)
+    handled = client.patch(f"{URL}/{rid}", json={"status": "handled", "status_note": "Lampen er skiftet"},
+                           headers=bearer(tokens["officer"]))
+    assert handled.status_code == 200
+    props = handled.json()["properties"]
+    assert props["status"] == "handled" and props["handled_at"] and props["updated_by"] == "test-officer"
+    actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE entity = 'insecurity_report' AND"
+                                          " entity_id = %s ORDER BY id", (rid,)).fetchall()]
+    assert actions == ["insecurity_report.create", "insecurity_report.update"]
+    reopened = client.patch(f"{URL}/{rid}", json={"status": "open"}, headers=bearer(tokens["analyst"])).json()
+    assert reopened["properties"]["status"] == "open" and reopened["properties"]["handled_at"] is None
+
+
+def test_who_may_add_read_and_change_reports(client: TestClient, tokens: dict) -> None:
+    assert client.post(URL, json=report(GOTHERSGADE)).status_code == 401
+    assert client.post(URL, json=report(GOTHERSGADE), headers=bearer(tokens["legal"])).status_code == 403
+    assert client.post(URL, json=report(AALBORG_MIDTBY), headers=bearer(tokens["officer"])).status_code == 403
+    nj = client.post(URL, json=report(AALBORG_MIDTBY), headers=bearer(tokens["officer_nj"]))
+    assert nj.status_code == 201
+    rid = nj.json()["properties"]["id"]
+    assert client.get(f"{URL}/{rid}", headers=bearer(tokens["officer"])).status_code == 404
+    assert client.get(f"{URL}/{rid}", headers=bearer(tokens["legal"])).status_code == 200
+    assert client.get(f"{URL}/{rid}").status_code == 401
+    assert client.patch(f"{URL}/{rid}", json={"status": "handled"}, headers=bearer(tokens["officer"])
+                        ).status_code == 403
+    assert client.patch(f"{URL}/{rid}", json={"status": "handled"}, headers=bearer(tokens["legal"])
+                        ).status_code == 403
+    listed = client.get(URL, params={"limit": 10_000}, headers=bearer(tokens["officer"])).json()
+    assert listed["restricted_to_politikreds"] == "11"
+    assert {f["properties"]["politikreds"] for f in listed["features"]} == {"11"}
+    assert client.get(URL).status_code == 401
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"category": "spøgelser"}, "category"),
+    ({"lat": 48.85, "lon": 2.35}, "lat,lon"),
+    ({"lat": 55.605, "lon": 13.0038}, "lat,lon"),  # Malmö
+    ({"reported_on": "2099-01-01"}, "reported_on"),
+    ({"reported_on": "22/4"}, "reported_on"),
+    ({"text": ""}, "text"),
+    ({"status": "lost"}, "status"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_reports_are_refused_naming_the_field(client: TestClient, tokens: dict, body: dict, field: str) -> None:
+    response = client.post(URL, json=report(GOTHERSGADE, **body), headers=bearer(tokens["analyst"]))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_officer_sector_view_shows_last_30_days_and_open_reports(client: TestClient, tokens: dict,
+                                                                 sector_point) -> None:
+    now = timeutil.now()
+    lon, lat = sector_point
+    rows = ["id,category,occurred_at,lat,lon"]
+    for i, days in enumerate((1, 5, 29, 31, 60)):
+        rows.append(f"recent-{i},vold,{(now - dt.timedelta(days=days)).isoformat()},{lat},{lon}")
+    upload = client.post("/api/v1/imports/incidents", params={"source": "sector-view"},
+                         headers=bearer(tokens["analyst"]),
+                         files={"file": ("recent.csv", ("\n".join(rows) + "\n").encode(), "text/csv")})
+    assert upload.status_code == 201, upload.text
+    open_id = client.post(URL, json=report(sector_point, category="grupperinger"),
+                          headers=bearer(tokens["officer"])).json()["properties"]["id"]
+    done = client.post(URL, json=report(sector_point, status="handled"), headers=bearer(tokens["officer"]))
+    body = client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", headers=bearer(tokens["officer"])).json()
+    ids = {f["properties"]["external_id"] for f in body["features"] if f["properties"]["type"] == "incident"
+           and f["properties"]["source"] == "sector-view"}
+    assert ids == {"recent-0", "recent-1", "recent-2"}
+    reports = {f["properties"]["id"] for f in body["features"] if f["properties"]["type"] == "insecurity_report"}
+    assert open_id in reports and done.json()["properties"]["id"] not in reports
+    assert body["days"] == 30 and body["sector"]["code"] == "KBH-CITY-01"
+    assert body["incidents"]["by_group"]["personfarlig"] >= 3
+    week = client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", params={"days": 7},
+                      headers=bearer(tokens["officer"])).json()
+    assert {f["properties"].get("external_id") for f in week["features"]} >= {"recent-0", "recent-1"}
+    assert "recent-2" not in {f["properties"].get("external_id") for f in week["features"]}

@@ -1,0 +1,281 @@
+"""Importing incidents and survey responses: every format, every bad row kind, all or nothing, skip-invalid with a
+report of every rejected row, and re-imports that change nothing."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.conftest import bearer
+from tests.helpers import AALBORG_MIDTBY, GOTHERSGADE, TO_UTM
+
+# Times of the rows below: 2024 Q2, a quarter the demo data leaves empty.
+T1 = "2024-05-03T23:40:00+02:00"
+T2 = "2024-05-04T01:15:00"  # Copenhagen local time
+MALMO = (13.0038, 55.6050)  # inside Denmark's bounding box, but Sweden
+
+
+def csv_text(rows: list[dict[str, object]]) -> str:
+    cols = list(rows[0])
+    return "\n".join([",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]) + "\n"
+
+
+def post(client: TestClient, token: str, name: str, data: bytes, kind: str = "incidents", **params: object):
+    return client.post(f"/api/v1/imports/{kind}", params=params, headers=bearer(token),
+                       files={"file": (name, data, "application/octet-stream")})
+
+
+def count(conn: psycopg.Connection, source: str) -> int:
+    return conn.execute("SELECT count(*) FROM incident WHERE source = %s", (source,)).fetchone()[0]
+
+
+GOOD = [
+    {"id": "A-1", "category": "vold", "occurred_at": T1, "lat": GOTHERSGADE[1], "lon": GOTHERSGADE[0]},
+    {"id": "A-2", "category": "Røveri", "occurred_at": T2, "lat": AALBORG_MIDTBY[1], "lon": AALBORG_MIDTBY[0]},
+    {"id": "A-3", "category": "ROVERI", "occurred_at": "2024-05-04T02:00:00Z", "lat": 55.6761, "lon": 12.5683},
+]
+
+
+def test_csv_with_lat_lon_imports_and_a_second_import_changes_nothing(client: TestClient, tokens: dict,
+                                                                      conn: psycopg.Connection) -> None:
+    data = csv_text(GOOD).encode()
+    first = post(client, tokens["analyst"], "incidents.csv", data, source="csv-latlon")
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["inserted"], body["updated"], body["unchanged"], body["rejected_count"]) == (3, 0, 0, 0)
+    again = post(client, tokens["analyst"], "incidents.csv", data, source="csv-latlon")
+    assert again.status_code == 200
+    assert (again.json()["inserted"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 3)
+    assert count(conn, "csv-latlon") == 3
+    rows = dict(conn.execute("SELECT external_id, category FROM incident WHERE source = 'csv-latlon'").fetchall())
+    assert rows == {"A-1": "vold", "A-2": "roeveri", "A-3": "roeveri"}
+    # Local time without an offset is Copenhagen time (CEST in May): 01:15 local = 23:15 UTC the day before.
+    utc = conn.execute("SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM incident"
+                       " WHERE source = 'csv-latlon' AND external_id = 'A-2'").fetchone()[0]
+    assert utc == "2024-05-03 23:15"
+    kommune = conn.execute("SELECT kommune_code, politikreds_code FROM incident WHERE source = 'csv-latlon'"
+                           " AND external_id = 'A-2'").fetchone()
+    assert kommune == ("0851", "1")
+    # The import batch is recorded and audited.
+    batches = conn.execute("SELECT inserted, unchanged, imported_by FROM overlay_import WHERE source = 'csv-latlon'"
+                           " ORDER BY id").fetchall()
+    assert batches == [(3, 0, "test-analyst"), (0, 3, "test-analyst")]
+    assert conn.execute("SELECT count(*) FROM audit_log WHERE entity = 'overlay_import' AND action ="
+                        " 'overlay.import.incidents'").fetchone()[0] >= 2
+
+
+def test_a_corrected_row_updates_its_incident_in_place(client: TestClient, tokens: dict,
+                                                       conn: psycopg.Connection) -> None:
+    post(client, tokens["analyst"], "a.csv", csv_text(GOOD[:1]).encode(), source="correction")
+    fixed = [{**GOOD[0], "category": "trusler"}]
+    body = post(client, tokens["analyst"], "a.csv", csv_text(fixed).encode(), source="correction").json()
+    assert (body["inserted"], body["updated"]) == (0, 1)
+    assert conn.execute("SELECT category FROM incident WHERE source = 'correction'").fetchall() == [("trusler",)]
+
+
+def test_csv_without_id_column_is_still_idempotent(client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
+    rows = [{k: v for k, v in r.items() if k != "id"} for r in GOOD]
+    rows.append(dict(rows[0]))  # the same row twice is two incidents, not a duplicate id
+    data = csv_text(rows).encode()
+    assert post(client, tokens["analyst"], "noid.csv", data, source="noid").json()["inserted"] == 4
+    assert post(client, tokens["analyst"], "noid.csv", data, source="noid").json()["unchanged"] == 4
+    assert count(conn, "noid") == 4
+
+
+def test_csv_with_x_y_in_epsg_25832(client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
+    x, y = TO_UTM.transform(*GOTHERSGADE)
+    data = csv_text([{"id": "X-1", "category": "narko", "time": T1, "x": round(x, 2), "y": round(y, 2)}]).encode()
+    assert post(client, tokens["analyst"], "xy.csv", data, source="csv-xy").status_code == 201
+    got = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM incident WHERE source = 'csv-xy'").fetchone()
+    assert got == pytest.approx((x, y), abs=0.01)
+
+
+def _frame(crs: int = 4326) -> gpd.GeoDataFrame:
+    frame = gpd.GeoDataFrame(
+        {"id": ["G-1", "G-2"], "kategori": ["tyveri", "Hærværk"], "tidspunkt": [T1, T2]},
+        geometry=[shapely.Point(*GOTHERSGADE), shapely.Point(*AALBORG_MIDTBY)], crs=4326)
+    return frame.to_crs(crs)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp-zip"])
+def test_geo_formats_import_the_same_points(fmt: str, client: TestClient, tokens: dict, conn: psycopg.Connection,
+                                            tmp_path: Path) -> None:
+    frame = _frame(25832 if fmt == "shp-zip" else 4326)
+    if fmt == "geojson":
+        path = tmp_path / "in.geojson"
+        frame.to_file(path, driver="GeoJSON")
+        name, data = "in.geojson", path.read_bytes()
+    elif fmt == "gpkg":
+        path = tmp_path / "in.gpkg"
+        frame.to_file(path, driver="GPKG", layer="hændelser")
+        name, data = "in.gpkg", path.read_bytes()
+    else:
+        shp = tmp_path / "shp"
+        shp.mkdir()
+        frame.to_file(shp / "in.shp", driver="ESRI Shapefile")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for part in sorted(shp.iterdir()):
+                archive.write(part, part.name)
+        name, data = "in.zip", buffer.getvalue()
+    response = post(client, tokens["analyst"], name, data, source=f"fmt-{fmt}")
+    assert response.status_code == 201, response.text
+    rows = conn.execute("SELECT external_id, category, ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))"
+                        " FROM incident WHERE source = %s ORDER BY external_id", (f"fmt-{fmt}",)).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("G-1", "tyveri"), ("G-2", "haervaerk")]
+    assert rows[0][2:] == pytest.approx(GOTHERSGADE, abs=1e-6)
+
+
+BAD_ROWS = [
+    # (row, field, reason fragment)
+    ({"id": "B-1", "category": "spøgelse", "occurred_at": T1, "lat": 55.68, "lon": 12.57}, "category",
+     "unknown category"),
+    ({"id": "B-2", "category": "", "occurred_at": T1, "lat": 55.68, "lon": 12.57}, "category", "missing category"),
+    ({"id": "B-3", "category": "vold", "occurred_at": "", "lat": 55.68, "lon": 12.57}, "occurred_at", "missing time"),
+    ({"id": "B-4", "category": "vold", "occurred_at": "i går", "lat": 55.68, "lon": 12.57}, "occurred_at",
+     "not an ISO 8601"),
+    ({"id": "B-5", "category": "vold", "occurred_at": "2024-03-31T02:30:00", "lat": 55.68, "lon": 12.57},
+     "occurred_at", "summer time"),
+    ({"id": "B-6", "category": "vold", "occurred_at": "2024-05-03", "lat": 55.68, "lon": 12.57}, "occurred_at",
+     "without a time of day"),
+    ({"id": "B-7", "category": "vold", "occurred_at": "2099-01-01T12:00:00Z", "lat": 55.68, "lon": 12.57},
+     "occurred_at", "in the future"),
+    ({"id": "B-8", "category": "vold", "occurred_at": T1, "lat": 48.85, "lon": 2.35}, "lat,lon", "outside Denmark"),
+    ({"id": "B-9", "category": "vold", "occurred_at": T1, "lat": 12.57, "lon": 55.68}, "lat,lon", "look swapped"),
+    ({"id": "B-10", "category": "vold", "occurred_at": T1, "lat": MALMO[1], "lon": MALMO[0]}, "lat,lon",
+     "from any Danish kommune"),
+    ({"id": "B-11", "category": "vold", "occurred_at": T1, "lat": "", "lon": ""}, "lat,lon", "missing coordinates"),
+    ({"id": "B-12", "category": "vold", "occurred_at": T1, "lat": "nord", "lon": 12.57}, "lat,lon", "must be numbers"),
+    ({"id": "", "category": "vold", "occurred_at": T1, "lat": 55.68, "lon": 12.57}, "external_id", "missing id"),
+    ({"id": "A-1", "category": "vold", "occurred_at": T1, "lat": 55.68, "lon": 12.57}, "external_id",
+     "duplicate id, first on line 2"),
+]
+
+
+def _bad_file() -> bytes:
+    rows = [{**GOOD[0], "precision_m": ""}] + [{**r, "precision_m": ""} for r, _, _ in BAD_ROWS]
+    rows.append({**GOOD[1], "id": "B-13", "precision_m": "-5"})
+    return csv_text(rows).encode()
+
+
+def test_every_bad_row_kind_refuses_the_file_and_names_line_field_and_reason(
+        client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
+    response = post(client, tokens["analyst"], "bad.csv", _bad_file(), source="bad-all-or-nothing")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("import-rejected")
+    assert "nothing was imported" in problem["detail"]
+    errors = problem["errors"]
+    assert problem["rejected_count"] == len(BAD_ROWS) + 1 == len(errors)
+    for line, (_, field, reason) in enumerate(BAD_ROWS, start=3):
+        hit = [e for e in errors if e["line"] == line]
+        assert hit, f"line {line} not reported"
+        assert hit[0]["field"] == field and reason in hit[0]["reason"], hit
+        assert hit[0]["file"] == "bad.csv"
+    assert next(e for e in errors if e["line"] == len(BAD_ROWS) + 3)["field"] == "precision_m"
+    assert count(conn, "bad-all-or-nothing") == 0  # all or nothing: the good row was not written either
+
+
+def test_skip_invalid_imports_the_good_rows_and_reports_every_rejected_one(
+        client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
+    response = post(client, tokens["analyst"], "bad.csv", _bad_file(), source="bad-skip", skip_invalid=True)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["inserted"] == 1 and body["rejected_count"] == len(BAD_ROWS) + 1 == len(body["rejected"])
+    assert {r["line"] for r in body["rejected"]} == set(range(3, len(BAD_ROWS) + 4))
+    assert count(conn, "bad-skip") == 1
+
+
+def test_bad_geometry_in_a_geojson_names_the_feature(client: TestClient, tokens: dict, conn: psycopg.Connection,
+                                                     tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"id": ["P", "L"], "category": ["vold", "vold"], "occurred_at": [T1, T1]},
+                             geometry=[shapely.Point(*GOTHERSGADE), shapely.LineString([GOTHERSGADE, AALBORG_MIDTBY])],
+                             crs=4326)
+    path = tmp_path / "mixed.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    problem = post(client, tokens["analyst"], "mixed.geojson", path.read_bytes(), source="geo-bad").json()
+    assert problem["errors"] == [{"field": "geometry", "reason": "geometry must be a Point", "feature": 2,
+                                  "value": None, "file": "mixed.geojson"}]
+
+
+@pytest.mark.parametrize(("name", "data", "field"), [
+    ("notes.txt.exe", b"x", "file"),
+    ("x.csv", b"kategori,lat,lon\nvold,55.6,12.5\n", "occurred_at"),
+    ("x.csv", b"category,occurred_at\nvold,2024-05-03T12:00:00Z\n", "lat,lon"),
+    ("x.geojson", b"{not json", "file"),
+])
+def test_unusable_files_are_refused_naming_what_is_missing(client: TestClient, tokens: dict, name: str, data: bytes,
+                                                           field: str) -> None:
+    response = post(client, tokens["analyst"], name, data, source="unusable")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("officer", 403), ("legal", 403), ("analyst", 201),
+                                             ("admin", 201)])
+def test_only_analysts_and_admins_import(client: TestClient, tokens: dict, who: str | None, status: int) -> None:
+    data = csv_text([{**GOOD[0], "id": f"R-{who}"}]).encode()
+    response = client.post("/api/v1/imports/incidents", params={"source": "roles"},
+                           headers=bearer(tokens[who]) if who else {},
+                           files={"file": ("r.csv", data, "text/csv")})
+    assert response.status_code == status
+
+
+def test_cli_import_with_progress_and_rejected_rows_report(settings, db_name: str, tmp_path: Path,
+                                                           conn: psycopg.Connection, monkeypatch) -> None:
+    from geoservice.cli import app
+    from geoservice.settings import get_settings
+
+    path = tmp_path / "cli.csv"
+    path.write_bytes(_bad_file())
+    report = tmp_path / "rejected.csv"
+    monkeypatch.setenv("GEOSERVICE_DB_NAME", db_name)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        refused = runner.invoke(app, ["overlays", "import-incidents", str(path), "--source", "cli", "--quiet"])
+        assert refused.exit_code == 2 and "nothing was imported" in refused.output
+        done = runner.invoke(app, ["overlays", "import-incidents", str(path), "--source", "cli", "--skip-invalid",
+                                   "--rejected-report", str(report)])
+        assert done.exit_code == 0, done.output
+        assert "1 inserted" in done.output and "rows" in done.output
+    finally:
+        get_settings.cache_clear()
+    lines = report.read_text().splitlines()
+    assert lines[0] == "line,field,reason,value" and len(lines) == len(BAD_ROWS) + 2
+    assert count(conn, "cli") == 1
+
+
+def test_survey_import_with_points_and_areas_and_bad_rows(client: TestClient, tokens: dict,
+                                                          conn: psycopg.Connection) -> None:
+    rows = [
+        {"id": "S-1", "year": 2020, "score": 2, "trust": "ja", "weight": 1.5, "lat": 55.68, "lon": 12.57,
+         "politikreds": ""},
+        {"id": "S-2", "year": 2020, "score": 7, "trust": "ved ikke", "weight": "", "lat": "", "lon": "",
+         "politikreds": "12"},
+        {"id": "S-3", "year": 2020, "score": 9, "trust": "ja", "weight": 1, "lat": 55.68, "lon": 12.57,
+         "politikreds": ""},
+        {"id": "S-4", "year": 1999, "score": 5, "trust": "måske", "weight": 0, "lat": "", "lon": "",
+         "politikreds": "99"},
+        {"id": "S-5", "year": 2020, "score": 4, "trust": "", "weight": 1, "lat": "", "lon": "", "politikreds": ""},
+    ]
+    data = csv_text(rows).encode()
+    problem = post(client, tokens["analyst"], "survey.csv", data, kind="survey-responses", source="svy").json()
+    got = {(e["line"], e["field"]) for e in problem["errors"]}
+    assert got == {(4, "safety_score"), (5, "year"), (5, "trust"), (5, "weight"), (5, "politikreds"), (6, "lat,lon")}
+    body = post(client, tokens["analyst"], "survey.csv", data, kind="survey-responses", source="svy",
+                skip_invalid=True).json()
+    assert body["inserted"] == 2
+    stored = conn.execute("SELECT external_id, safety_score, trust, weight, area_type, politikreds_code,"
+                          " geom IS NOT NULL FROM survey_response WHERE source = 'svy' ORDER BY 1").fetchall()
+    assert stored == [("S-1", 2, "yes", 1.5, None, "11", True), ("S-2", 7, "dont_know", 1.0, "politikreds", "12",
+                                                                   False)]
