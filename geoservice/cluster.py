@@ -31,6 +31,9 @@ maintenance_work_mem = 256MB
 jit = off
 fsync = on
 synchronous_commit = off
+# bulk imports (a million incidents) should not checkpoint every few seconds
+max_wal_size = 4GB
+checkpoint_timeout = 15min
 timezone = 'UTC'
 log_min_messages = warning
 logging_collector = off

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from geoservice.overlays.statistics import FOLK1A, STRAF11
+from geoservice.overlays.official_statistics import FOLK1A, STRAF11
 
 
 @pytest.fixture(scope="module")

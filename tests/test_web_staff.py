@@ -53,12 +53,28 @@ def test_officer_sector_page(page, live_server: str, tokens: dict, demo_client: 
     for officer in expected["officers"]:
         assert officer["name"] in contacts
     assert page.locator("#zones-table tbody tr").count() == max(1, len(expected["zones_in_force"]["features"]))
-    shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive").count()
-    assert shapes == 1 + len(expected["neighbours"]["features"]) + len(expected["zones_in_force"]["features"])
+    assert page.locator("path.gs-sector").count() == 1
+    assert page.locator("path.gs-neighbour").count() == len(expected["neighbours"]["features"])
+    assert page.locator("path.gs-zone").count() == len(expected["zones_in_force"]["features"])
+    # the last 30 days of incidents, here up to the end of the demo year
+    page.fill("#recent-until", "2025-12-31")
+    page.locator("#recent-until").dispatch_event("change")
+    page.wait_for_function("document.getElementById('recent-summary').textContent.includes('31. december 2025')")
+    recent = demo_client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent",
+                             params={"until": "2025-12-31T23:59:59"}, headers=bearer(tokens["officer"])).json()
+    assert recent["incidents"]["count"] > 0
+    assert page.locator("#recent-summary").inner_text().startswith(f"{recent['incidents']['count']} hændelser")
+    assert page.locator("path.gs-incident").count() == recent["incidents"]["listed"]
     # another sector from the picker
     page.select_option("#sector-select", "KBH-AMAGER-22")
     page.wait_for_function("document.getElementById('sector-name').textContent.includes('Amager')")
     assert "sector=KBH-AMAGER-22" in page.url
+    # open insecurity reports from the tryghedsvandring along the SUB areas
+    reports = demo_client.get("/api/v1/overlays/sectors/KBH-AMAGER-22/recent",
+                              headers=bearer(tokens["officer"])).json()["open_reports"]["count"]
+    assert reports > 0
+    page.wait_for_function(f"document.querySelectorAll('#open-reports li').length === {reports}")
+    assert page.locator("path.gs-report").count() == reports
     # a print stylesheet makes the one-page sector sheet
     page.emulate_media(media="print")
     assert page.locator("#controls").is_hidden()

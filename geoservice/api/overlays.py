@@ -24,7 +24,8 @@ from geoservice.access import (
 )
 from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_bbox, parse_csv, parse_time_param
 from geoservice.errors import FieldError, InvalidInput
-from geoservice.overlays import aggregates, effect, points, statistics, survey
+from geoservice.overlays import aggregates, effect, points, survey
+from geoservice.overlays import official_statistics as statistics
 from geoservice.overlays.importer import SUPPORTED_SUFFIXES, import_file
 from geoservice.overlays.schemas import ReportIn, ReportPatch
 from geoservice.overlays.taxonomy import get_overlay_rules

@@ -146,7 +146,7 @@ def counts(
 def straf11(period: Annotated[str | None, typer.Option(help="2022Q4 or 2022")] = None,
             kommune: Annotated[str | None, typer.Option(help="The series of one kommune")] = None) -> None:
     """Statistics Denmark STRAF11: reported offences per kommune, per 1,000 residents."""
-    from geoservice.overlays.statistics import straf11 as layer
+    from geoservice.overlays.official_statistics import straf11 as layer
 
     body = _with_db(lambda db: layer(db, period=period, kommune=kommune, geometry=False))
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2))

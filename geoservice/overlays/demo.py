@@ -26,7 +26,7 @@ from geoservice.db import Actor, set_audit_context
 from geoservice.demo.build import DemoData, DemoZone
 from geoservice.geometry import STORAGE_SRID, WGS84_SRID, transformer
 from geoservice.overlays.importer import csv_chunks, epoch_us
-from geoservice.overlays.statistics import UNKNOWN, read_statistics
+from geoservice.overlays.official_statistics import UNKNOWN, read_statistics
 from geoservice.store import overlays as store
 
 DEMO_SOURCE = "demo"

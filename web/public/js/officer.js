@@ -6,16 +6,24 @@
   const ROLES = ["officer", "admin"];
   const map = GS.createMap("map", { center: [55.68, 12.57], zoom: 12 });
   let kinds = {};
-  const sectorLayer = L.geoJSON(null, { style: { color: "#1d3557", weight: 4, fill: false } }).addTo(map);
+  const sectorLayer = L.geoJSON(null, { style: { color: "#1d3557", weight: 4, fill: false, className: "gs-sector" } })
+    .addTo(map);
   const neighbourLayer = L.geoJSON(null, {
-    style: { color: "#1d3557", weight: 1, dashArray: "4 4", fillOpacity: 0.03 },
+    style: { color: "#1d3557", weight: 1, dashArray: "4 4", fillOpacity: 0.03, className: "gs-neighbour" },
     onEachFeature: (f, layer) => {
       layer.bindTooltip(f.properties.name);
       layer.on("click", () => selectSector(f.properties.code));
     },
   }).addTo(map);
+  const recentLayer = L.geoJSON(null, {
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, f.properties.type === "insecurity_report"
+      ? { radius: 7, color: "#111", weight: 2, fillColor: "#ffd60a", fillOpacity: 0.9, className: "gs-report" }
+      : { radius: 4, color: "#7a0010", weight: 1, fillColor: "#e63946", fillOpacity: 0.7, className: "gs-incident" }),
+    onEachFeature: (f, layer) => layer.bindPopup(() => recentPopup(f.properties)),
+  });
+  let overlayCatalogue = null;
   const zoneLayer = L.geoJSON(null, {
-    style: (f) => GS.styleFor(kinds, f),
+    style: (f) => Object.assign(GS.styleFor(kinds, f), { className: "gs-zone" }),
     onEachFeature: (f, layer) => layer.bindPopup(() => GS.zonePopupHtml(kinds, f.properties)),
   }).addTo(map);
 
@@ -32,6 +40,10 @@
     document.getElementById("controls").hidden = false;
     document.getElementById("print").addEventListener("click", () => window.print());
     document.getElementById("locate").addEventListener("click", locate);
+    overlayCatalogue = await GS.api("/api/v1/overlays");
+    const until = document.getElementById("recent-until");
+    until.value = GS.localInputValue().slice(0, 10);
+    until.addEventListener("change", () => loadRecent(document.getElementById("sector-select").value));
     GS.addReferenceLayers(map, null).catch(() => {});
     if (wanted) await selectSector(wanted);
   }
@@ -46,6 +58,7 @@
     zoneLayer.clearLayers().addData(body.zones_in_force);
     map.fitBounds(sectorLayer.getBounds(), { padding: [20, 20] });
     renderSheet(body);
+    await loadRecent(code);
     document.getElementById("sheet").hidden = false;
     document.body.dataset.ready = "true";
   }
@@ -73,6 +86,46 @@
       ? body.upcoming.map((u) => `<li>${GS.escapeHtml(u.name)} (${GS.escapeHtml(u.kind_name)}):
           ${u.change === "starts" ? "starter" : "ophører"} ${GS.escapeHtml(GS.dateTime(u.at))}</li>`).join("")
       : "<li>Ingen / none</li>";
+  }
+
+  // The last 30 days of incidents and the open insecurity reports in the sector (officers: own politikreds).
+  async function loadRecent(code) {
+    const until = document.getElementById("recent-until").value;
+    const params = new URLSearchParams({ days: 30 });
+    if (until) params.set("until", `${until}T23:59:59`);
+    const summary = document.getElementById("recent-summary");
+    try {
+      const body = await GS.api(`/api/v1/overlays/sectors/${encodeURIComponent(code)}/recent?${params}`);
+      recentLayer.clearLayers().addData(body.features).addTo(map);
+      summary.textContent = `${body.incidents.count} hændelser ${GS.dateTime(body.from).replace(/ kl\..*/, "")} – ` +
+        `${GS.dateTime(body.to).replace(/ kl\..*/, "")}; ${body.open_reports.count} åbne utryghedsmeldinger`;
+      const groups = Object.fromEntries(overlayCatalogue.incident_groups.map((g) => [g.code, g.name[GS.lang]]));
+      document.getElementById("recent-groups").innerHTML = Object.entries(body.incidents.by_group || {})
+        .map(([group, n]) => `<li>${GS.escapeHtml(groups[group] || group)}: ${n}</li>`).join("");
+      const reports = body.features.filter((f) => f.properties.type === "insecurity_report");
+      document.getElementById("open-reports").innerHTML = reports.length
+        ? reports.map((f) => `<li>${GS.escapeHtml(reportCategory(f.properties.category))}, ${GS.escapeHtml(
+          f.properties.reported_on || "")}: ${GS.escapeHtml(f.properties.text || "")}</li>`).join("")
+        : "<li>Ingen / none</li>";
+    } catch (error) {
+      recentLayer.clearLayers();
+      summary.textContent = `${GS.t("error")}: ${error.message}`;
+    }
+  }
+
+  function reportCategory(code) {
+    const hit = overlayCatalogue.insecurity_report_categories.find((c) => c.code === code);
+    return hit ? hit.name[GS.lang] : code;
+  }
+
+  function recentPopup(p) {
+    if (p.type === "insecurity_report") {
+      return `<div class="popup"><h3>Utryghedsmelding</h3><p>${GS.escapeHtml(reportCategory(p.category))}</p>
+        <p>${GS.escapeHtml(p.text || "")}</p><p>${GS.escapeHtml(p.reported_on || "")} · ${GS.escapeHtml(p.status)}</p></div>`;
+    }
+    const leaves = overlayCatalogue.incident_groups.flatMap((g) => g.categories);
+    const name = leaves.find((c) => c.code === p.category)?.name[GS.lang] || p.category;
+    return `<div class="popup"><h3>${GS.escapeHtml(name)}</h3><p>${GS.escapeHtml(GS.dateTime(p.occurred_at))}</p></div>`;
   }
 
   function locate() {
