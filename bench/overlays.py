@@ -60,7 +60,8 @@ HAND_WRITTEN = {
 
 
 def _bench_db() -> str:
-    from geoservice.cli import load_demo, migrate_and_sync
+    from geoservice.cli import migrate_and_sync
+    from geoservice.demo.load import load_demo
 
     settings = get_settings()
     name = f"{settings.db_name}_bench_overlays"

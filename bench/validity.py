@@ -18,8 +18,9 @@ from pyproj import Transformer
 from bench.common import server
 from geoservice import cluster
 from geoservice.access import new_token
-from geoservice.cli import load_demo, migrate_and_sync
+from geoservice.cli import migrate_and_sync
 from geoservice.db import connect, query
+from geoservice.demo.load import load_demo
 from geoservice.settings import get_settings
 from geoservice.store import users
 

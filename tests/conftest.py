@@ -18,8 +18,9 @@ from psycopg import sql
 from geoservice import cluster
 from geoservice.access import new_token
 from geoservice.api.app import create_app
-from geoservice.cli import load_demo, migrate_and_sync
+from geoservice.cli import migrate_and_sync
 from geoservice.db import connect
+from geoservice.demo.load import load_demo
 from geoservice.settings import REPO_ROOT, Settings, get_settings
 from geoservice.store import users
 

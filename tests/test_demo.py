@@ -7,9 +7,9 @@ import asyncio
 import psycopg
 import shapely
 
-from geoservice.cli import load_demo
 from geoservice.db import connect
 from geoservice.demo.build import build
+from geoservice.demo.load import load_demo
 
 TABLES = ["reference_area", "reference_area_part", "police_station", "patrol_sector", "officer", "zone_kind",
           "zone", "zone_version", "audit_log", "place",

@@ -7,6 +7,7 @@ Every demo version is checked against the rules of its kind first, like any othe
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,12 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from geoservice import timeutil
-from geoservice.db import Actor, set_audit_context
+from geoservice.db import Actor, connect_async, set_audit_context
 from geoservice.demo.build import DemoData, DemoZone, Places, Sector
 from geoservice.errors import GeoserviceError
-from geoservice.layers import Layers
+from geoservice.layers import Layers, get_layers
 from geoservice.rules import Period, check_period
+from geoservice.settings import Settings
 from geoservice.store import zones as zone_store
 
 DEMO_ACTOR = Actor(name="demo-loader", role="admin")
@@ -220,3 +222,19 @@ async def _insert_zone(conn: AsyncConnection, zone: DemoZone, layers: Layers) ->
 
 def _authority(zone: DemoZone) -> str:
     return "Nordjyllands Politi" if zone.kommune == "0851" else "Københavns Politi"
+
+
+async def load_demo(settings: Settings, dbname: str | None = None) -> LoadReport:
+    """Build the demo data (zones and their world, then the overlays on them) and load what is missing."""
+    from geoservice.demo.build import build
+    from geoservice.overlays.demo import build_overlays, load_overlays
+
+    data = build(settings.shared_data_dir, settings.layers_dir)
+    conn = await connect_async(settings, dbname)
+    try:
+        report = await load(conn, data, get_layers())
+        overlays = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir)
+        report.overlays = await load_overlays(conn, overlays)
+        return report
+    finally:
+        await conn.close()

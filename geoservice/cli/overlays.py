@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from geoservice.access import Principal, Role
+from geoservice.access import Role
+from geoservice.cli.common import current_settings, operator, principal_as, reports_errors, with_db
 from geoservice.db import Database
-from geoservice.errors import GeoserviceError
-from geoservice.settings import Settings, get_settings
 
 overlays_app = typer.Typer(help="Incidents, insecurity reports and Tryghedsindeks survey data.", no_args_is_help=True)
 reports_app = typer.Typer(help="Insecurity reports (utryghedsmeldinger).", no_args_is_help=True)
 overlays_app.add_typer(reports_app, name="reports")
 
-T = TypeVar("T")
-
-
-def _principal(role: Role, politikreds: str | None = None) -> Principal:
-    return Principal(role=role, username=f"cli-{role.value}", politikreds_code=politikreds)
-
-
-def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
-    async def go() -> T:
-        db = Database(get_settings())
-        await db.open()
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    try:
-        return asyncio.run(go())
-    except GeoserviceError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-async def load_overlay_demo(conn: Any, data: Any, settings: Settings) -> Any:
-    """Build and load the demo overlays (called by `geoservice demo load`, after the zones)."""
-    from geoservice.overlays.demo import build_overlays, load_overlays
-
-    demo = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir)
-    return await load_overlays(conn, demo)
 
 
 def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_report: Path | None,
@@ -69,11 +37,11 @@ def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_rep
         bar.refresh()
 
     async def work(db: Database) -> Any:
-        return await import_file(db, _principal(Role.admin), kind, path, source=source, skip_invalid=skip_invalid,
+        return await import_file(db, operator(), kind, path, source=source, skip_invalid=skip_invalid,
                                  layer=layer, progress=progress)
 
     try:
-        report = _with_db(work)
+        report = with_db(work)
     finally:
         for bar in bars.values():
             bar.close()
@@ -98,6 +66,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar")]
 
 
 @overlays_app.command("import-incidents")
+@reports_errors
 def import_incidents(path: FileArg, source: SourceOpt = "import", skip_invalid: SkipOpt = False,
                      rejected_report: ReportOpt = None, layer: LayerOpt = None, quiet: QuietOpt = False) -> None:
     """Import incidents (all or nothing unless --skip-invalid); re-importing the same file changes nothing."""
@@ -105,6 +74,7 @@ def import_incidents(path: FileArg, source: SourceOpt = "import", skip_invalid: 
 
 
 @overlays_app.command("import-survey")
+@reports_errors
 def import_survey(path: FileArg, source: SourceOpt = "import", skip_invalid: SkipOpt = False,
                   rejected_report: ReportOpt = None, layer: LayerOpt = None, quiet: QuietOpt = False) -> None:
     """Import Tryghedsindeks survey responses."""
@@ -112,6 +82,7 @@ def import_survey(path: FileArg, source: SourceOpt = "import", skip_invalid: Ski
 
 
 @overlays_app.command("counts")
+@reports_errors
 def counts(
     by: Annotated[str, typer.Option(help="national, politikreds, kommune, sector, zone, grid1km or grid100m")
                   ] = "kommune",
@@ -128,10 +99,10 @@ def counts(
         window = aggregates.parse_window(period, None, None)
         params = aggregates.CountParams(source=source, by=by, window=window,
                                         categories=[c for c in (category or "").split(",") if c] or None)
-        principal = _principal(as_role)
-        return aggregates.as_json(await aggregates.count(db, get_settings(), principal, params), principal)
+        principal = principal_as(as_role)
+        return aggregates.as_json(await aggregates.count(db, current_settings(), principal, params), principal)
 
-    body = _with_db(work)
+    body = with_db(work)
     if output == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
@@ -143,35 +114,38 @@ def counts(
 
 
 @overlays_app.command("straf11")
+@reports_errors
 def straf11(period: Annotated[str | None, typer.Option(help="2022Q4 or 2022")] = None,
             kommune: Annotated[str | None, typer.Option(help="The series of one kommune")] = None) -> None:
     """Statistics Denmark STRAF11: reported offences per kommune, per 1,000 residents."""
     from geoservice.overlays.official_statistics import straf11 as layer
 
-    body = _with_db(lambda db: layer(db, period=period, kommune=kommune, geometry=False))
+    body = with_db(lambda db: layer(db, period=period, kommune=kommune, geometry=False))
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
 
 
 @overlays_app.command("zone-effect")
+@reports_errors
 def zone_effect(zone_id: int, category: Annotated[str | None, typer.Option()] = None,
                 daily_window: Annotated[bool, typer.Option("--daily-window")] = False) -> None:
     """Incidents before vs during a zone's designation period, inside it and in the rest of its kommune."""
     from geoservice.overlays.effect import zone_effect as effect
 
-    body = _with_db(lambda db: effect(db, _principal(Role.analyst), zone_id, at=None,
+    body = with_db(lambda db: effect(db, principal_as(Role.analyst), zone_id, at=None,
                                       categories=[c for c in (category or "").split(",") if c] or None,
                                       daily_window=daily_window))
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
 
 
 @reports_app.command("list")
+@reports_errors
 def reports_list(status: Annotated[str | None, typer.Option(help="open or handled")] = None,
                  sector: Annotated[str | None, typer.Option()] = None) -> None:
     """List insecurity reports."""
     from geoservice.overlays.points import reports
     from geoservice.store.overlays import PointQuery
 
-    body = _with_db(lambda db: reports(db, _principal(Role.admin), PointQuery(
+    body = with_db(lambda db: reports(db, operator(), PointQuery(
         statuses=[status] if status else None, sector=sector, limit=10_000)))
     for f in json.loads(body)["features"]:
         p = f["properties"]
@@ -179,6 +153,7 @@ def reports_list(status: Annotated[str | None, typer.Option(help="open or handle
 
 
 @reports_app.command("add")
+@reports_errors
 def reports_add(lat: float, lon: float, category: str, text: str,
                 reported_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
                 walk: Annotated[str | None, typer.Option(help="The tryghedsvandring")] = None) -> None:
@@ -187,16 +162,17 @@ def reports_add(lat: float, lon: float, category: str, text: str,
     from geoservice.overlays.schemas import ReportIn
 
     body = ReportIn(lat=lat, lon=lon, category=category, text=text, reported_on=reported_on, walk=walk)
-    report_id = _with_db(lambda db: create_report(db, _principal(Role.admin), body))
+    report_id = with_db(lambda db: create_report(db, operator(), body))
     typer.echo(f"added insecurity report {report_id}")
 
 
 @reports_app.command("status")
+@reports_errors
 def reports_status(report_id: int, status: str, note: Annotated[str | None, typer.Option()] = None) -> None:
     """Set a report's status: open or handled."""
     from geoservice.overlays.points import patch_report
     from geoservice.overlays.schemas import ReportPatch
 
     patch = ReportPatch(status=status, status_note=note)  # type: ignore[arg-type]
-    _with_db(lambda db: patch_report(db, _principal(Role.admin), report_id, patch))
+    with_db(lambda db: patch_report(db, operator(), report_id, patch))
     typer.echo(f"report {report_id}: {status}")

@@ -1,0 +1,37 @@
+"""The `geoservice` command line: cluster, database, demo data, users, zones, validity, maps, overlays and the
+server. Each command group lives in its own module; this one assembles them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from geoservice.cli.maps import map_app
+from geoservice.cli.overlays import overlays_app
+from geoservice.cli.setup import cluster_app, db_app, demo_app, migrate_and_sync, serve, up
+from geoservice.cli.users import users_app
+from geoservice.cli.validity import validity_app
+from geoservice.cli.zones import zones_app
+
+app = typer.Typer(help="geoservice: Danish police zones with legal validity periods, on PostGIS.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+app.add_typer(zones_app, name="zones")
+app.add_typer(validity_app, name="validity")
+app.add_typer(map_app, name="map")
+app.add_typer(overlays_app, name="overlays")
+app.command("up")(up)
+app.command("serve")(serve)
+
+__all__ = ["app", "main", "migrate_and_sync"]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
