@@ -148,6 +148,13 @@ class PayloadTooLarge(GeoserviceError):
     title = "Request body too large"
 
 
-class ClusterError(GeoserviceError):
+class SetupError(GeoserviceError):
+    """Something the installation should have provided is missing (web assets, server binaries)."""
+
+    slug = "setup"
+    title = "Installation incomplete"
+
+
+class ClusterError(SetupError):
     slug = "database-cluster"
     title = "Local database cluster"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -9,7 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, HTMLResponse
 
-from geoservice.errors import ClusterError
+from geoservice.errors import SetupError
 from geoservice.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +29,7 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
     for name, sub in VENDOR_ASSETS.items():
         path = modules / sub
         if not path.is_dir():
-            raise ClusterError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (make setup does)")
+            raise SetupError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (./dev does)")
         app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
 
     pages: dict[str, Path] = {
@@ -39,10 +40,15 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
     }
 
     for route, file in pages.items():
-        async def serve(file: Path = file) -> FileResponse:
-            return FileResponse(file, media_type="text/html; charset=utf-8")
+        app.add_api_route(route, _page(file), include_in_schema=False, methods=["GET"])
 
-        app.add_api_route(route, serve, include_in_schema=False, methods=["GET"])
+
+def _page(file: Path) -> Callable[[], Awaitable[FileResponse]]:
+    # A closure without parameters: a default argument would become a query parameter that picks the file.
+    async def serve() -> FileResponse:
+        return FileResponse(file, media_type="text/html; charset=utf-8")
+
+    return serve
 
 
 @router.get("/docs")
