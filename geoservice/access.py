@@ -62,6 +62,14 @@ class ZoneFilter:
     drafts: bool
     only_in_force: bool  # the public sees only zones in force at the requested time
 
+    def sees(self, visibility: str, politikreds_code: str | None) -> bool:
+        """The same rule as the database function zone_visible (migrations/0009), for rows already loaded."""
+        return visibility in self.visibilities or (
+            visibility == "restricted"
+            and self.restricted_politikreds is not None
+            and politikreds_code == self.restricted_politikreds
+        )
+
 
 def zone_filter(principal: Principal) -> ZoneFilter:
     match principal.role:
@@ -86,9 +94,6 @@ def require(principal: Principal, *roles: Role, action: str) -> None:
             extra={"required_roles": [r.value for r in roles], "role": principal.role.value},
         )
 
-
-def can_see_raw_overlays_everywhere(principal: Principal) -> bool:
-    return principal.role in (Role.analyst, Role.legal, Role.admin)
 
 
 def new_token() -> tuple[str, bytes, str]:

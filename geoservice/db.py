@@ -44,6 +44,11 @@ class InfinityTimestamptzLoader(TimestamptzLoader):
         return super().load(data)
 
 
+def finite(value: dt.datetime | None) -> dt.datetime | None:
+    """None for an open end ('infinity' in the database), else the moment itself."""
+    return None if value is None or value >= INFINITY else value
+
+
 def register_adapters(adapters: AdaptersMap) -> None:
     adapters.register_loader("timestamptz", InfinityTimestamptzLoader)
 
@@ -102,12 +107,19 @@ class Database:
             yield conn
 
 
+AUDIT_CONTEXT = (
+    "SELECT set_config('geoservice.actor', %s, true), set_config('geoservice.action', %s, true),"
+    " set_config('geoservice.reason', %s, true)"
+)
+
+
 async def set_audit_context(conn: psycopg.AsyncConnection, actor: Actor, action: str, reason: str | None) -> None:
-    await conn.execute(
-        "SELECT set_config('geoservice.actor', %s, true), set_config('geoservice.action', %s, true),"
-        " set_config('geoservice.reason', %s, true)",
-        (f"{actor.name} ({actor.role})", action, reason or ""),
-    )
+    """Name the actor, action and reason for the audit triggers, for the current transaction only."""
+    await conn.execute(AUDIT_CONTEXT, (f"{actor.name} ({actor.role})", action, reason or ""))
+
+
+def set_audit_context_sync(conn: psycopg.Connection, actor: Actor, action: str, reason: str | None = None) -> None:
+    conn.execute(AUDIT_CONTEXT, (f"{actor.name} ({actor.role})", action, reason or ""))
 
 
 def connect(settings: Settings, dbname: str | None = None, **kw: Any) -> psycopg.Connection:

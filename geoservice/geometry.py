@@ -29,6 +29,10 @@ DENMARK_BBOX = (7.8, 54.45, 15.4, 57.9)  # lon_min, lat_min, lon_max, lat_max
 
 MAX_VERTICES = 200_000
 
+# How far from Denmark's police districts a boundary or point may lie: harbours and coastal water are left out
+# by the 1:500,000 district outlines.
+MAX_DISTANCE_FROM_DENMARK_M = 3000.0
+
 SUPPORTED_CRS = {
     4326: "EPSG:4326 (longitude, latitude as in RFC 7946; the default)",
     25832: "EPSG:25832 (ETRS89 / UTM zone 32N)",

@@ -105,3 +105,10 @@ def load_layers(layers_dir: Path) -> Layers:
 @lru_cache
 def get_layers() -> Layers:
     return load_layers(get_settings().layers_dir)
+
+
+@lru_cache
+def credits() -> tuple[str, ...]:
+    """The data credits of layers/reference.yaml, shown on every map."""
+    raw = yaml.safe_load((get_settings().layers_dir / "reference.yaml").read_text(encoding="utf-8"))
+    return tuple(raw["credits"])

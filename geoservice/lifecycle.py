@@ -15,11 +15,10 @@ from psycopg import AsyncConnection
 
 from geoservice import timeutil
 from geoservice.access import Principal, Role, require, zone_filter
-from geoservice.db import Database
+from geoservice.db import Database, finite
 from geoservice.errors import Conflict, FieldError, NotFound
 from geoservice.geometry import parse_zone_geometry
 from geoservice.rules import (
-    OPEN_END,
     Override,
     Period,
     check_period,
@@ -45,8 +44,11 @@ async def _load(conn: AsyncConnection, zone_id: int) -> tuple[dict[str, Any], li
     return zone, await store.version_rows(conn, zone_id)
 
 
-def _end(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None or value >= OPEN_END else value
+
+def _last_designation(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The published version that ends last: where an extension continues from."""
+    live = [v for v in versions if v["state"] == "published" and not v["never_effective"]]
+    return max(live, key=lambda v: (v["effective_to"], v["version_no"])) if live else None
 
 
 async def publish(db: Database, principal: Principal, zone_id: int, body: PublishIn) -> None:
@@ -59,15 +61,17 @@ async def publish(db: Database, principal: Principal, zone_id: int, body: Publis
         rules = kind_rules(zone["kind"], "kind")
         start = (timeutil.parse_instant(body.effective_from, "effective_from")
                  if body.effective_from else draft["valid_from"])
-        period = Period(start, _end(draft["valid_to"]))
+        period = Period(start, finite(draft["valid_to"]))
         if period.end is not None and period.end <= period.start:
             raise Conflict("effective_from is not before the end of the draft's period",
                            errors=[FieldError("effective_from", "after the end of the period")])
         breaches = check_period(rules, period, prefix="", extension=draft["change"] == "extension")
         breaches += decision_breach(rules, body.decision_ref or draft["decision_ref"], "decision_ref")
-        if draft["change"] == "extension" and draft["continues_version_id"]:
-            previous = next(v for v in versions if v["id"] == draft["continues_version_id"])
-            breaches += continuity_breaches(previous["effective_to"], start, allow_overlap=True)
+        if draft["change"] == "extension":
+            # continuity with where the designation ends now (an amendment since the draft does not move it)
+            previous = _last_designation(versions)
+            if previous is not None:
+                breaches += continuity_breaches(previous["effective_to"], start, body.allow_overlap)
         override = enforce(breaches, principal=principal, override_reason=body.override_reason, kind=rules.code)
         await store.publish_version(
             conn, draft["id"], start=start, decision_ref=body.decision_ref, actor=principal.actor.name,
@@ -84,12 +88,11 @@ async def extend(
         if any(v["state"] == "draft" for v in versions):
             raise Conflict(f"zone {zone_id} already has a draft decision; publish or replace it first")
         rules = kind_rules(zone["kind"], "kind")
-        live = [v for v in versions if v["state"] == "published" and not v["never_effective"]]
-        if not live:
+        previous = _last_designation(versions)
+        if previous is None:
             raise Conflict(f"zone {zone_id} has no published designation to extend; publish it first")
-        previous = max(live, key=lambda v: (v["effective_to"], v["version_no"]))
         previous_end = previous["effective_to"]
-        if previous_end >= OPEN_END:
+        if finite(previous_end) is None:
             raise Conflict(f"zone {zone_id} has no end, so there is nothing to extend")
         start = timeutil.parse_instant(body.valid_from, "valid_from") if body.valid_from else previous_end
         period = parse_period(start, body.valid_to, prefix="")
@@ -101,7 +104,8 @@ async def extend(
         if body.geometry is not None:
             geometry = parse_zone_geometry(body.geometry, srid=resolve_input_crs(content_crs, body.model_dump()),
                                            repair=repair)
-            await check_placement(conn, geometry, "geometry")
+            await store.update_zone_fields(
+                conn, zone_id, {"politikreds_code": await check_placement(conn, geometry, "geometry")})
             wkb = geometry.wkb
         else:
             wkb = await store.copy_geometry_wkb(conn, previous["id"])
@@ -150,7 +154,9 @@ async def amend(
                 "an amendment changes a designation from a moment inside it",
                 errors=[FieldError("effective_from", "outside every published period of the zone")],
             )
-        await check_placement(conn, geometry, "geometry")
+        # the zone belongs to the district holding most of its newest boundary (who may see a restricted zone)
+        await store.update_zone_fields(
+            conn, zone_id, {"politikreds_code": await check_placement(conn, geometry, "geometry")})
         await store.end_version(conn, target["id"], at=at, reason="amended")
         await store.insert_version(conn, {
             "zone_id": zone_id,
@@ -159,7 +165,7 @@ async def amend(
             "state": "published",
             "wkb": geometry.wkb,
             "valid_from": at,
-            "valid_to": _end(target["effective_to"]),
+            "valid_to": finite(target["effective_to"]),
             "decision_ref": body.decision_ref,
             "decided_by": body.decided_by or target["decided_by"],
             "legal_basis": body.legal_basis or target["legal_basis"] or rules.legal_basis,
@@ -207,11 +213,7 @@ async def history(db: Database, principal: Principal, zone_id: int, at: dt.datet
     now = at or timeutil.now()
     async with db.connection() as conn:
         zone = await store.zone_row(conn, zone_id)
-        visible = zone is not None and (
-            zone["visibility"] in access.visibilities
-            or (zone["visibility"] == "restricted" and zone["politikreds_code"] == access.restricted_politikreds)
-        )
-        if not visible:
+        if zone is None or not access.sees(zone["visibility"], zone["politikreds_code"]):
             raise NotFound(f"zone {zone_id} does not exist or is not visible to this role")
         versions = await store.history_versions(conn, zone_id, now, drafts=access.drafts)
         if versions == "[]":

@@ -7,6 +7,7 @@ correctly with no internet.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import html
@@ -16,14 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import folium
+import orjson
+import shapely
 from branca.element import Element
+from shapely.geometry import shape
 
 from geoservice import timeutil
-from geoservice.layers import Layers
+from geoservice.access import Principal, zone_filter
+from geoservice.db import Database
+from geoservice.errors import NotFound
+from geoservice.layers import Layers, credits, get_layers
 from geoservice.settings import get_settings
+from geoservice.store import reference
+from geoservice.store.zones import ZoneQuery, select_features
 
-CREDITS = ("Indeholder data fra Styrelsen for Dataforsyning og Infrastruktur (DAGI), CC BY 4.0 · "
-           "Bydele: Københavns Kommune, CC BY 4.0 · © OpenStreetMap contributors, ODbL")
 _JS_MARK, _CSS_MARK = "GEOSERVICE_LEAFLET_JS", "GEOSERVICE_LEAFLET_CSS"
 
 
@@ -43,8 +50,11 @@ def _leaflet_assets() -> tuple[str, str]:
 
 
 def _period_text(props: dict[str, Any]) -> str:
+    """The designation's period as it stands: cut short by a revocation or amendment, and continued by
+    extensions already decided."""
     start = dt.datetime.fromisoformat(props["valid_from"])
-    end = dt.datetime.fromisoformat(props["valid_to"]) if props.get("valid_to") else None
+    ends = [props.get("designation_end"), props.get("ended_at"), props.get("valid_to")]
+    end = next((dt.datetime.fromisoformat(e) for e in ends if e), None)
     return timeutil.format_danish_period(start, end)
 
 
@@ -101,9 +111,6 @@ def zone_map(
 
 
 def _bounds(features: list[dict[str, Any]]) -> list[list[float]] | None:
-    import shapely
-    from shapely.geometry import shape
-
     geoms = [shape(f["geometry"]) for f in features if f.get("geometry")]
     if not geoms:
         return None
@@ -132,7 +139,7 @@ def _legend(by_kind: dict[str, list[dict[str, Any]]], layers: Layers, title: str
         f"<div style='font-weight:bold;font-size:15px'>{html.escape(title)}</div>"
         f"<div>Zoner i kraft {html.escape(timeutil.format_danish(at))}: {count}</div>"
         f"<ul style='list-style:none;padding:0;margin:6px 0'>{''.join(rows)}</ul>"
-        f"<div style='color:#666;font-size:11px'>{html.escape(CREDITS)}</div></div>"
+        f"<div style='color:#666;font-size:11px'>{html.escape(' · '.join(credits()))}</div></div>"
     )
 
 
@@ -146,19 +153,11 @@ def _inline_assets(document: str) -> str:
 
 
 async def export_map(
-    db: Any, principal: Any, *, kinds: list[str] | None, at: dt.datetime | None, sector: str | None,
+    db: Database, principal: Principal, *, kinds: list[str] | None, at: dt.datetime | None, sector: str | None,
     zone_id: int | None, title: str | None = None,
 ) -> str:
     """The zones the principal may see at `at` (default now), optionally of some kinds, touching a sector, or
     one zone (the map annex of a decision), as a self-contained HTML map."""
-    import orjson
-
-    from geoservice.access import zone_filter
-    from geoservice.errors import NotFound
-    from geoservice.layers import get_layers
-    from geoservice.store import reference
-    from geoservice.store.zones import ZoneQuery, select_features
-
     t = at or timeutil.now()
     access = zone_filter(principal)
     zq = ZoneQuery(t=t, access=access, in_force_only=zone_id is None or access.only_in_force, kinds=kinds,
@@ -183,4 +182,6 @@ async def export_map(
     if title is None:
         title = (f"Zonekort – {features[0]['properties']['name']}" if zone_id and features
                  else f"Zonekort – {focus['properties']['name']}" if focus else "Politiets zoner")
-    return zone_map(features, get_layers(), title=title, at=t, outlines=outlines, focus=focus)
+    # folium rendering is CPU work: off the event loop, so lookups keep flowing meanwhile
+    return await asyncio.to_thread(zone_map, features, get_layers(), title=title, at=t, outlines=outlines,
+                                   focus=focus)

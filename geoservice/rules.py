@@ -16,17 +16,12 @@ from geoservice.errors import FieldError, InvalidInput, RuleViolation
 from geoservice.layers import KindRules
 from geoservice.timeutil import add_calendar, isoformat_local, parse_instant
 
-OPEN_END = dt.datetime.max.replace(tzinfo=dt.UTC)
-
 
 @dataclass(frozen=True)
 class Period:
     start: dt.datetime
     end: dt.datetime | None  # None: no end
 
-    @property
-    def end_or_infinity(self) -> dt.datetime:
-        return self.end or OPEN_END
 
 
 @dataclass

@@ -77,6 +77,7 @@ class PublishIn(Strict):
         default=None, description="The moment the designation takes effect; default the draft's valid_from"
     )
     decision_ref: str | None = Field(default=None, max_length=200)
+    allow_overlap: bool = Field(default=False, description="An extension may start before the current end")
     override_reason: str | None = Field(default=None, max_length=2000)
 
 

@@ -45,8 +45,6 @@ class Settings(BaseSettings):
     suppression_k: int = Field(default=5, ge=1)
     survey_min_respondents: int = Field(default=30, ge=1)
 
-    timezone: str = "Europe/Copenhagen"
-
     def conninfo(self, dbname: str | None = None) -> str:
         """Connection string for the configured database (or another database on the same server)."""
         if self.database_url:

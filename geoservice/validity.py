@@ -22,11 +22,10 @@ import orjson
 from geoservice import timeutil
 from geoservice.access import Principal, Role, require, zone_filter
 from geoservice.db import Database
-from geoservice.errors import FieldError, InvalidInput
 from geoservice.geometry import check_point_in_denmark
-from geoservice.layers import get_layers
 from geoservice.schemas import TrackIn
 from geoservice.store import validity as store
+from geoservice.zones import check_kinds
 
 SECTIONS = ("expiring", "expired_still_published", "chain_gaps", "chain_overlaps", "missing_decision_ref",
             "overrides")
@@ -96,12 +95,7 @@ def as_csv(report_body: dict[str, Any]) -> str:
 async def check_track(db: Database, principal: Principal, body: TrackIn) -> dict[str, Any]:
     """For each timed point, the zones in force there then; per zone, the enter and exit events in time order.
     An exit happens at the first later point that is outside the zone or outside its period."""
-    kinds = body.kinds
-    if kinds:
-        unknown = [k for k in kinds if get_layers().kind(k) is None]
-        if unknown:
-            raise InvalidInput(f"kinds: unknown zone kind(s) {', '.join(unknown)}",
-                               errors=[FieldError("kinds", f"unknown: {', '.join(unknown)}")])
+    kinds = check_kinds(body.kinds, "kinds")
     lons, lats, times = [], [], []
     for i, point in enumerate(body.points):
         check_point_in_denmark(point.lon, point.lat, lon_field=f"points[{i}].lon", lat_field=f"points[{i}].lat")

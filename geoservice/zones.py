@@ -14,16 +14,32 @@ from psycopg import AsyncConnection
 
 from geoservice import timeutil
 from geoservice.access import Principal, Role, require, zone_filter
-from geoservice.db import Database
-from geoservice.errors import Conflict, FieldError, InvalidInput, NotFound, OutsideDenmark, RuleViolation
-from geoservice.geometry import ZoneGeometry, crs_from_geojson_member, parse_zone_geometry, resolve_crs
+from geoservice.db import Database, finite
+from geoservice.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OutsideDenmark,
+    RuleViolation,
+)
+from geoservice.geometry import (
+    MAX_DISTANCE_FROM_DENMARK_M,
+    ZoneGeometry,
+    crs_from_geojson_member,
+    parse_zone_geometry,
+    resolve_crs,
+)
 from geoservice.layers import KindRules, get_layers
-from geoservice.rules import OPEN_END, Override, Period, check_period, decision_breach, enforce, parse_period
+from geoservice.rules import Override, Period, check_period, decision_breach, enforce, parse_period
 from geoservice.schemas import ZoneFeatureIn, ZonePatch
 from geoservice.store import zones as store
 
-# A boundary may reach into harbours and coastal water that the 1:500,000 district outlines leave out.
-MAX_DISTANCE_FROM_DENMARK_M = 3000.0
+ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
+PUBLIC_STATUSES = {"in_force", "expiring"}
+# Fields a patch may change but never clear.
+NOT_NULL_FIELDS = ("name", "visibility", "illustrative", "valid_from", "geometry")
 
 
 @dataclass
@@ -31,6 +47,48 @@ class WriteResult:
     zone_id: int
     repair: dict[str, Any] | None = None
     override: Override | None = None
+
+
+def check_kinds(kinds: list[str] | None, field: str = "kind") -> list[str] | None:
+    """Refuse unknown kind codes, naming them and the known ones."""
+    unknown = [k for k in kinds or [] if get_layers().kind(k) is None]
+    if unknown:
+        raise InvalidInput(f"{field}: unknown zone kind(s) {', '.join(unknown)}",
+                           errors=[FieldError(field, f"unknown: {', '.join(unknown)}; known: "
+                                              + ", ".join(sorted(get_layers().kinds)))])
+    return kinds
+
+
+def zone_query(
+    principal: Principal, *, at: dt.datetime | None, kinds: list[str] | None = None,
+    statuses: list[str] | None = None, published_as_of: dt.datetime | None = None,
+    bbox: tuple[float, float, float, float] | None = None, q: str | None = None, simplify_m: float = 0.0,
+    limit: int = 100, offset: int = 0,
+) -> store.ZoneQuery:
+    """What a zone listing may return to this principal. `at` alone asks what was in force then; with
+    `statuses` it is the moment the statuses are taken at. The public sees only zones in force."""
+    access = zone_filter(principal)
+    if statuses:
+        bad = [s for s in statuses if s not in ZONE_STATUSES]
+        if bad:
+            raise InvalidInput(f"status: unknown status {', '.join(bad)}",
+                               errors=[FieldError("status", "expected one or more of " + ", ".join(ZONE_STATUSES))])
+        if access.only_in_force and not set(statuses) <= PUBLIC_STATUSES:
+            raise Forbidden("the public sees only zones in force; other statuses need a staff role",
+                            extra={"role": principal.role.value})
+    return store.ZoneQuery(
+        t=at or timeutil.now(),
+        access=access,
+        in_force_only=access.only_in_force or (at is not None and not statuses),
+        published_as_of=published_as_of,
+        kinds=check_kinds(kinds),
+        statuses=statuses,
+        bbox=bbox,
+        q=q,
+        simplify_m=simplify_m,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def kind_rules(code: str, field: str = "properties.kind") -> KindRules:
@@ -188,12 +246,12 @@ async def patch_zone(
 
         zone_fields = {k: given[k] for k in ("name", "description", "visibility", "illustrative", "list_edition")
                        if k in given}
+        nulls = [k for k in NOT_NULL_FIELDS if k in given and given[k] is None]
+        if nulls:
+            raise InvalidInput(f"{', '.join(nulls)} cannot be null",
+                               errors=[FieldError(k, "cannot be null; leave the field out to keep it") for k in nulls])
         if "visibility" in zone_fields:
-            if zone_fields["visibility"] is None:
-                raise InvalidInput("visibility cannot be null", errors=[FieldError("visibility", "null")])
             check_visibility(rules, zone_fields["visibility"], "visibility")
-        if zone_fields.get("name", "x") is None:
-            raise InvalidInput("name cannot be null", errors=[FieldError("name", "null")])
 
         version_fields: dict[str, Any] = {}
         frozen = [k for k in ("geometry", "valid_from", "valid_to") if k in given]
@@ -211,7 +269,7 @@ async def patch_zone(
             repair_report = geometry.repair.as_dict() if geometry.repair else None
         if "valid_from" in given or "valid_to" in given:
             valid_from = given.get("valid_from", latest["valid_from"])
-            valid_to = given["valid_to"] if "valid_to" in given else _open_end(latest["valid_to"])
+            valid_to = given["valid_to"] if "valid_to" in given else finite(latest["valid_to"])
             period, override = _period_with_rules(rules, valid_from, valid_to, principal, patch.override_reason,
                                                   prefix="")
             version_fields["period"] = (period.start, period.end)
@@ -232,9 +290,6 @@ async def patch_zone(
         await store.update_version_fields(conn, latest["id"], version_fields)
     return WriteResult(zone_id, repair_report, override)
 
-
-def _open_end(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None or value.year >= 9999 else value
 
 
 async def replace_zone(
@@ -291,7 +346,7 @@ def _same_published_decision(feature: ZoneFeatureIn, latest: dict[str, Any]) -> 
     differs = []
     if period.start != latest["valid_from"]:
         differs.append(FieldError("properties.valid_from", "differs from the published period"))
-    if (period.end or OPEN_END) != latest["valid_to"]:
+    if period.end != finite(latest["valid_to"]):
         differs.append(FieldError("properties.valid_to", "differs from the published period"))
     for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
         value = getattr(props, key)

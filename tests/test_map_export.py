@@ -67,8 +67,24 @@ def test_cli_exports_a_decision_annex(browser, db_name: str, client: TestClient,
     assert shapes == 1 and errors == [] and attempted == []
 
 
-def test_public_export_never_holds_hidden_zones(client: TestClient) -> None:
-    document = client.get("/api/v1/maps/export.html", params={"at": "2026-11-15T12:00"}).text
+def test_public_export_never_holds_hidden_zones(client: TestClient, tokens: dict) -> None:
+    response = client.get("/api/v1/maps/export.html", params={"at": "2026-11-15T12:00"})
+    assert response.status_code == 200
+    document = response.text
+    assert "Nattelivszone Gothersgade" in document  # the public zones are there
+    staff = client.get("/api/v1/maps/export.html", params={"at": "2026-11-15T12:00"},
+                       headers={"Authorization": f"Bearer {tokens['legal']}"}).text
+    assert "INTERN: Visitationszone Sydhavnen" in staff  # and the same export for legal staff has the hidden ones
     for secret in ("INTERN: Visitationszone Sydhavnen", "Opholdsforbud", "Nyhavn (udkast)"):
         assert secret not in document
     assert client.get("/api/v1/maps/export.html", params={"kind": "bogus"}).status_code == 422
+
+
+def test_exported_period_is_the_period_as_it_stands() -> None:
+    from geoservice.maps import _period_text
+
+    revoked = {"valid_from": "2026-01-01T00:00:00+01:00", "valid_to": "2027-01-01T00:00:00+01:00",
+               "ended_at": "2026-06-01T00:00:00+02:00", "designation_end": None}
+    assert _period_text(revoked) == "1. januar 2026 kl. 00.00 – 1. juni 2026 kl. 00.00"
+    extended = {**revoked, "ended_at": None, "designation_end": "2028-01-01T00:00:00+01:00"}
+    assert _period_text(extended).endswith("1. januar 2028 kl. 00.00")

@@ -64,7 +64,8 @@ def test_time_control_hides_aalborg_zones_before_and_after_their_period(page, li
     set_time(page, "2025-09-01T16:00", "1. september 2025 kl. 16.00")
     assert listed(page) >= AALBORG_VZ
     popup_period = page.locator("#zone-table tbody tr", has_text="Visitationszone Vejgaard").locator("td").nth(1)
-    assert popup_period.inner_text() == "1. september 2025 kl. 16.00 – 15. september 2025 kl. 16.00"
+    # the period as it stands: the first designation continued by the extension to 29 September
+    assert popup_period.inner_text() == "1. september 2025 kl. 16.00 – 29. september 2025 kl. 16.00"
     set_time(page, "2025-10-13T16:00", "13. oktober 2025 kl. 16.00")
     assert not listed(page) & AALBORG_VZ
     assert "t=2025-10-13T16:00" in page.url  # the view is a permalink
@@ -145,5 +146,7 @@ def test_payload_and_time_to_first_zone(page, live_server: str, artifacts: Path)
     (artifacts / "public-map-metrics.json").write_text(json.dumps(
         {"transferred_bytes": total, "requests": len(sizes), "first_zone_ms": first_zone_ms}, indent=2))
     assert total < 500_000, f"the public page transferred {total} bytes"
-    assert first_zone_ms > 0
+    # the mark is set when the first zone is drawn, so it exists only if the page drew one
+    assert 0 < first_zone_ms < 30_000
+    assert page.locator("path.leaflet-interactive").count() > 0
     assert_clean(page)

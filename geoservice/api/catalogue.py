@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep
-from geoservice.layers import get_layers
+from geoservice.layers import credits, get_layers
 from geoservice.store import reference
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
@@ -53,5 +53,5 @@ async def config(settings: SettingsDep) -> dict:
     return {
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution if settings.tile_url else None,
-        "credits": reference.CREDITS,
+        "credits": list(credits()),
     }

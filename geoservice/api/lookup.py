@@ -8,11 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from geoservice import timeutil
-from geoservice.access import zone_filter
+from geoservice import sectors
 from geoservice.api.deps import AtQuery, DbDep, PrincipalDep, parse_time_param
-from geoservice.db import query
-from geoservice.geometry import check_point_in_denmark
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 
@@ -27,17 +24,4 @@ async def lookup(
 ) -> Response:
     # `at` is parsed here rather than by a dependency: this is the hot path, and every dependency costs.
     moment = parse_time_param(at, "at")
-    check_point_in_denmark(lon, lat)
-    access = zone_filter(principal)
-    params = {
-        "lon": lon,
-        "lat": lat,
-        "t": moment or timeutil.now(),
-        "visibilities": list(access.visibilities),
-        "restricted_kreds": access.restricted_politikreds,
-    }
-    async with db.connection() as conn:
-        cur = await conn.execute(query("lookup"), params)
-        row = await cur.fetchone()
-    assert row is not None
-    return Response(row["body"], media_type="application/json")
+    return Response(await sectors.lookup(db, principal, lon, lat, moment), media_type="application/json")

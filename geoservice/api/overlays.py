@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from pathlib import Path
@@ -74,9 +75,7 @@ async def overlay_catalogue(db: DbDep, settings: SettingsDep, principal: Princip
     exact = exact_aggregates(principal, None)
     body = {
         **get_overlay_rules().public_dict(),
-        "incidents": {"first": timeutil.isoformat_local(extent["first"]) if extent["first"] else None,
-                      "last": timeutil.isoformat_local(extent["last"]) if extent["last"] else None,
-                      "count": int(extent["n"]) if not principal.is_public else None},
+        "incidents": aggregates.data_extent(extent, principal),
         "survey_years": years,
         "straf11_quarters": [quarters[0], quarters[-1]] if quarters else None,
         "geographies": list(STAFF_GEOGRAPHIES if exact else PUBLIC_GEOGRAPHIES),
@@ -207,10 +206,7 @@ async def overlay_survey_responses(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    require(principal, Role.analyst, Role.admin, action="Reading individual survey responses")
-    async with db.connection() as conn:
-        rows = await store.survey_responses(conn, year, limit, offset)
-    return _json({"responses": rows, "limit": limit, "offset": offset})
+    return _json(await survey.responses(db, principal, year=year, limit=limit, offset=offset))
 
 
 @router.get("/overlays/zone-effect/{zone_id}", summary="Incidents before vs during a zone's designation period, "
@@ -304,7 +300,8 @@ async def _upload(db: DbDep, principal: PrincipalDep, kind: str, file: UploadFil
     with tempfile.TemporaryDirectory(prefix="geoservice-import-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out, 1 << 20)
+            # Up to the upload limit (hundreds of MB) of blocking file I/O: off the event loop.
+            await asyncio.to_thread(shutil.copyfileobj, file.file, out, 1 << 20)
         report = await import_file(db, principal, kind, path, file_name=name, source=source,
                                    skip_invalid=skip_invalid, layer=layer)
     status = 201 if report.inserted else 200

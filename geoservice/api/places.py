@@ -9,11 +9,10 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import HTMLResponse, Response
 
 from geoservice import maps, search, timeutil
-from geoservice.access import zone_filter
+from geoservice import sectors as sectors_domain
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv
-from geoservice.errors import FieldError, InvalidInput, NotFound
-from geoservice.layers import get_layers
 from geoservice.store import reference
+from geoservice.zones import check_kinds
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 
@@ -59,22 +58,7 @@ async def sector(
     days: Annotated[int, Query(ge=0, le=90)] = 14,
     simplify: Annotated[float, Query(ge=0, le=500)] = 2,
 ) -> Response:
-    from geoservice.store.zones import ZoneQuery, select_features
-
-    t = at or timeutil.now()
-    access = zone_filter(principal)
-    async with db.connection() as conn:
-        body = await reference.sector_detail(conn, {
-            "code": code, "t": t, "days": days, "visibilities": list(access.visibilities),
-            "restricted_kreds": access.restricted_politikreds})
-        if body is None:
-            raise NotFound(f"no Din Betjent sector {code!r} at {timeutil.isoformat_local(t)}")
-        zones, _, _ = await select_features(conn, ZoneQuery(t=t, access=access, in_force_only=True, sector=code,
-                                                            simplify_m=simplify, limit=1000))
-    result = orjson.loads(body)
-    result["at"] = timeutil.isoformat_local(t)
-    result["days"] = days
-    result["zones_in_force"] = {"type": "FeatureCollection", "features": orjson.loads(zones)}
+    result = await sectors_domain.sector_detail(db, principal, code, at, days, simplify)
     return Response(orjson.dumps(result), media_type="application/json")
 
 
@@ -89,11 +73,7 @@ async def export_map(
     zone: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="One zone")] = None,
     download: bool = False,
 ) -> HTMLResponse:
-    kinds = parse_csv(kind)
-    unknown = [k for k in kinds or [] if get_layers().kind(k) is None]
-    if unknown:
-        raise InvalidInput(f"kind: unknown zone kind(s) {', '.join(unknown)}",
-                           errors=[FieldError("kind", f"unknown: {', '.join(unknown)}")])
+    kinds = check_kinds(parse_csv(kind))
     document = await maps.export_map(db, principal, kinds=kinds, at=at, sector=sector, zone_id=zone)
     headers = {"Content-Disposition": 'attachment; filename="zonekort.html"'} if download else None
     return HTMLResponse(document, headers=headers)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -88,6 +89,16 @@ async def on_http_exception(request: Request, exc: StarletteHTTPException) -> Re
     )
 
 
+async def on_integrity_error(request: Request, exc: psycopg.errors.IntegrityError) -> Response:
+    # The domain checks come first; this catches what only the database can see (e.g. a concurrent write).
+    detail = exc.diag.message_primary or "the change conflicts with data already stored"
+    return problem_response(
+        409,
+        {"type": PROBLEM_BASE + "conflict", "title": "Conflict with the current state", "status": 409,
+         "detail": detail, "instance": request.url.path},
+    )
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -101,4 +112,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GeoserviceError, on_geoservice_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(psycopg.errors.IntegrityError, on_integrity_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)

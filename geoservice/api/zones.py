@@ -10,19 +10,14 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice import zones as domain
-from geoservice.access import Principal, zone_filter
+from geoservice.access import Principal
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
 from geoservice.db import Database
-from geoservice.errors import FieldError, Forbidden, InvalidInput
-from geoservice.layers import get_layers
 from geoservice.schemas import ZoneFeatureIn, ZonePatch
-from geoservice.store.zones import ZoneQuery
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 
 GEOJSON = "application/geo+json"
-ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
-PUBLIC_STATUSES = {"in_force", "expiring"}
 
 ZoneId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Zone id")]
 ContentCrs = Annotated[
@@ -51,52 +46,23 @@ async def list_zones(
     kind: Annotated[str | None, Query(description="Kind code(s), comma-separated")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
     status: Annotated[str | None, Query(description="Status(es) at `at` (or now), comma-separated: "
-                                                    + ", ".join(ZONE_STATUSES))] = None,
+                                                    + ", ".join(domain.ZONE_STATUSES))] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains (case-insensitive)")] = None,
     published_as_of: Annotated[str | None, Query(description="Reconstruct the public map as it was then")] = None,
     simplify: Annotated[float, Query(ge=0, le=500, description="Simplify boundaries to this many metres")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    access = zone_filter(principal)
-    kinds = parse_csv(kind)
-    if kinds:
-        unknown = [k for k in kinds if get_layers().kind(k) is None]
-        if unknown:
-            raise InvalidInput(f"kind: unknown zone kind(s) {', '.join(unknown)}",
-                               errors=[FieldError("kind", f"unknown: {', '.join(unknown)}; known: "
-                                                  + ", ".join(sorted(get_layers().kinds)))])
-    statuses = parse_csv(status)
-    if statuses:
-        bad = [s for s in statuses if s not in ZONE_STATUSES]
-        if bad:
-            raise InvalidInput(f"status: unknown status {', '.join(bad)}",
-                               errors=[FieldError("status", "expected one or more of " + ", ".join(ZONE_STATUSES))])
-        if access.only_in_force and not set(statuses) <= PUBLIC_STATUSES:
-            raise Forbidden("the public sees only zones in force; other statuses need a staff role",
-                            extra={"role": principal.role.value})
     as_of = parse_time_param(published_as_of, "published_as_of")
-    t = at or timeutil.now()
-    zq = ZoneQuery(
-        t=t,
-        access=access,
-        # `at` alone asks what was in force then; with `status` it is the moment the statuses are taken at.
-        in_force_only=access.only_in_force or (at is not None and not statuses),
-        published_as_of=as_of,
-        kinds=kinds,
-        statuses=statuses,
-        bbox=parse_bbox(bbox),
-        q=q,
-        simplify_m=simplify,
-        limit=limit,
-        offset=offset,
-    )
+    zq = domain.zone_query(principal, at=at, kinds=parse_csv(kind), statuses=parse_csv(status),
+                           published_as_of=as_of, bbox=parse_bbox(bbox), q=q, simplify_m=simplify,
+                           limit=limit, offset=offset)
     features, matched, returned = await domain.list_zones(db, zq)
     links = _page_links(request, offset, limit, returned, matched)
     head = orjson.dumps(
         {
             "type": "FeatureCollection",
-            "at": timeutil.isoformat_local(as_of or t),
+            "at": timeutil.isoformat_local(as_of or zq.t),
             "numberMatched": matched,
             "numberReturned": returned,
             "timeStamp": timeutil.isoformat_local(timeutil.now()),

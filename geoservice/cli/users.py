@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from geoservice.access import Role, new_token
-from geoservice.cli.common import current_settings, reports_errors
-from geoservice.db import connect
+from geoservice.cli.common import current_settings, operator, reports_errors
+from geoservice.db import connect, set_audit_context_sync
 from geoservice.errors import GeoserviceError
 
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def users_add(
         raise GeoserviceError("the public role needs no user or token")
     settings = current_settings()
     with connect(settings) as conn, conn.transaction():
-        _audit(conn, "user.add")
+        set_audit_context_sync(conn, operator().actor, "user.add")
         if users.find_user(conn, username):
             raise GeoserviceError(f"user {username!r} exists; use `geoservice users token {username}`")
         if sector:
@@ -61,7 +61,7 @@ def users_token(username: str, label: Annotated[str | None, typer.Option()] = No
     from geoservice.store import users
 
     with connect(current_settings()) as conn, conn.transaction():
-        _audit(conn, "token.add")
+        set_audit_context_sync(conn, operator().actor, "token.add")
         row = users.find_user(conn, username)
         if not row:
             raise GeoserviceError(f"no user {username!r}")
@@ -77,7 +77,7 @@ def users_revoke(username: str) -> None:
     from geoservice.store import users
 
     with connect(current_settings()) as conn, conn.transaction():
-        _audit(conn, "token.revoke")
+        set_audit_context_sync(conn, operator().actor, "token.revoke")
         row = users.find_user(conn, username)
         if not row:
             raise GeoserviceError(f"no user {username!r}")
@@ -94,11 +94,3 @@ def users_list() -> None:
         for name, role, kreds, sector, active, tokens in users.list_users(conn):
             typer.echo(f"{name:20} {role:8} kreds={kreds or '-':3} sector={sector or '-':22} "
                        f"{'active' if active else 'inactive'} tokens={tokens}")
-
-
-def _audit(conn: Any, action: str) -> None:
-    import getpass
-
-    conn.execute("SELECT set_config('geoservice.actor', %s, true), set_config('geoservice.action', %s, true)",
-                 (f"cli:{getpass.getuser()} (admin)", action))
-

@@ -37,7 +37,7 @@ def validity_report(
     if output == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     elif output == "csv":
-        typer.echo(validity.ascsv_list(body), nl=False)
+        typer.echo(validity.as_csv(body), nl=False)
     else:
         typer.echo(validity.as_text(body), nl=False)
     findings = sum(len(body[s]) for s in validity.SECTIONS)

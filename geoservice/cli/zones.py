@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from geoservice import timeutil
-from geoservice.access import Role, zone_filter
+from geoservice.access import Role
 from geoservice.cli.common import csv_list, operator, principal_as, reports_errors, with_db
 from geoservice.db import Database
 from geoservice.errors import GeoserviceError
@@ -25,15 +25,12 @@ def _features(role: Role, *, at: dt.datetime | None, kinds: list[str] | None, st
               page: int = 1000) -> list[dict[str, Any]]:
     """Every zone the role sees (in force at `at`, when given), page by page."""
     from geoservice import zones as domain
-    from geoservice.store.zones import ZoneQuery
-
-    access = zone_filter(principal_as(role))
 
     async def collect(db: Database) -> list[dict[str, Any]]:
         features: list[dict[str, Any]] = []
         while True:
-            zq = ZoneQuery(t=at or timeutil.now(), access=access, in_force_only=access.only_in_force or at is not None,
-                           kinds=kinds, statuses=statuses, limit=page, offset=len(features))
+            zq = domain.zone_query(principal_as(role), at=at, kinds=kinds, statuses=statuses, limit=page,
+                                   offset=len(features))
             text, matched, returned = await domain.list_zones(db, zq)
             features.extend(json.loads(text))
             if returned == 0 or len(features) >= matched:

@@ -29,6 +29,7 @@ from geoservice.access import (
 from geoservice.db import Database
 from geoservice.errors import FieldError, Forbidden, InvalidInput
 from geoservice.geometry import STORAGE_SRID, WGS84_SRID, transformer
+from geoservice.layers import get_layers
 from geoservice.overlays import grid
 from geoservice.overlays.suppression import Key, Relation, suppress
 from geoservice.overlays.taxonomy import OverlayRules, get_overlay_rules
@@ -97,6 +98,23 @@ def last_complete_quarter(now: dt.datetime | None = None) -> Window:
     q = (local.month - 1) // 3 + 1
     year, q = (local.year, q - 1) if q > 1 else (local.year - 1, 4)
     return quarter_window(year, q)
+
+
+def quarter_label(t: dt.datetime) -> str:
+    local = timeutil.to_local(t)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
+
+
+def data_extent(extent: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """The span of the incident data for the catalogue. The public gets only the quarters: the exact first or
+    last moment is one incident's time, and the count would change by single incidents."""
+    first, last = extent["first"], extent["last"]
+    quarters = {"first_quarter": quarter_label(first) if first else None,
+                "last_quarter": quarter_label(last) if last else None}
+    if principal.is_public:
+        return {"first": None, "last": None, "count": None, **quarters}
+    return {"first": timeutil.isoformat_local(first) if first else None,
+            "last": timeutil.isoformat_local(last) if last else None, "count": int(extent["n"]), **quarters}
 
 
 def parse_window(period: str | None, t0: dt.datetime | None, t1: dt.datetime | None) -> Window:
@@ -275,6 +293,22 @@ def _check_params(p: CountParams, rules: OverlayRules) -> None:
     if p.by == "grid100m" and not (p.bbox or p.kommuner or p.politikreds):
         raise InvalidInput("by=grid100m needs a bbox, kommune or politikreds to limit it",
                            errors=[FieldError("bbox", "required for 100 m cells (or kommune / politikreds)")])
+    # A filter that does not apply to the query is refused rather than ignored, so `filters` in the answer is
+    # always what was applied.
+    if p.kinds:
+        if p.by != "zone":
+            raise InvalidInput("kind filters zones: it needs by=zone",
+                               errors=[FieldError("kind", "applies to by=zone only")])
+        unknown = [k for k in p.kinds if get_layers().kind(k) is None]
+        if unknown:
+            raise InvalidInput(f"kind: unknown zone kind {', '.join(unknown)}",
+                               errors=[FieldError("kind", "expected zone kinds of GET /api/v1/kinds")])
+    if p.hours and p.source != "incidents":
+        raise InvalidInput("hours: insecurity reports are dated, not timed",
+                           errors=[FieldError("hours", "applies to source=incidents only")])
+    if p.statuses and p.source != "insecurity_reports":
+        raise InvalidInput("status: incidents have no status",
+                           errors=[FieldError("status", "applies to source=insecurity_reports only")])
 
 
 def _public_refusals(p: CountParams, rules: OverlayRules) -> list[FieldError]:
@@ -286,6 +320,11 @@ def _public_refusals(p: CountParams, rules: OverlayRules) -> list[FieldError]:
     if not p.window.is_quarter:
         errors.append(FieldError("period", "public tables are per calendar quarter: give period=2025Q3 (or from/to "
                                            "exactly one quarter)"))
+    elif p.window.t1 > timeutil.now():
+        # A quarter still being filled would be published again with every new row, and two versions of its
+        # table differ by single incidents.
+        errors.append(FieldError("period", "public tables exist for complete quarters only; the last is "
+                                           f"{last_complete_quarter().label}"))
     if p.bbox:
         errors.append(FieldError("bbox", "the public tables cover fixed areas; a bbox is staff only"))
     if p.kommuner or p.politikreds:
@@ -492,9 +531,15 @@ async def _published(db: Database, settings: Settings, principal: Principal, p: 
                      rules: OverlayRules) -> CountResult:
     table = await published_table(db, settings, p.source, p.window, rules)
     rows = table["rows"][p.by]
+    notes = []
+    if p.kinds:
+        # Selecting whole rows of the published table shows no figure that is not published anyway.
+        rows = [r for r in rows if r.extra.get("kind") in p.kinds]
     columns = table["columns"]
     if p.categories:
         columns = [c for c in columns if c in p.categories or c == TOTAL]
+        notes.append("category selects the group columns shown; count is the total of all groups (the published "
+                     "tables are fixed)")
     if p.split == "none":
         columns = [TOTAL]
     result = CountResult(p.source, p.by, p.window, "group" if p.split != "none" else "none", columns,
@@ -502,7 +547,7 @@ async def _published(db: Database, settings: Settings, principal: Principal, p: 
                          table["total"], exact=False, hidden={(k[1], k[2]) for k in table["hidden"]
                                                                if k[0] in (p.by, "national")},
                          k=settings.suppression_k, population_quarter=table["population_quarter"],
-                         filters=_filters_dict(p))
+                         notes=notes, filters=_filters_dict(p))
     # The national row's cells are keyed 'DK' in both the national family and the total.
     if p.geometry:
         geo = await _geometries(db, p)
@@ -546,10 +591,11 @@ async def published_table(db: Database, settings: Settings, source: str, window:
     return table
 
 
-async def _build_published(db: Database, settings: Settings, source: str, window: Window, rules: OverlayRules
-                           ) -> dict[str, Any]:
+async def _build_published(db: Database, settings: Settings, source: str, window: Window, rules: OverlayRules,
+                           *, secondary: bool = True) -> dict[str, Any]:
     """Every row of the quarter is placed in every public geography at once (one query), so all figures of the
-    table come from the same rows, and which area's rows are a subset of another's is known exactly."""
+    table come from the same rows, and which area's rows are a subset of another's is known exactly.
+    `secondary=False` leaves out the secondary suppression (only for showing what it protects, in tests)."""
     if source == "incidents":
         columns = [*rules.groups, TOTAL]
         column_of = {c: rules.group_of(c) for c in rules.categories}
@@ -568,6 +614,14 @@ async def _build_published(db: Database, settings: Settings, source: str, window
             family, quarter = await _area_rows(conn, replace(q, by=by), p, [])
             pop_quarter = pop_quarter or quarter
             rows[by] = family
+    # pandas and the suppression's fixed point take seconds on a big quarter: off the event loop.
+    return await asyncio.to_thread(_assemble_published, events, rows, columns, column_of, source, window,
+                                   settings.suppression_k, pop_quarter, secondary)
+
+
+def _assemble_published(events: list[dict[str, Any]], rows: dict[str, list[AreaRow]], columns: list[str],
+                        column_of: dict[str, str], source: str, window: Window, k: int, pop_quarter: str | None,
+                        secondary: bool) -> dict[str, Any]:
     member = _memberships(events, column_of)
     rows["grid1km"] = _cells([{"gx": int(k.split("_")[2]), "gy": int(k.split("_")[1])}
                               for k in sorted(member.loc[member["family"] == "grid1km", "key"].unique())],
@@ -583,8 +637,11 @@ async def _build_published(db: Database, settings: Settings, source: str, window
                     r.counts[c] = n
     national = rows["national"][0]
     total = {c: national.counts.get(c, 0) for c in columns}
-    relations = _relations(rows, columns) + _subset_relations(member, values, settings.suppression_k)
-    hidden = suppress(values, relations, settings.suppression_k)
+    if secondary:
+        relations = _relations(rows, columns) + _subset_relations(member, values, k)
+        hidden = suppress(values, relations, k)
+    else:
+        hidden = suppress(values, [], k)
     return {"rows": rows, "columns": columns, "total": total, "hidden": hidden, "population_quarter": pop_quarter}
 
 

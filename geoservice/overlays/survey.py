@@ -1,10 +1,12 @@
 """Tryghedsindeks survey aggregates: weighted share unsafe (score 3 or below) and share trusting the police per
 area and year, with sample size, effective sample size and a 95% Wilson interval; and the change between two
 years with a z-test. The public gets a share only where at least `survey_min_respondents` answered, and only
-where no subtraction of published respondent groups isolates fewer (same relations as the count tables)."""
+where no subtraction of published respondent groups isolates fewer (same relations as the count tables). The
+trust question may be left unanswered, so its respondents are a group of their own, suppressed the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -12,9 +14,16 @@ from typing import Any
 
 import orjson
 
-from geoservice.access import PUBLIC, PUBLIC_SURVEY_GEOGRAPHIES, Principal, exact_aggregates, zone_filter
+from geoservice.access import (
+    PUBLIC,
+    PUBLIC_SURVEY_GEOGRAPHIES,
+    Principal,
+    exact_aggregates,
+    overlay_access,
+    zone_filter,
+)
 from geoservice.db import Database
-from geoservice.errors import FieldError, Forbidden, InvalidInput, NotFound
+from geoservice.errors import FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
 from geoservice.layers import get_layers
 from geoservice.overlays.aggregates import AreaRow, containment
 from geoservice.overlays.stats import Share, two_proportion_test, weighted_share
@@ -24,7 +33,10 @@ from geoservice.settings import Settings
 from geoservice.store import overlays as store
 
 METRICS = ("unsafe", "trust")
-N = "n"
+N = "n"              # respondents
+N_TRUST = "n_trust"  # respondents who answered the trust question
+# The column whose suppression decides whether a metric's share is published.
+METRIC_COLUMN = {"unsafe": N, "trust": N_TRUST}
 
 
 @dataclass
@@ -80,41 +92,65 @@ async def _family(db: Database, by: str, year: int, access: Any, kinds: list[str
     out = []
     for r in rows:
         s = sums.get(r.key)
-        r.counts = {N: int(s["n"]) if s else 0}
+        r.counts = {N: int(s["n"]) if s else 0, N_TRUST: int(s["n_trust"] or 0) if s else 0}
         out.append(SurveyArea(r, dict(s) if s else {}))
     return out
 
 
-async def published_withheld(db: Database, settings: Settings, year: int) -> set[tuple[str, str]]:
-    """(family, key) of every area whose shares the public may not see in `year`."""
+# (year, minimum, database) -> (stamp, withheld): the public survey tables, like the count tables, are computed
+# once and cached until the responses of the year or the areas change.
+_WITHHELD_CACHE: dict[tuple, tuple[tuple, set[tuple[str, str, str]]]] = {}
+
+
+async def published_withheld(db: Database, settings: Settings, year: int) -> set[tuple[str, str, str]]:
+    """(family, key, column) of every area and respondent group (N: all respondents, N_TRUST: those who answered
+    the trust question) whose share the public may not see in `year`."""
+    async with db.connection() as conn:
+        stamp = await store.survey_stamp(conn, year)
+    cache_key = (year, settings.survey_min_respondents, str(db.conninfo))
+    cached = _WITHHELD_CACHE.get(cache_key)
+    if cached and cached[0] == stamp:
+        return cached[1]
     families: dict[str, list[AreaRow]] = {}
     for by in PUBLIC_SURVEY_GEOGRAPHIES:
         families[by] = [a.row for a in await _family(db, by, year, zone_filter(PUBLIC), None, geometry=False)]
-    values: dict[Key, int] = {(by, r.key, N): r.counts[N] for by, rows in families.items() for r in rows}
-    rels: list[Relation] = [Relation(("national", "DK", N), tuple(("politikreds", r.key, N)
-                                                                   for r in families["politikreds"]))]
-    by_parent: dict[str, list[str]] = defaultdict(list)
-    for r in families["kommune"]:
-        by_parent[r.parent or ""].append(r.key)
-    rels += [Relation(("politikreds", p, N), tuple(("kommune", k, N) for k in ks)) for p, ks in by_parent.items()]
-    sectors_by_kommune: dict[str, list[str]] = defaultdict(list)
-    for s in families["sector"]:
-        sectors_by_kommune[s.extra.get("kommune") or ""].append(s.key)
-    rels += [Relation(("kommune", k, N), tuple(("sector", s, N) for s in ss)) for k, ss in sectors_by_kommune.items()]
-    zones_by_kind: dict[str, list[str]] = defaultdict(list)
-    for z in families["zone"]:
-        zones_by_kind[z.extra["kind"]].append(z.key)
-    # Zones of a kind may overlap, so the pool is not their sum; each zone lies inside its pool.
-    rels += [Relation(("kind", kind, N), (("zone", z, N),)) for kind, zs in zones_by_kind.items() for z in zs]
     async with db.connection() as conn:
         kommune_geoms = {a["key"]: bytes(a["wkb"]) for a in await store.reference_area_wkb(conn, "kommune")}
         kreds_geoms = {a["key"]: bytes(a["wkb"]) for a in await store.reference_area_wkb(conn, "politikreds")}
-    rels += containment(families, [N], values, settings.survey_min_respondents, kommune_geoms, kreds_geoms, None,
+    # Shapely containment and the suppression's fixed point: off the event loop.
+    withheld = await asyncio.to_thread(withheld_cells, families, kommune_geoms, kreds_geoms,
+                                       settings.survey_min_respondents)
+    _WITHHELD_CACHE[cache_key] = (stamp, withheld)
+    return withheld
+
+
+def withheld_cells(families: dict[str, list[AreaRow]], kommune_geoms: dict[str, bytes],
+                   kreds_geoms: dict[str, bytes], minimum: int) -> set[tuple[str, str, str]]:
+    columns = [N, N_TRUST]
+    values: dict[Key, int] = {(by, r.key, c): r.counts[c] for by, rows in families.items() for r in rows
+                              for c in columns}
+    rels: list[Relation] = []
+    by_parent: dict[str, list[str]] = defaultdict(list)
+    for r in families["kommune"]:
+        by_parent[r.parent or ""].append(r.key)
+    sectors_by_kommune: dict[str, list[str]] = defaultdict(list)
+    for s in families["sector"]:
+        sectors_by_kommune[s.extra.get("kommune") or ""].append(s.key)
+    zones_by_kind: dict[str, list[str]] = defaultdict(list)
+    for z in families["zone"]:
+        zones_by_kind[z.extra["kind"]].append(z.key)
+    for c in columns:
+        rels.append(Relation(("national", "DK", c), tuple(("politikreds", r.key, c) for r in families["politikreds"])))
+        rels += [Relation(("politikreds", p, c), tuple(("kommune", k, c) for k in ks)) for p, ks in by_parent.items()]
+        rels += [Relation(("kommune", k, c), tuple(("sector", s, c) for s in ss))
+                 for k, ss in sectors_by_kommune.items()]
+        # Zones of a kind may overlap, so the pool is not their sum; each zone lies inside its pool.
+        rels += [Relation(("kind", kind, c), (("zone", z, c),)) for kind, zs in zones_by_kind.items() for z in zs]
+    rels += containment(families, columns, values, minimum, kommune_geoms, kreds_geoms, None,
                         inner_families=("zone", "sector", "kommune"),
                         outer_families=("national", "politikreds", "kommune", "sector", "zone"))
     # Below the minimum is "small" here; zero respondents show nothing anyway.
-    hidden = suppress(values, rels, settings.survey_min_respondents)
-    return {(k[0], k[1]) for k in hidden}
+    return {(k[0], k[1], k[2]) for k in suppress(values, rels, minimum)}
 
 
 def _share_dict(share: Share | None) -> dict[str, Any] | None:
@@ -144,9 +180,9 @@ async def survey(db: Database, settings: Settings, principal: Principal, *, by: 
     rules = get_overlay_rules()
     rows = []
     for a in areas:
-        hidden = (by, a.row.key) in withheld
+        hidden = (by, a.row.key, N) in withheld
         unsafe, trust = a.share("unsafe"), a.share("trust")
-        if not exact and trust is not None and trust.n < m:
+        if not exact and trust is not None and (trust.n < m or (by, a.row.key, N_TRUST) in withheld):
             trust = None
         item: dict[str, Any] = {"key": a.row.key, "name": a.row.name,
                                 "n": (f"<{m}" if a.row.counts[N] < m else "withheld") if hidden else a.row.counts[N],
@@ -192,7 +228,7 @@ async def survey_change(db: Database, settings: Settings, principal: Principal, 
         raise Forbidden("filtering zones by kind is staff only", errors=[FieldError("kind", "staff only")])
     first = {a.row.key: a for a in await _family(db, by, from_year, access, kinds, geometry=False)}
     second = {a.row.key: a for a in await _family(db, by, to_year, access, kinds, geometry=False)}
-    withheld: set[tuple[str, str]] = set()
+    withheld: set[tuple[str, str, str]] = set()
     if not exact:
         withheld = await published_withheld(db, settings, from_year) | await published_withheld(db, settings, to_year)
     m = settings.survey_min_respondents
@@ -203,7 +239,8 @@ async def survey_change(db: Database, settings: Settings, principal: Principal, 
             continue
         item: dict[str, Any] = {"key": key, "name": a.row.name}
         sa, sb = a.share(metric), b.share(metric)
-        if (by, key) in withheld or sa is None or sb is None or (not exact and min(sa.n, sb.n) < m):
+        hidden = (by, key, N) in withheld or (by, key, METRIC_COLUMN[metric]) in withheld
+        if hidden or sa is None or sb is None or (not exact and min(sa.n, sb.n) < m):
             item |= {"withheld": True, "change": None}
         else:
             change = two_proportion_test(sa, sb)
@@ -220,3 +257,16 @@ async def survey_change(db: Database, settings: Settings, principal: Principal, 
             "test": "two-sided two-proportion z-test (pooled), on effective sample sizes; difference interval: "
                     "Newcombe's hybrid score method",
             "areas": areas}
+
+
+async def responses(db: Database, principal: Principal, *, year: int | None, limit: int, offset: int
+                    ) -> dict[str, Any]:
+    """Individual survey answers, for the roles geoservice.access allows them."""
+    if not overlay_access(principal).survey_answers:
+        if principal.is_public:
+            raise Unauthorized("individual survey responses are never public; use /api/v1/overlays/survey")
+        raise Forbidden(f"individual survey responses are not shown to the role {principal.role.value}",
+                        extra={"role": principal.role.value})
+    async with db.connection() as conn:
+        rows = await store.survey_responses(conn, year, limit, offset)
+    return {"responses": rows, "limit": limit, "offset": offset}

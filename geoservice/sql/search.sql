@@ -14,8 +14,7 @@ WITH hits AS (
         ORDER BY (v.effective @> %(t)s::timestamptz) DESC, lower(v.valid) DESC LIMIT 1
     ) v ON true
     WHERE lower(z.name) LIKE '%%' || %(q)s || '%%'
-      AND (z.visibility = ANY(%(visibilities)s)
-           OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s))
+      AND zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
     UNION ALL
     SELECT 'sector', s.code, s.name, st.name, 2, s.geom
     FROM patrol_sector s JOIN police_station st ON st.code = s.station_code

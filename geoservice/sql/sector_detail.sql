@@ -5,8 +5,7 @@ WITH s AS (
 ),
 visible AS (
     SELECT z.*, k.name_da AS kind_name FROM zone z JOIN zone_kind k ON k.code = z.kind
-    WHERE z.visibility = ANY(%(visibilities)s)
-       OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s)
+    WHERE zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
 ),
 touching AS (
     SELECT DISTINCT z.id, z.name, z.kind, z.kind_name

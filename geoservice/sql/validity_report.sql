@@ -10,7 +10,7 @@ zones AS (
 ),
 published AS (
     SELECT v.zone_id, v.id, v.version_no, v.change, v.effective, v.valid, v.decision_ref, v.override_rule,
-           v.override_reason, v.published_at, v.published_by, v.ended_reason
+           v.override_reason, v.published_at, v.published_by, v.ended_reason, v.ended_at
     FROM zone_version v JOIN zones z ON z.id = v.zone_id
     WHERE v.state = 'published'
 ),
@@ -39,7 +39,8 @@ current_run AS (
 ),
 per_zone AS (
     SELECT p.zone_id,
-           bool_or(NOT isempty(p.effective) AND lower(p.effective) > params.t) AS any_scheduled,
+           -- scheduled: a designation starts later, and nothing has stopped it by t
+           bool_or(lower(p.valid) > params.t AND (p.ended_at IS NULL OR p.ended_at > params.t)) AS any_scheduled,
            max(upper(p.effective)) FILTER (WHERE NOT isempty(p.effective)) AS last_end
     FROM published p, params
     GROUP BY p.zone_id

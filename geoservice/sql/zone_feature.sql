@@ -1,6 +1,6 @@
 -- One zone as a GeoJSON Feature (json), given z (zone), v (zone_version), k (zone_kind) and the moment
 -- %(t)s. {geometry} is the geometry expression (full resolution or simplified for a zoom level) and
--- {precision} the number of decimals of its coordinates.
+-- {precision} the number of decimals of its coordinates. Admin overrides are shown to staff only (%(staff)s).
 json_build_object(
     'type', 'Feature',
     'id', z.id,
@@ -34,7 +34,7 @@ json_build_object(
         'published_at', v.published_at,
         'revoked_at', z.revoked_at,
         'revoke_reason', z.revoke_reason,
-        'override', CASE WHEN v.override_rule IS NULL THEN NULL
+        'override', CASE WHEN v.override_rule IS NULL OR NOT %(staff)s THEN NULL
                          ELSE json_build_object('rule', v.override_rule, 'reason', v.override_reason) END,
         'area_m2', round(ST_Area(v.geom)::numeric, 0)
     )

@@ -202,17 +202,20 @@ def _row_conditions(params: dict[str, Any], categories: list[str] | None, politi
     return conds
 
 
+LOCAL_HOUR = S.SQL("extract(hour FROM i.occurred_at AT TIME ZONE 'Europe/Copenhagen')")
+
+
 def _filters(q: CountQuery, params: dict[str, Any]) -> list[S.Composable]:
     _, when = TABLES[q.source]
-    conds: list[S.Composable] = [S.SQL(when + " >= %(t0)s"), S.SQL(when + " < %(t1)s")]
+    conds: list[S.Composable] = [S.SQL("{} >= %(t0)s").format(S.SQL(when)), S.SQL("{} < %(t1)s").format(S.SQL(when))]
     params.update(t0=q.t0, t1=q.t1)
     conds += _row_conditions(params, q.categories, q.politikreds, q.kommuner, q.bbox,
                              q.statuses if q.source == "insecurity_reports" else None)
     if q.hours and q.source == "incidents":
         h0, h1 = q.hours
-        hour = "extract(hour FROM i.occurred_at AT TIME ZONE 'Europe/Copenhagen')"
-        op = " AND " if h0 < h1 else " OR "
-        conds.append(S.SQL("(" + hour + " >= %(h0)s" + op + hour + " < %(h1)s)"))
+        # A window that wraps past midnight (22-4) is the union of its two ends.
+        op = S.SQL(" AND ") if h0 < h1 else S.SQL(" OR ")
+        conds.append(S.SQL("({hour} >= %(h0)s{op}{hour} < %(h1)s)").format(hour=LOCAL_HOUR, op=op))
         params.update(h0=h0, h1=h1)
     return conds
 
@@ -359,19 +362,51 @@ async def population(conn: AsyncConnection, quarter: str) -> dict[str, tuple[str
     return {r["kommune_code"]: (r["quarter"], int(r["population"])) for r in rows}
 
 
+# Everything a published table depends on besides its own rows: zones and their versions (boundary, period,
+# visibility, name, kind: any change), which versions are published by now, patrol sectors, reference areas and
+# population. xmin changes with every insert and update of a row, so count + sum(xmin) changes with any insert,
+# update or delete (freezing may change it too, which only costs a rebuild).
+AREAS_STAMP = """
+SELECT (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM zone) AS zones,
+       (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0),
+                   count(*) FILTER (WHERE published_at <= now()))::text FROM zone_version) AS versions,
+       (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM patrol_sector) AS sectors,
+       (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM reference_area) AS areas,
+       (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM stat_kommune_quarter) AS statistics
+"""
+
+WINDOW_STAMP = """
+SELECT count(*) AS n, coalesce(sum(i.xmin::text::bigint), 0) AS h, max(i.id) AS m
+FROM {table} i WHERE {when} >= %(t0)s AND {when} < %(t1)s
+"""
+
+SURVEY_STAMP = """
+SELECT count(*) AS n, coalesce(sum(r.xmin::text::bigint), 0) AS h, max(r.id) AS m
+FROM survey_response r WHERE r.year = %(year)s
+"""
+
+
+async def areas_stamp(conn: AsyncConnection) -> tuple:
+    row = await (await conn.execute(AREAS_STAMP)).fetchone()
+    assert row is not None
+    return tuple(row.values())
+
+
 async def data_stamp(conn: AsyncConnection, source: str, t0: dt.datetime, t1: dt.datetime) -> tuple:
-    """Changes whenever the rows of a window change (for caching the public tables)."""
+    """Changes whenever the rows of a window change, or anything the published table of the window depends on
+    (zones, sectors, areas, population): the key for caching the public tables."""
     table, when = TABLES[source]
-    # xmin changes with every insert and update of a row: a cheap fingerprint of the window's rows.
-    stmt = S.SQL("SELECT count(*) AS n, coalesce(sum(i.xmin::text::bigint), 0) AS h, max(i.id) AS m"
-                 " FROM {table} i WHERE {when} >= %(t0)s AND {when} < %(t1)s"
-                 ).format(table=S.Identifier(table), when=S.SQL(when))
+    stmt = S.SQL(WINDOW_STAMP).format(table=S.Identifier(table), when=S.SQL(when))
     row = await (await conn.execute(stmt, {"t0": t0, "t1": t1})).fetchone()
-    zones = await (await conn.execute(
-        "SELECT count(*) AS n, max(greatest(v.published_at, v.ended_recorded_at, z.revoked_recorded_at)) AS t"
-        " FROM zone_version v JOIN zone z ON z.id = v.zone_id")).fetchone()
-    assert row is not None and zones is not None
-    return (row["n"], row["h"], row["m"], zones["n"], zones["t"])
+    assert row is not None
+    return (row["n"], row["h"], row["m"], *await areas_stamp(conn))
+
+
+async def survey_stamp(conn: AsyncConnection, year: int) -> tuple:
+    """As `data_stamp`, for the survey responses of a year (the public survey tables)."""
+    row = await (await conn.execute(SURVEY_STAMP, {"year": year})).fetchone()
+    assert row is not None
+    return (row["n"], row["h"], row["m"], *await areas_stamp(conn))
 
 
 # --- survey --------------------------------------------------------------------------------------------------
@@ -386,26 +421,36 @@ SURVEY_SUMS = """
 """
 
 # Zones: the latest published boundary of each zone the caller may see (survey years and designation periods
-# seldom coincide; the question is how people feel in the area).
+# seldom coincide; the question is how people feel in the area). `columns` are of zone z.
 LATEST_ZONES = """
-    SELECT DISTINCT ON (z.id) z.id, z.kind, v.geom
+    SELECT DISTINCT ON (z.id) {columns}, v.geom
     FROM zone z JOIN zone_version v ON v.zone_id = z.id
     WHERE v.state = 'published' AND v.published_at <= now() AND {access} {kinds}
     ORDER BY z.id, lower(v.valid) DESC
 """
 
 
-def survey_statement(by: str, access: ZoneFilter, kinds: list[str] | None, params: dict[str, Any]) -> S.Composed:
-    sums = S.SQL(SURVEY_SUMS)
-    zones = S.SQL(LATEST_ZONES).format(access=_zone_access(access, params),
-                                       kinds=S.SQL("AND z.kind = ANY(%(kinds)s)") if kinds else S.SQL(""))
+def _latest_zones(access: ZoneFilter, kinds: list[str] | None, params: dict[str, Any], columns: tuple[str, ...]
+                  ) -> S.Composed:
     if kinds:
         params["kinds"] = kinds
+    return S.SQL(LATEST_ZONES).format(
+        columns=S.SQL(", ").join(S.Identifier("z", c) for c in columns),
+        access=_zone_access(access, params),
+        kinds=S.SQL("AND z.kind = ANY(%(kinds)s)") if kinds else S.SQL(""))
+
+
+SURVEY_BY_AREA = "SELECT {key} AS key, {sums} FROM survey_response r WHERE r.year = %(year)s {extra} GROUP BY 1"
+
+
+def survey_statement(by: str, access: ZoneFilter, kinds: list[str] | None, params: dict[str, Any]) -> S.Composed:
+    sums = S.SQL(SURVEY_SUMS)
+    zones = _latest_zones(access, kinds, params, ("id", "kind"))
     if by in ("national", "politikreds", "kommune"):
         key = {"national": "'DK'", "politikreds": "r.politikreds_code", "kommune": "r.kommune_code"}[by]
-        extra = "AND r.kommune_code IS NOT NULL" if by == "kommune" else ""
-        return S.SQL("SELECT {key} AS key, {sums} FROM survey_response r WHERE r.year = %(year)s " + extra
-                     + " GROUP BY 1").format(key=S.SQL(key), sums=sums)
+        # Respondents recorded only by politikreds have no kommune.
+        extra = S.SQL("AND r.kommune_code IS NOT NULL") if by == "kommune" else S.SQL("")
+        return S.SQL(SURVEY_BY_AREA).format(key=S.SQL(key), sums=sums, extra=extra)
     if by == "sector":
         return S.SQL("""
             SELECT s.code AS key, {sums}
@@ -438,11 +483,7 @@ async def survey_sums(conn: AsyncConnection, by: str, year: int, unsafe_max: int
 async def survey_zone_areas(conn: AsyncConnection, access: ZoneFilter, kinds: list[str] | None, *, geometry: bool
                             ) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"geometry": geometry}
-    zones = S.SQL(LATEST_ZONES.replace("z.id, z.kind, v.geom", "z.id, z.kind, z.name, z.politikreds_code, v.geom")
-                  ).format(access=_zone_access(access, params),
-                           kinds=S.SQL("AND z.kind = ANY(%(kinds)s)") if kinds else S.SQL(""))
-    if kinds:
-        params["kinds"] = kinds
+    zones = _latest_zones(access, kinds, params, ("id", "kind", "name", "politikreds_code"))
     stmt = S.SQL("SELECT id::text AS key, name, kind, politikreds_code AS parent_code, ST_Area(geom) / 1e6 AS area_km2,"
                  " CASE WHEN %(geometry)s THEN ST_AsGeoJSON(ST_Transform(geom, 4326), 6) END AS geometry,"
                  " ST_AsBinary(geom) AS wkb FROM ({zones}) zz ORDER BY name, id").format(zones=zones)
@@ -623,10 +664,10 @@ class PointQuery:
 def _point_conditions(pq: PointQuery, when: str, params: dict[str, Any]) -> S.Composable:
     conds: list[S.Composable] = [S.SQL("TRUE")]
     if pq.t0 is not None:
-        conds.append(S.SQL(when + " >= %(t0)s"))
+        conds.append(S.SQL("{} >= %(t0)s").format(S.SQL(when)))
         params["t0"] = pq.t0
     if pq.t1 is not None:
-        conds.append(S.SQL(when + " < %(t1)s"))
+        conds.append(S.SQL("{} < %(t1)s").format(S.SQL(when)))
         params["t1"] = pq.t1
     conds += _row_conditions(params, pq.categories, pq.politikreds, None, pq.bbox, pq.statuses)
     if pq.sector:
@@ -682,6 +723,16 @@ async def incident_features(conn: AsyncConnection, pq: PointQuery) -> dict[str, 
     return row
 
 
+INCIDENT_CATEGORY_COUNTS = "SELECT i.category, count(*) AS n FROM incident i WHERE {conds} GROUP BY 1"
+
+
+async def incident_category_counts(conn: AsyncConnection, pq: PointQuery) -> dict[str, int]:
+    """Incidents per category matching the point query, all of them (paging is ignored)."""
+    params: dict[str, Any] = {}
+    stmt = S.SQL(INCIDENT_CATEGORY_COUNTS).format(conds=_point_conditions(pq, "i.occurred_at", params))
+    return {r["category"]: int(r["n"]) for r in await (await conn.execute(stmt, params)).fetchall()}
+
+
 async def report_features(conn: AsyncConnection, pq: PointQuery, report_id: int | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": pq.limit, "offset": pq.offset}
     conds = _point_conditions(pq, "i.reported_on", params)
@@ -713,10 +764,12 @@ async def report_key_exists(conn: AsyncConnection, key: str) -> bool:
     return await cur.fetchone() is not None
 
 
+REPORT_ROW = "SELECT id, politikreds_code, status FROM insecurity_report WHERE id = %s {lock}"
+
+
 async def report_row(conn: AsyncConnection, report_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await (await conn.execute("SELECT id, politikreds_code, status FROM insecurity_report WHERE id = %s"
-                                     + lock, (report_id,))).fetchone()
+    stmt = S.SQL(REPORT_ROW).format(lock=S.SQL("FOR UPDATE") if for_update else S.SQL(""))
+    return await (await conn.execute(stmt, (report_id,))).fetchone()
 
 
 async def update_report(conn: AsyncConnection, report_id: int, fields: dict[str, Any], actor: str) -> None:

@@ -6,13 +6,6 @@ from psycopg import AsyncConnection
 
 from geoservice.db import query
 
-CREDITS = [
-    "Indeholder data fra Styrelsen for Dataforsyning og Infrastruktur (DAGI), CC BY 4.0",
-    "Bydele: Københavns Kommune, CC BY 4.0",
-    "Steder: © OpenStreetMap contributors, ODbL",
-    "Statistik: Danmarks Statistik",
-]
-
 FEATURE_COLLECTION = """
 SELECT json_build_object(
     'type', 'FeatureCollection',
@@ -83,3 +76,10 @@ async def outlines_near(conn: AsyncConnection, bbox: tuple[float, float, float, 
     row = await cur.fetchone()
     assert row is not None
     return next(iter(row.values()))
+
+
+async def lookup(conn: AsyncConnection, params: dict) -> str:
+    cur = await conn.execute(query("lookup"), params)
+    row = await cur.fetchone()
+    assert row is not None
+    return row["body"]

@@ -48,11 +48,7 @@ def _geometry_expr(simplify_m: float) -> S.Composable:
     return S.SQL("v.geom_wgs84")
 
 
-def _access_condition(access: ZoneFilter) -> S.Composable:
-    cond = S.SQL("(z.visibility = ANY(%(visibilities)s)")
-    if access.restricted_politikreds:
-        cond += S.SQL(" OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s)")
-    return cond + S.SQL(")")
+ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
 def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
@@ -61,10 +57,11 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         "visibilities": list(zq.access.visibilities),
         "restricted_kreds": zq.access.restricted_politikreds,
         "simplify": zq.simplify_m,
+        "staff": not zq.access.only_in_force,
         "limit": zq.limit,
         "offset": zq.offset,
     }
-    zone_conds: list[S.Composable] = [_access_condition(zq.access)]
+    zone_conds: list[S.Composable] = [ACCESS_CONDITION]
     if zq.kinds:
         zone_conds.append(S.SQL("z.kind = ANY(%(kinds)s)"))
         params["kinds"] = zq.kinds
@@ -293,13 +290,14 @@ async def revoke(
         """,
         params,
     )
-    # Versions still (or not yet) in force stop at the revocation; one not yet started never takes effect.
+    # Every version still (or not yet) in force at the revocation stops there, including one an amendment had
+    # already cut to a later moment; one not yet started never takes effect (its effective period is empty).
     await conn.execute(
         """
         UPDATE zone_version
-        SET ended_at = greatest(%(at)s, lower(valid)), ended_recorded_at = coalesce(%(recorded)s, now()),
+        SET ended_at = %(at)s, ended_recorded_at = coalesce(%(recorded)s, now()),
             ended_reason = 'revoked'
-        WHERE zone_id = %(zone_id)s AND state = 'published' AND ended_at IS NULL AND upper(valid) > %(at)s
+        WHERE zone_id = %(zone_id)s AND state = 'published' AND NOT isempty(effective) AND upper(effective) > %(at)s
         """,
         params,
     )

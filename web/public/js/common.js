@@ -203,10 +203,15 @@ const GS = (() => {
     return zone.daily_window_applies ? t("dailyWindowApplies", vars) : t("dailyWindowNot", vars);
   }
 
+  // Where a zone's period really ends: continued by extensions already decided, or cut short by a revocation.
+  function endOf(p) {
+    return p.designation_end || p.ended_at || p.valid_to;
+  }
+
   function zonePopupHtml(kinds, p) {
     const rows = [
       [t("type"), kindName(kinds, p.kind)],
-      [t("period"), period(p.valid_from, p.valid_to)],
+      [t("period"), period(p.valid_from, endOf(p))],
       [t("legalBasis"), p.legal_basis],
       [t("decision"), p.decision_ref],
     ].filter(([, v]) => v);
@@ -324,7 +329,7 @@ const GS = (() => {
     getJSON: (url, options = {}) => api(url, options),
     danishDateTime: (iso) => dateTime(iso, "da"),
     danishPeriod: (from, to) => period(from, to, "da"),
-    t, setLang, translatePage, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
+    t, setLang, translatePage, endOf, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
     token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
     addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
     goTo,

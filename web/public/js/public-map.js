@@ -166,7 +166,7 @@
       const p = f.properties;
       const tr = document.createElement("tr");
       tr.innerHTML = `<th scope="row"><span class="zone-name">${GS.escapeHtml(p.name)}</span>${p.illustrative ? ` <span class="badge illustrative">${GS.t("illustrative")}</span>` : ""}</th>
-        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${GS.escapeHtml(GS.period(p.valid_from, p.valid_to))}</td>
+        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${GS.escapeHtml(GS.period(p.valid_from, GS.endOf(p)))}</td>
         <td><button type="button" aria-label="${GS.escapeHtml(`${GS.t("showOnMap")}: ${p.name}`)}">${GS.t("showOnMap")}</button></td>`;
       tr.querySelector("button").addEventListener("click", () => {
         zoneLayer.eachLayer((layer) => {
@@ -183,7 +183,9 @@
     const params = new URLSearchParams({ limit: 1000, at: collection.at });
     const kindsShown = [...new Set(collection.features.map((f) => f.properties.kind))].filter((k) => !state.hidden.has(k));
     if (state.hidden.size) params.set("kind", kindsShown.join(","));
-    link.href = `/api/v1/zones?${params}`;
+    // nothing shown: an empty collection, not the unfiltered one an empty kind list would ask for
+    link.href = kindsShown.length ? `/api/v1/zones?${params}`
+      : `data:application/geo+json,${encodeURIComponent(JSON.stringify({ type: "FeatureCollection", features: [] }))}`;
     link.download = `zoner-${(collection.at || "").slice(0, 16).replace(/[:T]/g, "-")}.geojson`;
     link.toggleAttribute("aria-disabled", shown.length === 0);
   }
@@ -204,7 +206,7 @@
   function lookupHtml(body) {
     const zones = body.zones.length
       ? `<h3>${GS.t("inZones")}</h3><ul class="hits">${body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong>
-          (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${GS.escapeHtml(GS.period(z.valid_from, z.designation_end || z.valid_to))}
+          (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${GS.escapeHtml(GS.period(z.valid_from, GS.endOf(z)))}
           ${z.daily_window ? `<br><em>${GS.escapeHtml(GS.dailyWindowText(z))}</em>` : ""}
           ${kinds[z.kind] ? `<br><small>${GS.escapeHtml(kinds[z.kind].meaning[GS.lang])}</small>` : ""}</li>`).join("")}</ul>`
       : `<p>${GS.t("notInZone")}</p>`;
