@@ -1,4 +1,6 @@
--- The legal validity report at %(t)s, set-based so it stays fast for tens of thousands of zones.
+-- The legal validity report at %(t)s, set-based so it stays fast for tens of thousands of zones. The
+-- `classified` step restates zone_status_at (migrations 0005, 0010) over all zones at once; calling the
+-- function per zone costs ten times more. tests/test_lifecycle.py checks that both give the same counts.
 -- Zones the caller may not see are excluded by %(visibilities)s (legal and admin see everything).
 WITH
 params AS (SELECT %(t)s::timestamptz AS t),
