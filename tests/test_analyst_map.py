@@ -1,44 +1,83 @@
-"""The analyst map at /analyst in real Chromium: the token login, a refusal without a valid staff token (and no
-data drawn), the choropleth with its classed legend, the survey layer with its confidence, the heat layer."""
+"""The analyst map at /analyst in real Chromium: the shared staff login frame, a refusal without a valid staff token
+(and no data drawn), the choropleth with its classed legend, the survey layer with its confidence, the heat layer;
+and redraws that overtake each other never leave a stale layer."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
 import pytest
+
+from geoservice.api.app import create_app
+from geoservice.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def demo_server(settings: Settings, make_db: Callable[[], str]) -> Iterator[str]:
+    """uvicorn on a clone holding only the demo data: the page picks the year of the latest incident, which the
+    shared test database moves to today as other tests import recent incidents."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=make_db()), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 def overlay_requests(page) -> list[str]:
-    return [u for u in page.watch.requests if "/api/v1/overlays/" in u]
+    return [u for u in page.watch.requests if "/api/v1/overlays" in u]
 
 
-def test_without_a_token_the_page_refuses_and_draws_nothing(page, live_server: str) -> None:
-    page.goto(live_server + "/analyst")
+def login(page, token: str) -> None:
+    page.fill("form.login input[name=token]", token)
+    page.click("form.login button")
+
+
+def test_without_a_token_the_page_refuses_and_draws_nothing(page, demo_server: str) -> None:
+    page.goto(demo_server + "/analyst")
     page.wait_for_selector("body[data-ready=refused]")
-    assert "logge ind" in page.locator("#login-message").inner_text()
+    assert "Adgang nægtet" in page.locator("#auth").inner_text()
+    assert "kræver rollen" in page.locator("#refusal").inner_text()
+    assert page.locator("form.login input[name=token]").is_visible()
     assert page.locator("#app").is_hidden()
     assert overlay_requests(page) == []
     assert page.locator(".leaflet-overlay-pane path").count() == 0
 
 
-@pytest.mark.parametrize(("who", "text"), [("bogus", "Adgang nægtet"), ("officer", "rollen officer")])
-def test_a_wrong_token_is_refused(page, live_server: str, tokens: dict, who: str, text: str) -> None:
-    page.goto(live_server + "/analyst")
+@pytest.mark.parametrize(("who", "text"), [("bogus", "ikke godkendt"), ("officer", "kræver rollen")])
+def test_a_wrong_token_is_refused(page, demo_server: str, tokens: dict, who: str, text: str) -> None:
+    page.goto(demo_server + "/analyst")
     page.wait_for_selector("body[data-ready=refused]")
-    page.fill("#token", tokens.get(who, "gs_not-a-real-token"))
-    page.click("#login-form button")
-    page.wait_for_function("(t) => document.querySelector('#login-message').textContent.includes(t)", arg=text)
+    login(page, tokens.get(who, "gs_not-a-real-token"))
+    page.wait_for_function("(t) => document.querySelector('form.login .message').textContent.includes(t)", arg=text)
     assert page.locator("#app").is_hidden()
-    assert [u for u in overlay_requests(page) if "/counts" in u] == []
+    assert overlay_requests(page) == []
+    assert page.evaluate("sessionStorage.getItem('geoservice.token')") is None
 
 
-def test_analyst_sees_choropleth_survey_and_heat(page, live_server: str, tokens: dict) -> None:
-    page.goto(live_server + "/analyst")
+def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens: dict) -> None:
+    page.goto(demo_server + "/analyst")
     page.wait_for_selector("body[data-ready=refused]")
-    page.fill("#token", tokens["analyst"])
-    page.click("#login-form button")
+    login(page, tokens["analyst"])
     page.wait_for_selector("body[data-ready=true]")
     assert page.evaluate("sessionStorage.getItem('geoservice.token')") == tokens["analyst"]
+    assert "test-analyst (analyst)" in page.locator("#auth").inner_text()
     # 99 kommuner (with Christiansø) coloured, on top of the reference base layers
     shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive")
     assert shapes.count() == 99
@@ -73,3 +112,37 @@ def test_analyst_sees_choropleth_survey_and_heat(page, live_server: str, tokens:
     assert "STRAF11" in page.locator("#status").inner_text()
     assert page.watch.console_errors == []
     assert page.watch.blocked == [], "the page tried to reach the internet"
+
+
+def test_a_late_answer_never_leaves_a_stale_layer(page, demo_server: str, tokens: dict) -> None:
+    """Two redraws overtake each other: the first (by politikreds) is answered late, after the second (by kommune)
+    has drawn. Only the latest may draw; each change sends one request (listeners attached once)."""
+    page.goto(demo_server + "/analyst")
+    page.wait_for_selector("body[data-ready=refused]")
+    login(page, tokens["analyst"])
+    page.wait_for_selector("body[data-ready=true]")
+    shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive")
+    assert shapes.count() == 99
+    # Hold back every answer by politikreds for a while (the page's fetch, as a slow network would).
+    page.evaluate("""() => {
+        const original = window.fetch;
+        window.fetch = (url, options) => {
+            const answer = original(url, options);
+            if (!String(url).includes("by=politikreds")) return answer;
+            window.slowAnswered = false;
+            return answer.then((r) => new Promise((resolve) => setTimeout(() => {
+                window.slowAnswered = true;
+                resolve(r);
+            }, 1200)));
+        };
+    }""")
+    before = len([u for u in page.watch.requests if "/overlays/counts" in u])
+    page.select_option("#by", "politikreds")
+    page.select_option("#by", "kommune")
+    page.wait_for_function("window.slowAnswered === true")
+    page.wait_for_timeout(300)
+    assert page.locator("body").get_attribute("data-ready") == "true"
+    assert shapes.count() == 99, "the late politikreds answer was drawn over the kommuner"
+    assert page.locator("#status").inner_text().startswith("99 områder")
+    assert len([u for u in page.watch.requests if "/overlays/counts" in u]) == before + 2
+    assert page.watch.console_errors == []

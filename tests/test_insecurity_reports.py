@@ -4,12 +4,16 @@ officer's sector view shows the last 30 days of incidents and the open reports."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from geoservice import timeutil
+from geoservice.api.app import create_app
+from geoservice.db import connect
+from geoservice.settings import Settings
 from tests.conftest import bearer
 from tests.helpers import AALBORG_MIDTBY, GOTHERSGADE, TO_WGS
 
@@ -112,3 +116,74 @@ def test_officer_sector_view_shows_last_30_days_and_open_reports(client: TestCli
                       headers=bearer(tokens["officer"])).json()
     assert {f["properties"].get("external_id") for f in week["features"]} >= {"recent-0", "recent-1"}
     assert "recent-2" not in {f["properties"].get("external_id") for f in week["features"]}
+
+
+# --- the sector view on a database of its own (these tests write rows that other tests' figures would see) ---
+
+
+@pytest.fixture(scope="module")
+def own_db(make_db: Callable[[], str]) -> str:
+    return make_db()
+
+
+@pytest.fixture(scope="module")
+def own_client(settings: Settings, own_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, dbname=own_db), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def own_conn(settings: Settings, own_db: str) -> Iterator[psycopg.Connection]:
+    with connect(settings, own_db, autocommit=True) as connection:
+        yield connection
+
+
+RECENT = {"until": "2025-12-31T23:59:59", "days": 60}
+
+
+def test_sector_view_group_counts_are_of_all_incidents_not_the_listed_ones(own_client: TestClient,
+                                                                            tokens: dict) -> None:
+    full = own_client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", params=RECENT,
+                          headers=bearer(tokens["officer"])).json()
+    assert full["incidents"]["count"] > 10 and full["incidents"]["listed"] == full["incidents"]["count"]
+    one = own_client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", params={**RECENT, "limit": 1},
+                         headers=bearer(tokens["officer"])).json()
+    assert one["incidents"]["listed"] == 1
+    assert len([f for f in one["features"] if f["properties"]["type"] == "incident"]) == 1
+    assert one["incidents"]["count"] == full["incidents"]["count"]
+    assert one["incidents"]["by_group"] == full["incidents"]["by_group"]
+    assert sum(one["incidents"]["by_group"].values()) == one["incidents"]["count"]
+
+
+def test_sector_view_never_shows_an_officer_rows_of_another_politikreds(own_client: TestClient, own_conn,
+                                                                        tokens: dict) -> None:
+    """Defence in depth: rows inside a Copenhagen sector but recorded in another politikreds (a sector redrawn
+    across a border, a point placed in the neighbouring kreds) are not shown to a Copenhagen officer."""
+    own_conn.execute("""
+        INSERT INTO incident (source, external_id, category, occurred_at, geom, kommune_code, politikreds_code)
+        SELECT 'other-kreds', 'x-1', 'vold', timestamptz '2025-12-20 12:00+01', ST_PointOnSurface(geom), '0101', '1'
+        FROM patrol_sector WHERE code = 'KBH-CITY-01'""")
+    own_conn.execute("""
+        INSERT INTO insecurity_report (category, text, reported_on, geom, kommune_code, politikreds_code, created_by)
+        SELECT 'belysning', 'Rapport fra en anden kreds', date '2025-12-20', ST_PointOnSurface(geom), '0101', '1',
+               'test' FROM patrol_sector WHERE code = 'KBH-CITY-01'""")
+
+    def view(who: str) -> dict:
+        response = own_client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", params=RECENT,
+                                  headers=bearer(tokens[who]))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    officer, analyst = view("officer"), view("analyst")
+    kredse = {f["properties"]["politikreds"] for f in officer["features"]}
+    assert kredse == {"11"}, kredse
+    assert officer["restricted_to_politikreds"] == "11"
+    assert "x-1" in {f["properties"].get("external_id") for f in analyst["features"]}
+    assert "Rapport fra en anden kreds" in {f["properties"].get("text") for f in analyst["features"]}
+    assert analyst["incidents"]["count"] == officer["incidents"]["count"] + 1
+    assert analyst["open_reports"]["count"] == officer["open_reports"]["count"] + 1
+    # An officer of another politikreds gets no Copenhagen sector at all (the contract stays 403).
+    refused = own_client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", params=RECENT,
+                             headers=bearer(tokens["officer_nj"]))
+    assert refused.status_code == 403
+    assert "features" not in refused.text

@@ -147,6 +147,10 @@ def test_insecurity_reports_are_counted_too(client: TestClient, tokens: dict, co
     ({"by": "kommune", "category": "spøgelse"}, "category"), ({"by": "grid100m"}, "bbox"),
     ({"by": "kommune", "from": "2025-02-01", "to": "2025-01-01"}, "to"),
     ({"by": "kommune", "from": "2025-02-01"}, "to"), ({"by": "kommune", "hours": "25-3"}, "hours"),
+    # Filters that do not apply are refused, never silently ignored (the answer's `filters` is what was applied).
+    ({"by": "kommune", "kind": "nattelivszone"}, "kind"), ({"by": "zone", "kind": "disco"}, "kind"),
+    ({"by": "kommune", "source": "insecurity_reports", "hours": "0-5"}, "hours"),
+    ({"by": "kommune", "status": "open"}, "status"),
 ])
 def test_bad_parameters_name_the_field(client: TestClient, tokens: dict, params: dict, field: str) -> None:
     response = client.get("/api/v1/overlays/counts", params=params, headers=bearer(tokens["analyst"]))
@@ -179,3 +183,11 @@ def test_cli_counts_as_the_public_and_as_an_analyst(db_name: str, monkeypatch) -
     assert analyst.exit_code == 0 and "København" in analyst.output
     assert straf.exit_code == 0 and json.loads(straf.output)["series"][0]["quarter"] == "2007Q1"
     assert reports.exit_code == 0 and "open" in reports.output
+
+
+def test_staff_kind_filter_on_zones(client: TestClient, tokens: dict) -> None:
+    body = analyst(client, tokens, by="zone", kind="visitationszone,sub_omraade")
+    assert body["filters"] == {"kind": ["visitationszone", "sub_omraade"]}
+    assert body["areas"] and {a["kind"] for a in body["areas"]} == {"visitationszone", "sub_omraade"}
+    everything = {a["key"]: a for a in analyst(client, tokens, by="zone")["areas"]}
+    assert all(a == everything[a["key"]] for a in body["areas"])

@@ -3,9 +3,13 @@ lower in visitation zones once they start; insecurity reports along the SUB area
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import pandas as pd
 import psycopg
 import pytest
+import shapely
 import yaml
 
 from geoservice.demo.build import build
@@ -61,3 +65,67 @@ def test_overlay_build_is_deterministic(settings) -> None:
     pd.testing.assert_frame_equal(first.incidents, second.incidents)
     pd.testing.assert_frame_equal(first.survey, second.survey)
     assert first.reports == second.reports
+
+
+# --- rules as data, and times by the service's own rule ------------------------------------------------------------
+
+
+def test_the_demo_code_names_no_zone_kind_or_politikreds(settings) -> None:
+    """Which kinds draw nightlife incidents or thin them, and where a respondent belongs, are the recipe's and the
+    data's business (layers/demo/overlays.yaml, the kommune's politikreds), not constants in the code."""
+    import ast
+
+    from geoservice.layers import get_layers
+    from geoservice.overlays import demo
+
+    tree = ast.parse(Path(demo.__file__).read_text(encoding="utf-8"))
+    literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert not literals & set(get_layers().kinds), literals & set(get_layers().kinds)
+    assert not literals & {str(k) for k in range(1, 13)}
+
+
+def _inside(frame: pd.DataFrame, zones: list) -> float:
+    union = shapely.union_all([z.geom for z in zones])
+    return float(shapely.contains_xy(union, frame["x"].to_numpy(), frame["y"].to_numpy()).mean())
+
+
+def test_the_recipe_names_the_kinds_the_incidents_follow(settings, recipe) -> None:
+    from geoservice.overlays.demo import build_incidents
+    from geoservice.overlays.official_statistics import read_statistics
+
+    data = build(settings.shared_data_dir, settings.layers_dir)
+    stats = read_statistics(settings.shared_data_dir)
+    stats = stats[stats["kommune_code"] == "0101"]  # København only: quick
+    sub = [z for z in data.zones if z.kind == "sub_omraade" and not z.draft]
+    nightlife = [z for z in data.zones if z.kind == "nattelivszone" and not z.draft and z.kommune == "0101"]
+    spec = copy.deepcopy(recipe["incidents"])
+    as_is = build_incidents(data, settings.shared_data_dir, spec, stats)
+    share = spec["nightlife"]["share"]
+    spec["nightlife"]["kind"] = "sub_omraade"
+    moved = build_incidents(data, settings.shared_data_dir, spec, stats)
+    # The nightlife share moves from the nightlife zones (busy anyway: bars) to the SUB areas.
+    assert _inside(moved, sub) - _inside(as_is, sub) > 0.8 * share
+    assert _inside(as_is, nightlife) - _inside(moved, nightlife) > 0.5 * share
+    spec = copy.deepcopy(recipe["incidents"])
+    spec["visitation"] |= {"kind": "sub_omraade", "reduction": 1.0}  # the demo SUB areas are public
+    emptied = build_incidents(data, settings.shared_data_dir, spec, stats)
+    assert _inside(emptied, sub) == 0.0
+
+
+def test_demo_times_resolve_summer_time_like_timeutil() -> None:
+    """The repeated autumn hour is its first (summer-time) occurrence and the skipped spring hour moves forward by
+    the gap, as geoservice.timeutil resolves wall-clock times."""
+    import datetime as dt
+
+    import numpy as np
+
+    from geoservice import timeutil
+    from geoservice.overlays.demo import _local_times
+
+    days = np.array([(dt.date(2025, 10, 26) - dt.date(2025, 1, 1)).days,
+                     (dt.date(2025, 3, 30) - dt.date(2025, 1, 1)).days])
+    got = _local_times(2025, days, np.array([2, 2]), np.array([1800, 1800])).tolist()
+    expected = [timeutil._resolve_wall_clock(dt.datetime(2025, 10, 26, 2, 30)),
+                timeutil._resolve_wall_clock(dt.datetime(2025, 3, 30, 2, 30))]
+    assert [t.to_pydatetime() for t in got] == expected
+    assert expected == [dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC), dt.datetime(2025, 3, 30, 1, 30, tzinfo=dt.UTC)]

@@ -279,3 +279,119 @@ def test_survey_import_with_points_and_areas_and_bad_rows(client: TestClient, to
                           " geom IS NOT NULL FROM survey_response WHERE source = 'svy' ORDER BY 1").fetchall()
     assert stored == [("S-1", 2, "yes", 1.5, None, "11", True), ("S-2", 7, "dont_know", 1.0, "politikreds", "12",
                                                                    False)]
+
+
+# --- the file decides nothing: the suffix picks the one GDAL driver that reads it --------------------------------
+
+
+def _vrt_pointing_at(target: Path) -> bytes:
+    """An OGR VRT that reads `target` (a local CSV of incidents) as point features."""
+    return f"""<OGRVRTDataSource>
+  <OGRVRTLayer name="local">
+    <SrcDataSource>{target}</SrcDataSource>
+    <SrcLayer>{target.stem}</SrcLayer>
+    <GeometryType>wkbPoint</GeometryType>
+    <LayerSRS>EPSG:4326</LayerSRS>
+    <GeometryField encoding="PointFromColumns" x="lon" y="lat"/>
+  </OGRVRTLayer>
+</OGRVRTDataSource>
+""".encode()
+
+
+@pytest.fixture
+def local_file(tmp_path: Path) -> Path:
+    """A file on the server that an upload must never be able to read (here: valid incident rows)."""
+    path = tmp_path / "server-local.csv"
+    path.write_text(csv_text([{**GOOD[0], "id": "LOCAL-SECRET-1"}]))
+    return path
+
+
+def test_a_vrt_disguised_as_geojson_is_refused_and_reads_nothing(client: TestClient, tokens: dict,
+                                                                 conn: psycopg.Connection, local_file: Path) -> None:
+    response = post(client, tokens["analyst"], "innocent.geojson", _vrt_pointing_at(local_file), source="vrt")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "file"
+    assert "GeoJSON" in response.json()["detail"]
+    assert "LOCAL-SECRET" not in response.text and str(local_file) not in response.text
+    assert count(conn, "vrt") == 0
+
+
+@pytest.mark.parametrize("name", ["innocent.gpkg", "innocent.json"])
+def test_a_vrt_under_other_geo_suffixes_is_refused(client: TestClient, tokens: dict, conn: psycopg.Connection,
+                                                   local_file: Path, name: str) -> None:
+    response = post(client, tokens["analyst"], name, _vrt_pointing_at(local_file), source="vrt-other")
+    assert response.status_code == 422, response.text
+    assert "LOCAL-SECRET" not in response.text
+    assert count(conn, "vrt-other") == 0
+
+
+def test_a_vrt_named_shp_inside_a_zip_is_refused(client: TestClient, tokens: dict, conn: psycopg.Connection,
+                                                 local_file: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data.shp", _vrt_pointing_at(local_file))
+        archive.writestr("data.prj", 'GEOGCS["WGS 84"]')
+    response = post(client, tokens["analyst"], "data.zip", buffer.getvalue(), source="vrt-zip")
+    assert response.status_code == 422, response.text
+    assert "Shapefile" in response.json()["detail"] and "LOCAL-SECRET" not in response.text
+    assert count(conn, "vrt-zip") == 0
+
+
+@pytest.mark.parametrize(("name", "data"), [("broken.zip", b"not a zip"), ("points.shp", b"\x00\x00\x27\x0a"),
+                                            ("points.vrt", b"<OGRVRTDataSource/>")])
+def test_other_unreadable_or_unsupported_files_are_a_clear_422(client: TestClient, tokens: dict, name: str,
+                                                               data: bytes) -> None:
+    response = post(client, tokens["analyst"], name, data, source="unsupported")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "file"
+
+
+def test_the_cli_refuses_a_disguised_vrt_too(db_name: str, tmp_path: Path, conn: psycopg.Connection,
+                                             local_file: Path, monkeypatch) -> None:
+    from geoservice.cli import app
+    from geoservice.settings import get_settings
+
+    path = tmp_path / "innocent.geojson"
+    path.write_bytes(_vrt_pointing_at(local_file))
+    monkeypatch.setenv("GEOSERVICE_DB_NAME", db_name)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["overlays", "import-incidents", str(path), "--source", "vrt-cli",
+                                          "--quiet"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "not a GeoJSON file" in result.output and "LOCAL-SECRET" not in result.output
+    assert count(conn, "vrt-cli") == 0
+
+
+def test_the_import_permission_is_a_real_check_not_an_assert(settings, db_name: str, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """The access rules decide: even a role on the import list is refused when the rules say no (an `assert`
+    would vanish under python -O and otherwise fail as a 500)."""
+    import asyncio
+
+    from geoservice import access
+    from geoservice.access import Principal, Role
+    from geoservice.db import Database
+    from geoservice.errors import Forbidden
+    from geoservice.overlays import importer
+
+    def no_imports(principal: Principal) -> access.OverlayAccess:
+        return access.OverlayAccess(True, None, None, True, True, True, imports=False)
+
+    monkeypatch.setattr(access, "overlay_access", no_imports)
+    monkeypatch.setattr(importer, "overlay_access", no_imports, raising=False)
+    path = tmp_path / "rows.csv"
+    path.write_text(csv_text([{**GOOD[0], "id": "ASSERT-1"}]))
+
+    async def run() -> None:
+        db = Database(settings, db_name)
+        await db.open()
+        try:
+            await importer.import_file(db, Principal(Role.analyst, username="x"), "incidents", path, source="assert")
+        finally:
+            await db.close()
+
+    with pytest.raises(Forbidden):
+        asyncio.run(run())

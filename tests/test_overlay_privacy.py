@@ -5,11 +5,18 @@ politikreds; analysts everywhere."""
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from geoservice import timeutil
 from geoservice.api.app import create_app
+from geoservice.db import Database
+from geoservice.overlays import aggregates
+from geoservice.overlays.aggregates import TOTAL
+from geoservice.overlays.taxonomy import get_overlay_rules
 from geoservice.settings import Settings
 from tests.conftest import bearer
 from tests.helpers import GOTHERSGADE, TO_UTM, TO_WGS, offset
@@ -149,16 +156,93 @@ def test_a_politikreds_minus_its_big_kommune_does_not_reveal_the_small_one(clien
     assert is_hidden(kommuner["0400"]["count"]) or is_hidden(kreds["count"])
 
 
-def test_a_kommune_minus_the_zone_inside_it_is_not_revealed(client: TestClient, scenario: dict,
+def test_a_kommune_minus_the_zone_inside_it_is_not_revealed(client: TestClient, tokens: dict, scenario: dict,
                                                             conn: psycopg.Connection) -> None:
     zone_id = str(conn.execute("SELECT id FROM zone WHERE name = 'Nattelivszone Gothersgade'").fetchone()[0])
-    zones = {a["key"]: a for a in public(client, "zone", GOTHERSGADE_QUARTER)["areas"]}
+    zone = next(a for a in public(client, "zone", GOTHERSGADE_QUARTER)["areas"] if a["key"] == zone_id)
     kommune = next(a for a in public(client, "kommune", GOTHERSGADE_QUARTER)["areas"] if a["key"] == "0101")
-    zone = zones[zone_id]
-    assert not (isinstance(zone["count"], int) and isinstance(kommune["count"], int)
-                and 0 < kommune["count"] - zone["count"] < K)
-    # The exact figures (analyst) show what the suppression protects.
-    assert zone["count"] in (6, "withheld", f"<{K}")
+    # The exact figures (analyst) show what the suppression protects: 7 in København, 6 of them in the zone, so
+    # the kommune minus the zone would isolate the one incident elsewhere, in the total and in its group.
+    exact = {by: next(a for a in client.get("/api/v1/overlays/counts", params={
+        "by": by, "period": GOTHERSGADE_QUARTER}, headers=bearer(tokens["analyst"])).json()["areas"]
+        if a["key"] == key) for by, key in (("zone", zone_id), ("kommune", "0101"))}
+    assert (exact["zone"]["count"], exact["kommune"]["count"]) == (6, 7)
+    assert exact["kommune"]["counts"]["personfarlig"] - exact["zone"]["counts"]["personfarlig"] == 1
+    for column in ["count", *zone["counts"]]:
+        z = zone[column] if column == "count" else zone["counts"][column]
+        k = kommune[column] if column == "count" else kommune["counts"][column]
+        exact_z = exact["zone"][column] if column == "count" else exact["zone"]["counts"][column]
+        assert not (isinstance(z, int) and isinstance(k, int) and 0 < k - z < K), (column, k, z)
+        assert z == exact_z or is_hidden(z), (column, z, exact_z)  # published cells are the exact ones
+    assert is_hidden(zone["count"]) or is_hidden(kommune["count"])
+
+
+# --- what the secondary suppression protects --------------------------------------------------------------------
+
+
+def _build(settings: Settings, db_name: str, period: str, *, secondary: bool) -> dict:
+    """The whole public table of a quarter, with or without the secondary suppression."""
+
+    async def run() -> dict:
+        db = Database(settings, db_name)
+        await db.open()
+        try:
+            return await aggregates._build_published(db, settings, "incidents", aggregates.period_window(period),
+                                                     get_overlay_rules(), secondary=secondary)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _cell(table: dict, family: str, key: str, column: str = TOTAL) -> int | None:
+    """A published cell of the table, None when withheld."""
+    if (family, key, column) in table["hidden"]:
+        return None
+    if family == "national":
+        return table["total"].get(column, 0)
+    return next(r for r in table["rows"][family] if r.key == key).counts.get(column, 0)
+
+
+def _attacks(table: dict, period: str, cell: str, zone_id: str) -> dict[str, int | None]:
+    """Each differencing attack of the scenario: what it recovers from the published cells (None: an input is
+    withheld, so the attack cannot be made)."""
+
+    def minus(parent: tuple[str, ...], *children: tuple[str, ...]) -> int | None:
+        values = [_cell(table, *parent), *(_cell(table, *c) for c in children)]
+        return None if any(v is None for v in values) else values[0] - sum(values[1:])
+
+    if period == QUARTER:
+        groups = [c for c in table["columns"] if c != TOTAL]
+        published_groups = [("kommune", "0825", g) for g in groups if _cell(table, "kommune", "0825", g) is not None]
+        return {
+            "Læsø minus its dense cell": minus(("kommune", "0825"), ("grid1km", cell)),
+            "Læsø's total minus its published groups": minus(("kommune", "0825"), *published_groups),
+            "kreds 12 minus Bornholm (Christiansø)": minus(("politikreds", "12"), ("kommune", "0400")),
+        }
+    return {"København minus the Gothersgade zone": minus(("kommune", "0101"), ("zone", zone_id))}
+
+
+@pytest.mark.parametrize("period", [QUARTER, GOTHERSGADE_QUARTER])
+def test_differencing_attacks_succeed_without_secondary_suppression_and_fail_with_it(
+        settings: Settings, db_name: str, scenario: dict, conn: psycopg.Connection, period: str) -> None:
+    zone_id = str(conn.execute("SELECT id FROM zone WHERE name = 'Nattelivszone Gothersgade'").fetchone()[0])
+    naive = _attacks(_build(settings, db_name, period, secondary=False), period, scenario["cell"], zone_id)
+    # Primary suppression alone: every small cell shows "<k", yet each attack isolates the one incident.
+    assert naive and all(v == 1 for v in naive.values()), naive
+    protected = _build(settings, db_name, period, secondary=True)
+    for attack, value in _attacks(protected, period, scenario["cell"], zone_id).items():
+        assert value is None or value == 0 or value >= K, (attack, value)
+
+
+def test_the_published_table_is_the_protected_one(client: TestClient, settings: Settings, db_name: str,
+                                                  scenario: dict) -> None:
+    """What the public is served is the table built with the secondary suppression."""
+    table = _build(settings, db_name, QUARTER, secondary=True)
+    body = public(client, "kommune")
+    for area in body["areas"]:
+        expected = _cell(table, "kommune", area["key"])
+        assert area["count"] == expected if expected is not None else is_hidden(area["count"])
 
 
 @pytest.mark.parametrize(("params", "field"), [
@@ -275,3 +359,54 @@ def test_public_insecurity_report_tables_follow_the_same_rules(client: TestClien
     refused = client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": "2025Q2",
                                                             "source": "insecurity_reports", "status": "open"})
     assert refused.status_code == 403
+
+
+# --- filters of the public tables ---------------------------------------------------------------------------------
+
+
+def test_public_kind_filter_selects_whole_zone_rows(client: TestClient) -> None:
+    everything = public(client, "zone", "2025Q3")
+    kinds = {a["kind"] for a in everything["areas"]}
+    assert {"nattelivszone", "visitationszone"} <= kinds
+    only = public(client, "zone", "2025Q3", kind="visitationszone")
+    assert only["filters"] == {"kind": ["visitationszone"]}
+    assert only["areas"] and {a["kind"] for a in only["areas"]} == {"visitationszone"}
+    # The same published cells, only fewer rows.
+    assert only["areas"] == [a for a in everything["areas"] if a["kind"] == "visitationszone"]
+
+
+@pytest.mark.parametrize("who", [None, "analyst"])
+def test_kind_without_zones_is_refused_naming_the_field(client: TestClient, tokens: dict, who: str | None) -> None:
+    response = client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": "2025Q3",
+                                                             "kind": "nattelivszone"},
+                          headers=bearer(tokens[who]) if who else {})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["kind"]
+    unknown = client.get("/api/v1/overlays/counts", params={"by": "zone", "period": "2025Q3", "kind": "disco"},
+                         headers=bearer(tokens[who]) if who else {})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "kind"
+
+
+def test_the_public_category_filter_says_what_it_does(client: TestClient) -> None:
+    body = public(client, "kommune", "2025Q3", category="berigelse")
+    assert body["filters"] == {"category": ["berigelse"]} and body["columns"] == ["berigelse"]
+    assert any("count is the total of all groups" in n for n in body["notes"])
+
+
+def test_a_quarter_still_running_is_not_published(client: TestClient, tokens: dict) -> None:
+    # Published again as rows arrive, two versions of the same quarter's table would differ by single incidents.
+    running = aggregates.quarter_label(timeutil.now())
+    response = client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": running})
+    assert response.status_code == 403, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["period"]
+    staff = client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": running},
+                       headers=bearer(tokens["analyst"]))
+    assert staff.status_code == 200 and staff.json()["exact"] is True
+
+
+def test_the_public_catalogue_gives_no_single_incident_time(client: TestClient, tokens: dict) -> None:
+    public_extent = client.get("/api/v1/overlays").json()["incidents"]
+    staff_extent = client.get("/api/v1/overlays", headers=bearer(tokens["analyst"])).json()["incidents"]
+    assert public_extent["first"] is None and public_extent["last"] is None and public_extent["count"] is None
+    assert public_extent["last_quarter"] == staff_extent["last_quarter"]
+    assert staff_extent["last"] and staff_extent["count"] > 0

@@ -144,3 +144,30 @@ def test_public_survey_politikreds_minus_kommuner_keeps_30(client: TestClient) -
         published = sum(a["n"] for a in members if isinstance(a["n"], int))
         rest = kreds["n"] - published
         assert rest == 0 or rest >= 30, (key, rest)
+
+
+def test_respondents_of_the_trust_question_are_protected_as_a_group_of_their_own() -> None:
+    """Not everyone answers the trust question. Kreds P: 100 respondents, 60 answered it; kommune A 70 (50), B 30
+    (10). Every respondent count is publishable, but P's trust share minus A's isolates B's 10 answers: A's trust
+    share is withheld too (B's is withheld for being below 30), while the safety shares stay published."""
+    import shapely
+
+    from geoservice.overlays.aggregates import AreaRow
+    from geoservice.overlays.survey import N_TRUST, N, withheld_cells
+
+    def row(key: str, n: int, n_trust: int, parent: str | None = None) -> AreaRow:
+        return AreaRow(key, key, {N: n, N_TRUST: n_trust}, parent=parent)
+
+    families = {"national": [row("DK", 100, 60)], "politikreds": [row("P", 100, 60)],
+                "kommune": [row("A", 70, 50, "P"), row("B", 30, 10, "P")], "sector": [], "zone": [], "kind": []}
+    boxes = {"A": shapely.to_wkb(shapely.box(0, 0, 10, 10)), "B": shapely.to_wkb(shapely.box(10, 0, 20, 10))}
+    withheld = withheld_cells(families, boxes, {"P": shapely.to_wkb(shapely.box(0, 0, 20, 10))}, 30)
+    assert ("kommune", "B", N_TRUST) in withheld and ("kommune", "A", N_TRUST) in withheld
+    assert not {c for c in withheld if c[2] == N}
+
+
+def test_public_trust_shares_follow_the_trust_suppression(client: TestClient) -> None:
+    body = client.get("/api/v1/overlays/survey", params={"by": "kommune", "year": 2016}).json()
+    for area in body["areas"]:
+        if area["trust"] is not None:
+            assert area["trust"]["n"] >= 30 and not area["withheld"]

@@ -159,9 +159,12 @@ async def sector_recent(
     code: Annotated[str, PathParam(max_length=40)],
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     until: Annotated[str | None, Query(description="End of the window (default now)")] = None,
+    limit: Annotated[int, Query(ge=1, le=points.SECTOR_LISTING_LIMIT, description="Incidents listed at most "
+                                                                                  "(the counts are of all)")
+                     ] = points.SECTOR_LISTING_LIMIT,
 ) -> Response:
-    return _json(await points.sector_recent(db, principal, code, days=days, until=parse_time_param(until, "until")),
-                 GEOJSON)
+    return _json(await points.sector_recent(db, principal, code, days=days, until=parse_time_param(until, "until"),
+                                            limit=limit), GEOJSON)
 
 
 @router.get("/overlays/survey", summary="Tryghedsindeks: weighted share unsafe and share trusting the police per "

@@ -98,8 +98,8 @@ def build_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats:
     night_cats = list(night["categories"])
     night_p = np.array([night["categories"][c] for c in night_cats], dtype=float)
     night_p /= night_p.sum()
-    nightlife = [z for z in data.zones if z.kind == "nattelivszone" and not z.draft]
-    visitation = [(z, _zone_periods(z)) for z in data.zones if z.kind == "visitationszone" and not z.draft
+    nightlife = [z for z in data.zones if z.kind == night["kind"] and not z.draft]
+    visitation = [(z, _zone_periods(z)) for z in data.zones if z.kind == spec["visitation"]["kind"] and not z.draft
                   and (z.visibility or "public") == "public"]
     frames = []
     for code in sorted(totals.index):
@@ -141,12 +141,13 @@ def build_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats:
 
 
 def _local_times(year: int, days: np.ndarray, hours: np.ndarray, seconds: np.ndarray) -> pd.Series:
-    """UTC instants of local wall-clock times (the skipped spring hour moves forward; the repeated autumn hour
-    is read as its second, winter-time occurrence)."""
+    """UTC instants of local wall-clock times, resolved by geoservice.timeutil's rule for calendar arithmetic: a
+    time in the skipped spring hour moves forward by the gap, a time in the repeated autumn hour is its first
+    (summer-time) occurrence."""
     naive = pd.Timestamp(year, 1, 1) + pd.to_timedelta(days, unit="D") + pd.to_timedelta(hours, unit="h") \
         + pd.to_timedelta(seconds, unit="s")
-    local = pd.Series(naive).dt.tz_localize(timeutil.LOCAL_TZ, ambiguous=False, nonexistent="shift_forward")
-    return local.dt.tz_convert("UTC")
+    resolved = [timeutil._resolve_wall_clock(t) for t in naive.to_pydatetime()]
+    return pd.Series(pd.to_datetime(resolved, utc=True)).astype("datetime64[ns, UTC]")
 
 
 def _around(anchors: np.ndarray, n: int, geom: BaseGeometry, jitter: float, rng: np.random.Generator) -> np.ndarray:
@@ -249,6 +250,7 @@ def _solve_others(fixed: dict[str, float], population: dict[str, int], national:
 def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> pd.DataFrame:
     rng = np.random.default_rng(spec["seed"])
     kommuner = [a for a in data.reference if a.area_type == "kommune"]
+    kreds_of = {a.code: a.parent_code for a in kommuner}
     pop_q = stats[(stats["quarter"] == spec["population_quarter"]) & stats["population"].notna()]
     pop_k = {r.kommune_code: int(r.population) for r in pop_q.itertuples()}
     kreds_pop: dict[str, int] = {}
@@ -301,7 +303,8 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
             rows.append({"external_id": f"demo-{year}-sub-{i:04d}", "year": year, "safety_score": scores[i],
                          "trust": trust[i], "weight": round(sub["population"] / n, 4), "x": round(xy[0], 2),
                          "y": round(xy[1], 2), "area_type": None, "area_code": None,
-                         "kommune_code": sub_zones[which[i]].kommune, "politikreds_code": "11"})
+                         "kommune_code": sub_zones[which[i]].kommune,
+                         "politikreds_code": kreds_of[sub_zones[which[i]].kommune]})
     return pd.DataFrame(rows)
 
 

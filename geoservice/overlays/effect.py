@@ -2,14 +2,16 @@
 zone and in the rest of its kommune (the control), and the ratio of the two changes.
 
 The designation period is the unbroken run of published versions (a designation and the extensions that
-continue it) that contains `at` (default: the latest run). Each version counts with its own boundary and its own
-effective period; the before window mirrors it: the same boundary over the same length of time, shifted back by
-the length of the whole run. Counts are never suppressed here, so this is staff only (see geoservice.access).
+continue it) that contains `at`; without `at`, the run in force now, else the latest run that has started. Each
+version counts with its own boundary over the time it governs (where versions overlap, the later decision
+governs); the before window mirrors it: the same boundary over the same length of time, shifted back by the length
+of the whole run. Counts are never suppressed here, so this is staff only (see geoservice.access).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from geoservice import timeutil
@@ -23,14 +25,62 @@ from geoservice.store import overlays as store
 SMALL_COUNT = 10
 
 
-def _runs(versions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    runs: list[list[dict[str, Any]]] = []
-    for v in versions:
-        if runs and runs[-1][-1]["t1"] >= v["t0"]:
+Version = dict[str, Any]  # id, version_no, t0, t1 (effective period), decision_ref, area_km2, kommune_code
+
+
+def _runs(versions: list[Version]) -> list[list[Version]]:
+    """Unbroken runs of versions ordered by start. A run continues while a version starts before the latest end
+    so far (a running maximum: an earlier version may end after a later, shorter one)."""
+    runs: list[list[Version]] = []
+    end: dt.datetime | None = None
+    for v in sorted(versions, key=lambda v: v["t0"]):
+        if runs and end is not None and end >= v["t0"]:
             runs[-1].append(v)
+            end = max(end, v["t1"])
         else:
             runs.append([v])
+            end = v["t1"]
     return runs
+
+
+def run_span(run: list[Version]) -> tuple[dt.datetime, dt.datetime]:
+    return run[0]["t0"], max(v["t1"] for v in run)
+
+
+def choose_run(runs: list[list[Version]], at: dt.datetime | None, now: dt.datetime) -> list[Version]:
+    """The run in force at `at`; without `at`, the one in force now, else the latest that has started."""
+    if at is not None:
+        chosen = next((r for r in runs if run_span(r)[0] <= at < run_span(r)[1]), None)
+        if chosen is None:
+            raise InvalidInput("the zone was not in force at `at`", errors=[FieldError("at", "zone not in force then")])
+        return chosen
+    in_force = next((r for r in runs if run_span(r)[0] <= now < run_span(r)[1]), None)
+    if in_force is not None:
+        return in_force
+    started = [r for r in runs if run_span(r)[0] <= now]
+    if not started:
+        raise InvalidInput("the designation period has not started yet", errors=[FieldError("zone_id", "scheduled")])
+    return started[-1]
+
+
+Piece = tuple[Version, dt.datetime, dt.datetime]
+
+
+def governing_pieces(run: list[Version], start: dt.datetime, end: dt.datetime) -> list[Piece]:
+    """[a, b) of each version within [start, end), no moment twice: where versions overlap the one that started
+    last governs (a later decision replaces an earlier one from its start)."""
+    cuts = sorted({start, end, *(t for v in run for t in (v["t0"], v["t1"]) if start < t < end)})
+    out: list[Piece] = []
+    for a, b in itertools.pairwise(cuts):
+        governing = [v for v in run if v["t0"] <= a and v["t1"] >= b]
+        if not governing:
+            continue
+        v = max(governing, key=lambda v: (v["t0"], v["version_no"]))
+        if out and out[-1][0] is v and out[-1][2] == a:
+            out[-1] = (v, out[-1][1], b)
+        else:
+            out.append((v, a, b))
+    return out
 
 
 async def zone_effect(db: Database, principal: Principal, zone_id: int, *, at: dt.datetime | None,
@@ -50,18 +100,12 @@ async def zone_effect(db: Database, principal: Principal, zone_id: int, *, at: d
         extent = await store.incident_extent(conn)
     if not versions:
         raise InvalidInput(f"zone {zone_id} has never been in force", errors=[FieldError("zone_id", "never in force")])
-    runs = _runs(versions)
-    if at is not None:
-        chosen = next((r for r in runs if r[0]["t0"] <= at < r[-1]["t1"]), None)
-        if chosen is None:
-            raise InvalidInput("the zone was not in force at `at`", errors=[FieldError("at", "zone not in force then")])
-    else:
-        chosen = runs[-1]
     now = timeutil.now()
-    start = chosen[0]["t0"]
-    end = min(chosen[-1]["t1"], now)
+    chosen = choose_run(_runs(versions), at, now)
+    start, run_end = run_span(chosen)
+    end = min(run_end, now)
     notes = []
-    if chosen[-1]["t1"] > now:
+    if run_end > now:
         notes.append("the zone is still in force: the during window ends now")
     if extent["last"] is not None and extent["last"] < end:
         notes.append(f"incident data end {timeutil.isoformat_local(extent['last'])}, before the end of the window")
@@ -78,10 +122,7 @@ async def zone_effect(db: Database, principal: Principal, zone_id: int, *, at: d
     pieces = []
     kommune = chosen[0]["kommune_code"]
     async with db.connection() as conn:
-        for v in chosen:
-            a, b = max(v["t0"], start), min(v["t1"], end)
-            if b <= a:
-                continue
+        for v, a, b in governing_pieces(chosen, start, end):
             c = await store.effect_counts(conn, version_id=v["id"], kommune=kommune, a=a, b=b, shift=length,
                                           categories=leaves, daily_window=window)
             for k in totals:
@@ -98,7 +139,8 @@ async def zone_effect(db: Database, principal: Principal, zone_id: int, *, at: d
     return {
         "zone": {"id": zone["id"], "name": zone["name"], "kind": zone["kind"], "illustrative": zone["illustrative"]},
         "designation": {"from": timeutil.isoformat_local(start), "to": timeutil.isoformat_local(end),
-                        "days": round(length.total_seconds() / 86400, 3), "versions": len(pieces)},
+                        "days": round(length.total_seconds() / 86400, 3),
+                        "versions": len({p["version"] for p in pieces})},
         "before": {"from": timeutil.isoformat_local(start - length), "to": timeutil.isoformat_local(start)},
         "control": {"kommune": kommune, "what": "the rest of the kommune, outside the zone, same windows"},
         "categories": leaves,

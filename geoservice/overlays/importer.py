@@ -13,10 +13,11 @@ Column names are matched case-insensitively against the aliases below.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ import shapely
 from shapely import STRtree
 
 from geoservice import timeutil
-from geoservice.errors import FieldError, ImportRejected, InvalidInput
+from geoservice.access import Principal, Role, overlay_access, require
+from geoservice.errors import FieldError, Forbidden, ImportRejected, InvalidInput
 from geoservice.geometry import DENMARK_BBOX, STORAGE_SRID, WGS84_SRID, transformer
-from geoservice.overlays.taxonomy import OverlayRules
+from geoservice.overlays.taxonomy import OverlayRules, get_overlay_rules
+from geoservice.store import overlays as store
 
 # A point may lie in a harbour or just off the 1:500,000 coastline; farther than this from any kommune it is
 # not in Denmark (the same tolerance as zone boundaries).
@@ -55,7 +58,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "kommune": ("kommune", "kommune_code", "komkode"),
 }
 
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".geojson", ".json", ".gpkg", ".zip", ".shp")
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".geojson", ".json", ".gpkg", ".zip")
+SUPPORTED_TEXT = "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)"
+
+# The GDAL driver of each geo suffix. GDAL would otherwise pick a driver from the file's content, and some
+# drivers read other files named inside the upload (a VRT or a GDALG file points at any local path), so each
+# suffix gets exactly one driver: by GDAL's driver prefix where the driver has one, which keeps every other
+# driver from looking at the file, and by the format's signature checked here first.
+GEO_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".zip": "ESRI Shapefile"}
+DRIVER_PREFIX = {"GeoJSON": "GeoJSON:", "GPKG": "GPKG:"}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
 
 
 @dataclass
@@ -204,7 +217,7 @@ def read_table(path: Path, file_name: str | None = None, layer: str | None = Non
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InvalidInput(f"{name}: unsupported file type {suffix or '(none)'}",
-                           errors=[FieldError("file", "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")])
+                           errors=[FieldError("file", SUPPORTED_TEXT)])
     sha = _sha256(path)
     if suffix in (".csv", ".txt"):
         try:
@@ -218,23 +231,59 @@ def read_table(path: Path, file_name: str | None = None, layer: str | None = Non
     return _read_geo(path, name, suffix, sha, layer)
 
 
-def _read_geo(path: Path, name: str, suffix: str, sha: str, layer: str | None) -> Table:
-    import pyogrio
+def _not_format(name: str, what: str) -> InvalidInput:
+    return InvalidInput(f"{name}: not a {what} file", errors=[FieldError("file", f"the content is not {what}; "
+                                                                                 + SUPPORTED_TEXT)])
 
-    target = str(path)
-    if suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            shp = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+
+def _head(path: Path, n: int) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(n)
+
+
+def geo_target(path: Path, name: str, suffix: str) -> tuple[str, str]:
+    """(what to give GDAL, the driver it must use) for a geo file, after checking that the content is of the
+    format its suffix names; anything else is refused before GDAL opens it."""
+    driver = GEO_DRIVERS[suffix]
+    if driver == "GeoJSON":
+        head = _head(path, 64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not head.startswith(b"{"):
+            raise _not_format(name, "GeoJSON")
+    elif driver == "GPKG":
+        if not _head(path, 16) == SQLITE_MAGIC:
+            raise _not_format(name, "GeoPackage")
+        if ":" in str(path):
+            # GDAL reads "GPKG:file:table"; a colon in the file's own path would be taken for the table.
+            raise InvalidInput(f"{name}: the path contains a colon", errors=[FieldError("file", "rename or move "
+                                                                                                  "the file")])
+    else:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                shp = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+                head = archive.open(shp[0]).read(4) if shp else b""
+        except zipfile.BadZipFile:
+            raise _not_format(name, "zip") from None
         if not shp:
             raise InvalidInput(f"{name}: the zip holds no .shp file",
                                errors=[FieldError("file", "a zipped Shapefile must contain a .shp with its .dbf, .shx "
                                                           "and .prj")])
-        target = f"/vsizip/{path}/{shp[0]}"
+        if head != SHP_MAGIC:
+            raise _not_format(name, "Shapefile (.shp)")
+        return f"/vsizip/{path}/{shp[0]}", driver
+    return DRIVER_PREFIX[driver] + str(path), driver
+
+
+def _read_geo(path: Path, name: str, suffix: str, sha: str, layer: str | None) -> Table:
+    import pyogrio
+
+    target, driver = geo_target(path, name, suffix)
     try:
         frame = pyogrio.read_dataframe(target, layer=layer, datetime_as_string=True)
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        raise InvalidInput(f"{name}: could not be read: {exc}",
-                           errors=[FieldError("file", f"could not be read as {suffix}: {exc}")]) from None
+        # GDAL's message names the path it was given: the upload's temporary file, or the prefixed path.
+        reason = str(exc).replace(target, name).replace(str(path), name)
+        raise InvalidInput(f"{name}: could not be read: {reason}",
+                           errors=[FieldError("file", f"could not be read as {driver}: {reason}")]) from None
     geoms = frame.geometry.values
     if frame.crs is None:
         raise InvalidInput(f"{name}: the file declares no CRS",
@@ -588,6 +637,13 @@ def csv_chunks(frame: pd.DataFrame, columns: list[str], chunk_rows: int = 100_00
         yield buffer.getvalue().encode(), len(part)
 
 
+async def threaded(chunks: Iterator[tuple[bytes, int]]) -> AsyncIterator[tuple[bytes, int]]:
+    """Each chunk formatted in a worker thread: formatting a million rows as CSV takes seconds, which would
+    otherwise stop the event loop (and every other request) meanwhile."""
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        yield chunk
+
+
 def rejected_csv(report: ImportReport) -> str:
     """The rejected rows as CSV (CLI --rejected-report)."""
     frame = pd.DataFrame([r.as_dict(report.unit) for r in report.rejected],
@@ -599,20 +655,17 @@ def rejected_csv(report: ImportReport) -> str:
 
 
 async def import_file(
-    db: Any, principal: Any, kind: str, path: Path, *, file_name: str | None = None, source: str = "import",
+    db: Any, principal: Principal, kind: str, path: Path, *, file_name: str | None = None, source: str = "import",
     skip_invalid: bool = False, layer: str | None = None, progress: Callable[[str, int, int], None] | None = None,
     record: bool = True,
 ) -> ImportReport:
     """Read, check and (all or nothing, unless skip_invalid) write one file. `progress(stage, done, total)`."""
-    import asyncio
-
-    from geoservice.access import Role as R
-    from geoservice.access import overlay_access, require
-    from geoservice.overlays.taxonomy import get_overlay_rules
-    from geoservice.store import overlays as store
-
-    require(principal, R.analyst, R.admin, action="Importing overlay data")
-    assert overlay_access(principal).imports
+    require(principal, Role.analyst, Role.admin, action="Importing overlay data")
+    # The roles above say who may try; the overlay rules of geoservice.access decide (and `assert` would vanish
+    # under python -O).
+    if not overlay_access(principal).imports:
+        raise Forbidden(f"Importing overlay data is not allowed for the role {principal.role.value}",
+                        extra={"role": principal.role.value})
     if kind not in store.STAGES:
         raise InvalidInput(f"unknown import kind {kind!r}")
     source = source.strip()
@@ -635,7 +688,7 @@ async def import_file(
     refuse_if_rejected(checked, skip_invalid)
     report = ImportReport(kind, source, table.file_name, checked.rows_read, rejected=checked.rejected,
                           unit=table.unit, skip_invalid=skip_invalid)
-    frame = checked.frame()
+    frame = await asyncio.to_thread(checked.frame)
     columns = store.stage_columns(kind)
     done = 0
 
@@ -652,7 +705,8 @@ async def import_file(
                 "by": principal.actor.name, "rows_read": checked.rows_read, "rejected": len(checked.rejected),
                 "skip_invalid": skip_invalid})
         report.inserted, report.updated = await store.copy_and_upsert(
-            conn, kind, csv_chunks(frame, columns), source=source, import_id=report.import_id, progress=step)
+            conn, kind, threaded(csv_chunks(frame, columns)), source=source, import_id=report.import_id,
+            progress=step)
         report.unchanged = len(frame) - report.inserted - report.updated
         if record and report.import_id is not None:
             await store.finish_import(conn, report.import_id, report.inserted, report.updated, report.unchanged)

@@ -123,29 +123,40 @@ async def patch_report(db: Database, principal: Principal, report_id: int, body:
         await store.update_report(conn, report_id, fields, principal.actor.name)
 
 
-async def sector_recent(db: Database, principal: Principal, code: str, *, days: int, until: dt.datetime | None
-                        ) -> bytes:
-    """The officer's sector: incidents of the last `days` days and the open insecurity reports, as GeoJSON."""
+SECTOR_LISTING_LIMIT = 5000
+
+
+async def sector_recent(db: Database, principal: Principal, code: str, *, days: int, until: dt.datetime | None,
+                        limit: int = SECTOR_LISTING_LIMIT) -> bytes:
+    """The officer's sector: incidents of the last `days` days and the open insecurity reports, as GeoJSON. At
+    most `limit` incidents are listed; their count and counts per group are of all of them."""
     async with db.connection() as conn:
         sector = await store.sector_info(conn, code)
         if sector is None:
             require_raw_points(principal, action="The sector overview")
             raise NotFound(f"no patrol sector {code!r}")
-        require_raw_points(principal, sector["politikreds_code"], action="The sector overview")
+        access = require_raw_points(principal, sector["politikreds_code"], action="The sector overview")
+        # Defence in depth: an officer's rows come from their own politikreds only, whatever the sector's
+        # boundary holds (a sector redrawn across a border, a point placed in the neighbouring kreds).
+        kreds = access.raw_politikreds
         end = until or timeutil.now()
         start = end - dt.timedelta(days=days)
-        inc = await store.incident_features(conn, PointQuery(t0=start, t1=end, sector=code, limit=5000))
-        rep = await store.report_features(conn, PointQuery(sector=code, statuses=["open"], limit=1000))
+        recent = PointQuery(t0=start, t1=end, sector=code, politikreds=kreds, limit=limit)
+        inc = await store.incident_features(conn, recent)
+        per_category = await store.incident_category_counts(conn, recent)
+        rep = await store.report_features(conn, PointQuery(sector=code, statuses=["open"], politikreds=kreds,
+                                                           limit=1000))
     rules = get_overlay_rules()
     incidents_list = orjson.loads(inc["features"])
     reports_list = orjson.loads(rep["features"])
     by_group: dict[str, int] = {g: 0 for g in rules.groups}
-    for f in incidents_list:
-        by_group[rules.group_of(f["properties"]["category"])] += 1
+    for category, n in per_category.items():
+        by_group[rules.group_of(category)] += n
     body = {
         "type": "FeatureCollection",
         "sector": {k: v for k, v in sector.items() if k != "geometry"} | {"geometry": orjson.loads(sector["geometry"])},
         "from": timeutil.isoformat_local(start), "to": timeutil.isoformat_local(end), "days": days,
+        "restricted_to_politikreds": kreds,
         "incidents": {"count": int(inc["total"]), "listed": int(inc["returned"]), "by_group": by_group},
         "open_reports": {"count": int(rep["total"]), "listed": int(rep["returned"])},
         "features": incidents_list + reports_list,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import shapely
 
 from geoservice.access import (
     PUBLIC,
@@ -146,8 +147,14 @@ def withheld_cells(families: dict[str, list[AreaRow]], kommune_geoms: dict[str, 
                  for k, ss in sectors_by_kommune.items()]
         # Zones of a kind may overlap, so the pool is not their sum; each zone lies inside its pool.
         rels += [Relation(("kind", kind, c), (("zone", z, c),)) for kind, zs in zones_by_kind.items() for z in zs]
+    # A kind's pool is the union of its zones: an area that holds the whole pool (a kommune with all its SUB
+    # areas) minus the pool must not isolate a few respondents either.
+    zone_geoms = {z.key: shapely.from_wkb(z.wkb) for z in families["zone"] if z.wkb}
+    for pool in families["kind"]:
+        parts = [zone_geoms[z] for z in zones_by_kind.get(pool.key, []) if z in zone_geoms]
+        pool.wkb = shapely.to_wkb(shapely.union_all(parts)) if parts else None
     rels += containment(families, columns, values, minimum, kommune_geoms, kreds_geoms, None,
-                        inner_families=("zone", "sector", "kommune"),
+                        inner_families=("zone", "sector", "kommune", "kind"),
                         outer_families=("national", "politikreds", "kommune", "sector", "zone"))
     # Below the minimum is "small" here; zero respondents show nothing anyway.
     return {(k[0], k[1], k[2]) for k in suppress(values, rels, minimum)}

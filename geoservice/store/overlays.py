@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,16 +123,17 @@ async def finish_import(conn: AsyncConnection, import_id: int, inserted: int, up
 
 
 async def copy_and_upsert(
-    conn: AsyncConnection, kind: str, chunks: Iterable[tuple[bytes, int]], *, source: str, import_id: int | None,
-    progress: Callable[[int], None] | None = None,
+    conn: AsyncConnection, kind: str, chunks: Iterable[tuple[bytes, int]] | AsyncIterable[tuple[bytes, int]], *,
+    source: str, import_id: int | None, progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """COPY the rows into a staging table and upsert them; (inserted, updated). Call inside a transaction."""
+    """COPY the rows into a staging table and upsert them; (inserted, updated). Call inside a transaction.
+    `chunks`: (CSV bytes, rows), possibly produced off the event loop (an async iterable)."""
     create, columns, upsert = STAGES[kind]
     await conn.execute(create)
     statement = S.SQL("COPY overlay_stage ({}) FROM STDIN (FORMAT csv)").format(
         S.SQL(", ").join(S.Identifier(c) for c in columns))
     async with conn.cursor().copy(statement) as copy:
-        for data, rows in chunks:
+        async for data, rows in _aiter(chunks):
             await copy.write(data)
             if progress:
                 progress(rows)
@@ -141,6 +142,15 @@ async def copy_and_upsert(
     await conn.execute("DROP TABLE overlay_stage")
     assert row is not None
     return int(row["inserted"]), int(row["updated"])
+
+
+async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
 
 
 async def list_imports(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
