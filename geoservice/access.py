@@ -119,14 +119,16 @@ def hash_token(token: str) -> bytes:
 #
 # Published (public) tables are built so that no query, nor any difference of queries, shows a count below k:
 # - fixed geographies only (PUBLIC_GEOGRAPHIES: no 100 m cells, no bbox, no politikreds/kommune slicing);
-# - fixed, non-overlapping periods: one calendar quarter per table (no free windows to subtract);
+# - fixed, non-overlapping, complete periods: one calendar quarter per table, once it has ended (no free
+#   windows to subtract, no running quarter that changes row by row);
 # - fixed category groups (the taxonomy's top level), each with the row total;
 # - every cell of the whole quarter's table (all geographies, groups and totals, and the national total) is
 #   computed at once; counts 0 < n < k are suppressed, then secondary suppression (geoservice.overlays.
 #   suppression) closes every subtraction: total minus groups, politikreds minus kommuner, country minus
 #   politikredse or 1 km cells, an area minus a smaller area inside it;
 # - a rate (per km², per 1,000 residents) of a suppressed count is withheld too (rate × area = count);
-# - survey shares need at least `survey_min_respondents` respondents, by the same relations on respondent counts;
+# - survey shares need at least `survey_min_respondents` respondents, by the same relations on respondent counts,
+#   applied separately to those who answered the trust question (a group of their own);
 # - zone effect (arbitrary designation windows) and raw points are staff only.
 
 PUBLIC_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone", "grid1km")

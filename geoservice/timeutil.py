@@ -105,10 +105,10 @@ def add_calendar(start: dt.datetime, period: CalendarPeriod) -> dt.datetime:
             shifted = local.replace(year=local.year + period.years, month=3, day=1)
     else:
         shifted = local + dt.timedelta(days=period.days)
-    return _resolve_wall_clock(shifted)
+    return resolve_wall_clock(shifted)
 
 
-def _resolve_wall_clock(naive: dt.datetime) -> dt.datetime:
+def resolve_wall_clock(naive: dt.datetime) -> dt.datetime:
     """Local wall clock to UTC; a skipped time moves forward by the gap, a repeated time takes the first.
     (With fold=0, PEP 495 reads a skipped time with the offset before the change, which is exactly that.)"""
     return naive.replace(tzinfo=LOCAL_TZ, fold=0).astimezone(UTC)

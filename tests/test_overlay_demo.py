@@ -125,7 +125,7 @@ def test_demo_times_resolve_summer_time_like_timeutil() -> None:
     days = np.array([(dt.date(2025, 10, 26) - dt.date(2025, 1, 1)).days,
                      (dt.date(2025, 3, 30) - dt.date(2025, 1, 1)).days])
     got = _local_times(2025, days, np.array([2, 2]), np.array([1800, 1800])).tolist()
-    expected = [timeutil._resolve_wall_clock(dt.datetime(2025, 10, 26, 2, 30)),
-                timeutil._resolve_wall_clock(dt.datetime(2025, 3, 30, 2, 30))]
+    expected = [timeutil.resolve_wall_clock(dt.datetime(2025, 10, 26, 2, 30)),
+                timeutil.resolve_wall_clock(dt.datetime(2025, 3, 30, 2, 30))]
     assert [t.to_pydatetime() for t in got] == expected
     assert expected == [dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC), dt.datetime(2025, 3, 30, 1, 30, tzinfo=dt.UTC)]

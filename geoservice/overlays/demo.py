@@ -146,7 +146,7 @@ def _local_times(year: int, days: np.ndarray, hours: np.ndarray, seconds: np.nda
     (summer-time) occurrence."""
     naive = pd.Timestamp(year, 1, 1) + pd.to_timedelta(days, unit="D") + pd.to_timedelta(hours, unit="h") \
         + pd.to_timedelta(seconds, unit="s")
-    resolved = [timeutil._resolve_wall_clock(t) for t in naive.to_pydatetime()]
+    resolved = [timeutil.resolve_wall_clock(t) for t in naive.to_pydatetime()]
     return pd.Series(pd.to_datetime(resolved, utc=True)).astype("datetime64[ns, UTC]")
 
 

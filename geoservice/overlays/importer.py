@@ -30,13 +30,12 @@ from shapely import STRtree
 from geoservice import timeutil
 from geoservice.access import Principal, Role, overlay_access, require
 from geoservice.errors import FieldError, Forbidden, ImportRejected, InvalidInput
-from geoservice.geometry import DENMARK_BBOX, STORAGE_SRID, WGS84_SRID, transformer
+from geoservice.geometry import DENMARK_BBOX, MAX_DISTANCE_FROM_DENMARK_M, STORAGE_SRID, WGS84_SRID, transformer
 from geoservice.overlays.taxonomy import OverlayRules, get_overlay_rules
 from geoservice.store import overlays as store
 
 # A point may lie in a harbour or just off the 1:500,000 coastline; farther than this from any kommune it is
 # not in Denmark (the same tolerance as zone boundaries).
-MAX_DISTANCE_FROM_LAND_M = 3000.0
 MAX_REJECTED_IN_PROBLEM = 10_000
 # Incidents may be recorded a little ahead of the server clock; beyond this they are refused.
 FUTURE_TOLERANCE = pd.Timedelta(days=1)
@@ -114,7 +113,7 @@ class KommuneIndex:
         distance[hit_pt[first]] = 0.0
         left = np.flatnonzero(kommune == None)  # noqa: E711 (object array)
         if len(left):
-            near_pt, near_part = self.tree.query_nearest(points[left], max_distance=MAX_DISTANCE_FROM_LAND_M,
+            near_pt, near_part = self.tree.query_nearest(points[left], max_distance=MAX_DISTANCE_FROM_DENMARK_M,
                                                          all_matches=False)
             idx = left[near_pt]
             kommune[idx] = self.kommune[near_part]
@@ -459,7 +458,7 @@ def locate(check: Checker, kommuner: KommuneIndex) -> dict[str, np.ndarray]:
     far = np.zeros(n, dtype=bool)
     far[cand[k == None]] = True  # noqa: E711
     check.reject(far, geo_field, lambda i: f"lon {lon[i]:.6f}, lat {lat[i]:.6f} is outside Denmark (more than "
-                                           f"{MAX_DISTANCE_FROM_LAND_M / 1000:.0f} km from any Danish kommune)")
+                                           f"{MAX_DISTANCE_FROM_DENMARK_M / 1000:.0f} km from any Danish kommune)")
     return {"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float), "kommune_code": kommune,
             "politikreds_code": kreds}
 

@@ -12,8 +12,7 @@ from geoservice import timeutil
 from geoservice.access import Principal, overlay_access, require_raw_points
 from geoservice.db import Database
 from geoservice.errors import FieldError, Forbidden, InvalidInput, NotFound, OutsideDenmark
-from geoservice.geometry import check_point_in_denmark
-from geoservice.overlays.importer import MAX_DISTANCE_FROM_LAND_M
+from geoservice.geometry import MAX_DISTANCE_FROM_DENMARK_M, check_point_in_denmark
 from geoservice.overlays.schemas import ReportIn, ReportPatch
 from geoservice.overlays.taxonomy import get_overlay_rules
 from geoservice.store import overlays as store
@@ -92,7 +91,7 @@ async def create_report(db: Database, principal: Principal, body: ReportIn, exte
     day = _report_date(body.reported_on)
     async with db.transaction(principal.actor, "insecurity_report.create") as conn:
         place = await store.place_point(conn, body.lon, body.lat)
-        if place is None or place["distance_m"] > MAX_DISTANCE_FROM_LAND_M:
+        if place is None or place["distance_m"] > MAX_DISTANCE_FROM_DENMARK_M:
             reason = f"lon {body.lon}, lat {body.lat} is not in Denmark"
             raise OutsideDenmark(reason, errors=[FieldError("lat,lon", reason)])
         _may_write(principal, place["politikreds_code"], "Adding an insecurity report")

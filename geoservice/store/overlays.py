@@ -232,11 +232,8 @@ def _filters(q: CountQuery, params: dict[str, Any]) -> list[S.Composable]:
 
 def _zone_access(access: ZoneFilter, params: dict[str, Any]) -> S.Composable:
     params["visibilities"] = list(access.visibilities)
-    cond = S.SQL("(z.visibility = ANY(%(visibilities)s)")
-    if access.restricted_politikreds:
-        params["restricted_kreds"] = access.restricted_politikreds
-        cond += S.SQL(" OR (z.visibility = 'restricted' AND z.politikreds_code = %(restricted_kreds)s)")
-    return cond + S.SQL(")")
+    params["restricted_kreds"] = access.restricted_politikreds
+    return S.SQL("zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
 def _zone_conditions(q: CountQuery, params: dict[str, Any]) -> S.Composable:

@@ -253,10 +253,10 @@ const GS = (() => {
   // `roles`, say so and offer the login form (the page draws no data). Also wires the #logout button.
   async function staffPage(roles, start) {
     const auth = document.getElementById("auth");
+    document.getElementById("logout")?.addEventListener("click", () => { clearToken(); location.reload(); });
     const run = async () => {
       const me = await requireRole(roles);
       auth.innerHTML = `<p class="status">${escapeHtml(me.username)} (${escapeHtml(me.role)})</p>`;
-      document.getElementById("logout")?.addEventListener("click", () => { clearToken(); location.reload(); });
       await start(me);
     };
     try {
@@ -325,10 +325,6 @@ const GS = (() => {
   }
 
   return {
-    // kept for pages written against the first version of this file
-    getJSON: (url, options = {}) => api(url, options),
-    danishDateTime: (iso) => dateTime(iso, "da"),
-    danishPeriod: (from, to) => period(from, to, "da"),
     t, setLang, translatePage, endOf, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
     token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
     addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
