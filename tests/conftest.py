@@ -91,6 +91,24 @@ def demo_client(settings: Settings, make_db: Callable[[], str]) -> Iterator[Test
         yield test_client
 
 
+@pytest.fixture(scope="module")
+def own_db(make_db: Callable[[], str]) -> str:
+    """A clone for one test module that writes rows other modules' figures would see."""
+    return make_db()
+
+
+@pytest.fixture(scope="module")
+def own_client(settings: Settings, own_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, dbname=own_db), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def own_conn(settings: Settings, own_db: str) -> Iterator[psycopg.Connection]:
+    with connect(settings, own_db, autocommit=True) as connection:
+        yield connection
+
+
 @pytest.fixture(scope="session")
 def conn(settings: Settings, db_name: str) -> Iterator[psycopg.Connection]:
     with connect(settings, db_name, autocommit=True) as connection:
@@ -142,9 +160,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, db_name: str) -> Iterator[str]:
-    """uvicorn serving the app on the test database, on a free port of 127.0.0.1."""
+@contextlib.contextmanager
+def serving(settings: Settings, dbname: str) -> Iterator[str]:
+    """uvicorn serving the app on a database, on a free port of 127.0.0.1, in a background thread."""
     import socket
     import threading
     import time
@@ -154,7 +172,7 @@ def live_server(settings: Settings, db_name: str) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=db_name), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=dbname), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -163,9 +181,17 @@ def live_server(settings: Settings, db_name: str) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, db_name: str) -> Iterator[str]:
+    with serving(settings, db_name) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -4,40 +4,22 @@ and redraws that overtake each other never leave a stale layer."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from geoservice.api.app import create_app
 from geoservice.settings import Settings
+from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def demo_server(settings: Settings, make_db: Callable[[], str]) -> Iterator[str]:
-    """uvicorn on a clone holding only the demo data: the page picks the year of the latest incident, which the
+    """A server on a clone holding only the demo data: the page picks the year of the latest incident, which the
     shared test database moves to today as other tests import recent incidents."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=make_db()), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings, make_db()) as base:
+        yield base
 
 
 def overlay_requests(page) -> list[str]:

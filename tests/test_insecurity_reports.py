@@ -4,16 +4,12 @@ officer's sector view shows the last 30 days of incidents and the open reports."
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from geoservice import timeutil
-from geoservice.api.app import create_app
-from geoservice.db import connect
-from geoservice.settings import Settings
 from tests.conftest import bearer
 from tests.helpers import AALBORG_MIDTBY, GOTHERSGADE, TO_WGS
 
@@ -121,21 +117,6 @@ def test_officer_sector_view_shows_last_30_days_and_open_reports(client: TestCli
 # --- the sector view on a database of its own (these tests write rows that other tests' figures would see) ---
 
 
-@pytest.fixture(scope="module")
-def own_db(make_db: Callable[[], str]) -> str:
-    return make_db()
-
-
-@pytest.fixture(scope="module")
-def own_client(settings: Settings, own_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, dbname=own_db), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def own_conn(settings: Settings, own_db: str) -> Iterator[psycopg.Connection]:
-    with connect(settings, own_db, autocommit=True) as connection:
-        yield connection
 
 
 RECENT = {"until": "2025-12-31T23:59:59", "days": 60}

@@ -4,36 +4,16 @@ because it changes demo zones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from geoservice.api.app import create_app
-from geoservice.db import connect
 from geoservice.overlays import aggregates, survey
-from geoservice.settings import Settings
 from tests.conftest import bearer
 
 PERIOD = "2025Q3"
 
 
-@pytest.fixture(scope="module")
-def own_db(make_db: Callable[[], str]) -> str:
-    return make_db()
-
-
-@pytest.fixture(scope="module")
-def own_client(settings: Settings, own_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, dbname=own_db), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def own_conn(settings: Settings, own_db: str) -> Iterator[psycopg.Connection]:
-    with connect(settings, own_db, autocommit=True) as connection:
-        yield connection
 
 
 @pytest.fixture

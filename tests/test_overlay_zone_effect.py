@@ -5,18 +5,13 @@ versions overlap. Pure functions on hand-made versions, and the API on a zone wi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from geoservice import timeutil
-from geoservice.api.app import create_app
-from geoservice.db import connect
 from geoservice.errors import InvalidInput
 from geoservice.overlays.effect import _runs, choose_run, governing_pieces
-from geoservice.settings import Settings
 from tests.conftest import bearer
 from tests.helpers import AMAGER_FAELLED, square, zone_feature
 
@@ -72,21 +67,6 @@ def test_overlapping_versions_count_each_moment_once() -> None:
 # --- through the API -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def own_db(make_db: Callable[[], str]) -> str:
-    return make_db()
-
-
-@pytest.fixture(scope="module")
-def own_client(settings: Settings, own_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, dbname=own_db), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def own_conn(settings: Settings, own_db: str) -> Iterator[psycopg.Connection]:
-    with connect(settings, own_db, autocommit=True) as connection:
-        yield connection
 
 
 def test_a_future_re_designation_does_not_hide_the_period_in_force(own_client: TestClient, own_conn, tokens: dict
