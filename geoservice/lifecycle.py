@@ -29,7 +29,7 @@ from geoservice.rules import (
 )
 from geoservice.schemas import AmendIn, ArchiveIn, ExtendIn, PublishIn, RevokeIn
 from geoservice.store import zones as store
-from geoservice.zones import check_placement, kind_rules, resolve_input_crs
+from geoservice.zones import check_placement, decision_stamp, kind_rules, resolve_input_crs
 
 LIFECYCLE_ROLES = (Role.legal, Role.admin)
 
@@ -109,7 +109,6 @@ async def extend(
             wkb = geometry.wkb
         else:
             wkb = await store.copy_geometry_wkb(conn, previous["id"])
-        now = timeutil.now()
         await store.insert_version(conn, {
             "zone_id": zone_id,
             "change": "extension",
@@ -122,11 +121,7 @@ async def extend(
             "decided_by": body.decided_by or previous["decided_by"],
             "legal_basis": body.legal_basis or previous["legal_basis"] or rules.legal_basis,
             "reason": body.reason,
-            "published_at": now if body.publish else None,
-            "published_by": principal.actor.name if body.publish else None,
-            "override_rule": override.rule if override else None,
-            "override_reason": override.reason if override else None,
-            "created_by": principal.actor.name,
+            **decision_stamp(principal, publish=body.publish, override=override),
         })
     return override
 
@@ -170,9 +165,7 @@ async def amend(
             "decided_by": body.decided_by or target["decided_by"],
             "legal_basis": body.legal_basis or target["legal_basis"] or rules.legal_basis,
             "reason": body.reason,
-            "published_at": timeutil.now(),
-            "published_by": principal.actor.name,
-            "created_by": principal.actor.name,
+            **decision_stamp(principal, publish=True, override=None),
         })
 
 

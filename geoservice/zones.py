@@ -112,6 +112,18 @@ def resolve_input_crs(content_crs: str | None, body: dict[str, Any] | None) -> i
     return from_header or from_member or 4326
 
 
+def decision_stamp(principal: Principal, *, publish: bool, override: Override | None) -> dict[str, Any]:
+    """Who made a new version, whether and when it was published, and any rule an admin overrode for it."""
+    published = timeutil.now() if publish else None
+    return {
+        "published_at": published,
+        "published_by": principal.actor.name if publish else None,
+        "override_rule": override.rule if override else None,
+        "override_reason": override.reason if override else None,
+        "created_by": principal.actor.name,
+    }
+
+
 def check_visibility(rules: KindRules, visibility: str, field: str = "properties.visibility") -> None:
     if rules.never_public and visibility == "public":
         text = f"En zone af typen {rules.name.da} vises aldrig offentligt ({rules.code}: never_public)"
@@ -156,7 +168,6 @@ async def create_zone(
     override = enforce(breaches, principal=principal, override_reason=props.override_reason, kind=rules.code)
     visibility = props.visibility or rules.default_visibility
     check_visibility(rules, visibility)
-    now = timeutil.now()
 
     async with db.transaction(principal.actor, "zone.create", props.override_reason) as conn:
         politikreds = await check_placement(conn, geometry, "geometry")
@@ -188,11 +199,7 @@ async def create_zone(
                 "decided_by": props.decided_by,
                 "legal_basis": props.legal_basis or rules.legal_basis,
                 "reason": props.reason,
-                "published_at": now if props.publish else None,
-                "published_by": principal.actor.name if props.publish else None,
-                "override_rule": override.rule if override else None,
-                "override_reason": override.reason if override else None,
-                "created_by": principal.actor.name,
+                **decision_stamp(principal, publish=props.publish, override=override),
             },
         )
     return WriteResult(zone_id, geometry.repair.as_dict() if geometry.repair else None, override)
