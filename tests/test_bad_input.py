@@ -221,6 +221,7 @@ def test_oversized_body(client, tokens, settings, unchanged) -> None:
         ({"lat": 52.52, "lon": 13.40}, 422, "outside Denmark"),
         ({"lat": 95, "lon": 12.5}, 422, "lat"),
         ({"lon": 12.5}, 422, "lat"),
+        ({"lat": "55,68", "lon": 12.58}, 422, "valid number"),
         ({"lat": 55.68, "lon": 12.58, "at": "tomorrow"}, 422, "at"),
         ({"lat": 55.68, "lon": 12.58, "at": "2025-03-30T02:30"}, 422, "does not exist"),
     ],

@@ -104,9 +104,10 @@ def test_only_legal_and_admin_revoke(client: TestClient, tokens: dict, conn: psy
     assert conn.execute("SELECT revoked_at FROM zone WHERE id = %s", (target,)).fetchone()[0] is None
 
 
+@pytest.mark.parametrize("path", ["/api/v1/zones", "/api/v1/lookup?lat=55.6815&lon=12.5795"])
 @pytest.mark.parametrize("header", ["Bearer gs_not-a-real-token", "Bearer ", "Basic dXNlcjpwdw==", "gs_token"])
-def test_bad_tokens_are_refused_not_downgraded_to_public(client: TestClient, header: str) -> None:
-    response = client.get("/api/v1/zones", headers={"Authorization": header})
+def test_bad_tokens_are_refused_not_downgraded_to_public(client: TestClient, header: str, path: str) -> None:
+    response = client.get(path, headers={"Authorization": header})
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.json()["type"] == "urn:geoservice:problem:unauthorized"
