@@ -8,9 +8,9 @@ from pydantic import Field
 from starlette.responses import Response
 
 from geoservice import sectors
-from geoservice.api.deps import QueryModel, openapi_parameters, parse_query, parse_time_param, principal_of
+from geoservice.api.deps import BareRoute, QueryModel, openapi_parameters, parse_query, parse_time_param, principal_of
 
-router = APIRouter(prefix="/api/v1", tags=["lookup"])
+router = APIRouter(prefix="/api/v1", tags=["lookup"], route_class=BareRoute)
 
 
 class LookupQuery(QueryModel):
@@ -20,8 +20,8 @@ class LookupQuery(QueryModel):
                            "default now", examples=["2025-09-01T16:00:00+02:00"])
 
 
-# The hottest path: the bare request and one compiled model instead of FastAPI's per-parameter dependencies
-# (see QueryModel); the parameters are still documented in /docs.
+# The hottest path: a BareRoute with one compiled query model instead of FastAPI's per-parameter
+# dependencies (see QueryModel); the parameters are still documented in /docs.
 @router.get("/lookup", summary="Zones in force, patrol sector, politikreds and kommune at a point and time",
             openapi_extra=openapi_parameters(LookupQuery))
 async def lookup(request: Request) -> Response:
