@@ -135,11 +135,20 @@ def check_visibility(rules: KindRules, visibility: str, field: str = "properties
 
 
 async def check_placement(conn: AsyncConnection, geometry: ZoneGeometry, field: str) -> str | None:
-    code, distance = await store.politikreds_for(conn, geometry.wkb)
+    """The politikreds holding most of the boundary; refuses a boundary any part of which lies farther than
+    MAX_DISTANCE_FROM_DENMARK_M from every Danish police district, naming the farthest point."""
+    place = await store.placement(conn, geometry.wkb)
+    distance = place["distance_m"]
     if distance is not None and distance > MAX_DISTANCE_FROM_DENMARK_M:
-        reason = f"the boundary is {distance / 1000:.1f} km from the nearest Danish police district"
-        raise OutsideDenmark(f"{field}: {reason}", errors=[FieldError(field, reason)])
-    return code
+        lon, lat = place["lon"], place["lat"]
+        reason = (f"the boundary at lon {lon:.6f}, lat {lat:.6f} is {distance / 1000:.1f} km from the nearest "
+                  f"Danish police district (at most {MAX_DISTANCE_FROM_DENMARK_M / 1000:.0f} km is accepted)")
+        raise OutsideDenmark(
+            f"{field}: part of the zone lies outside Denmark: {reason}",
+            errors=[FieldError(f"{field}.coordinates", reason,
+                               {"location": [round(lon, 7), round(lat, 7)], "distance_m": round(distance)})],
+        )
+    return place["code"]
 
 
 def _period_with_rules(

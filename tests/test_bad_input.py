@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
 
+from geoservice.db import query
 from tests.conftest import bearer
 from tests.helpers import AMAGER_FAELLED, GOTHERSGADE, bowtie, offset, square, square_utm, zone_feature
 
@@ -111,6 +113,49 @@ def test_outside_denmark(client, tokens, unchanged) -> None:
     malmo = post(client, tokens, zone_feature(square(13.00, 55.60)))
     assert malmo["type"] == "urn:geoservice:problem:outside-denmark"
     assert "km from the nearest Danish police district" in malmo["detail"]
+
+
+def ring(*corners: tuple[float, float]) -> dict:
+    return {"type": "Polygon", "coordinates": [[*map(list, corners), list(corners[0])]]}
+
+
+@pytest.mark.parametrize(
+    ("geometry", "far_corner"),
+    [
+        # Dragør to Malmö: 4 % inside the police districts, touching Amager
+        (ring((12.66, 55.55), (13.05, 55.55), (13.05, 55.62), (12.66, 55.62)), (13.05, 55.55)),
+        # Flensburg: 2 % inside, touching Sønderjylland
+        (ring((9.3, 54.6), (9.6, 54.6), (9.6, 54.83), (9.3, 54.83)), (9.6, 54.6)),
+    ],
+)
+def test_zone_mostly_outside_denmark_is_refused(client, tokens, unchanged, geometry: dict,
+                                                far_corner: tuple[float, float]) -> None:
+    problem = post(client, tokens, zone_feature(geometry))
+    assert problem["_status"] == 422 and problem["type"] == "urn:geoservice:problem:outside-denmark"
+    assert "km from the nearest Danish police district" in problem["detail"]
+    error = problem["errors"][0]
+    assert error["field"] == "geometry.coordinates" and error["distance_m"] > 3000
+    lon, lat = error["location"]
+    assert abs(lon - far_corner[0]) < 0.05 and abs(lat - far_corner[1]) < 0.05  # the farthest part is named
+    assert f"lon {lon:.6f}, lat {lat:.6f}" in error["reason"]
+
+
+def test_harbour_side_zone_is_accepted(client, tokens) -> None:
+    """Harbours and coastal water lie outside the 1:500,000 district outlines; within 3 km they are Denmark."""
+    response = client.post("/api/v1/zones", json=zone_feature(square(12.66, 55.655, 1200), name="Strandparken"),
+                           headers=bearer(tokens["admin"]))
+    assert response.status_code == 201, response.text
+    assert response.json()["properties"]["politikreds"] == "11"
+
+
+def test_every_demo_zone_lies_within_denmark(conn: psycopg.Connection) -> None:
+    rows = conn.execute("SELECT v.id, ST_AsBinary(v.geom) FROM zone_version v WHERE v.zone_id IN "
+                        "(SELECT id FROM zone WHERE illustrative)").fetchall()
+    assert len(rows) > 20
+    for version_id, wkb in rows:
+        cur = conn.cursor(row_factory=dict_row)
+        place = cur.execute(query("geometry_placement"), {"wkb": wkb}).fetchone()
+        assert place["code"] is not None and place["distance_m"] < 3000, (version_id, place)
 
 
 def test_unknown_crs(client, tokens, unchanged) -> None:

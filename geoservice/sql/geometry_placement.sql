@@ -1,5 +1,9 @@
--- Where a zone boundary lies: the politikreds holding most of it, and its distance in metres from the
--- nearest police district (0 when it overlaps one). Uses the subdivided reference areas.
+-- Where a zone boundary lies: the politikreds holding most of it, and how far its boundary strays from
+-- Denmark: the boundary point farthest from every police district (distance_m, lon, lat; 0 when the whole
+-- boundary lies on land). Touching a district is not enough: a zone from Dragør to Malmö overlaps one too.
+-- The boundary is simplified (50 m) and segmentized (500 m) so long straight edges are probed along their
+-- length and big boundaries stay cheap; each probe finds its nearest district part by KNN on the subdivided
+-- reference areas. distance_m is NULL when no reference areas are loaded.
 WITH g AS (
     SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832) AS geom
 ),
@@ -13,12 +17,25 @@ best AS (
     ORDER BY overlap DESC, a.code
     LIMIT 1
 ),
-nearest AS (
-    SELECT ST_Distance(p.geom, g.geom) AS d
-    FROM reference_area_part p CROSS JOIN g
-    WHERE p.area_type = 'politikreds'
-    ORDER BY p.geom <-> g.geom
+probe AS (
+    SELECT (ST_DumpPoints(ST_Segmentize(ST_Boundary(ST_SimplifyPreserveTopology(g.geom, 50)), 500))).geom AS pt
+    FROM g
+),
+farthest AS (
+    SELECT probe.pt, near.d
+    FROM probe CROSS JOIN LATERAL (
+        SELECT ST_Distance(p.geom, probe.pt) AS d
+        FROM reference_area_part p
+        WHERE p.area_type = 'politikreds'
+        ORDER BY p.geom <-> probe.pt
+        LIMIT 1
+    ) near
+    ORDER BY near.d DESC
     LIMIT 1
 )
 SELECT (SELECT code FROM best) AS code,
-       CASE WHEN EXISTS (SELECT 1 FROM best) THEN 0.0 ELSE (SELECT d FROM nearest) END AS distance_m
+       f.d AS distance_m,
+       ST_X(ST_Transform(f.pt, 4326)) AS lon,
+       ST_Y(ST_Transform(f.pt, 4326)) AS lat
+FROM (SELECT 1) one
+LEFT JOIN farthest f ON true

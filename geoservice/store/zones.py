@@ -303,13 +303,18 @@ async def revoke(
     )
 
 
-async def politikreds_for(conn: AsyncConnection, wkb: bytes) -> tuple[str | None, float | None]:
-    """The politikreds holding most of a geometry, and the distance in metres from Denmark's police
-    districts (0 inside; None when no reference areas are loaded)."""
+async def placement(conn: AsyncConnection, wkb: bytes) -> dict[str, Any]:
+    """The politikreds holding most of a geometry, and the boundary point farthest from Denmark's police
+    districts: code, distance_m (None when no reference areas are loaded), lon, lat."""
     cur = await conn.execute(query("geometry_placement"), {"wkb": wkb})
     row = await cur.fetchone()
-    if row is None:
-        return None, None
+    return dict(row) if row else {"code": None, "distance_m": None, "lon": None, "lat": None}
+
+
+async def politikreds_for(conn: AsyncConnection, wkb: bytes) -> tuple[str | None, float | None]:
+    """The politikreds holding most of a geometry, and how far its boundary strays from Denmark's police
+    districts in metres (0 on land; None when no reference areas are loaded)."""
+    row = await placement(conn, wkb)
     return row["code"], row["distance_m"]
 
 
