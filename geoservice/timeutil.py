@@ -35,8 +35,24 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+# The years a time given to the service may lie in. Zones, reports and maps concern the present; the margins
+# keep every conversion (local days, DST, an end "til og med" the next midnight) far from datetime's limits,
+# which year 1 and 9999 would overflow.
+MIN_YEAR = 1900
+MAX_YEAR = 2199
+
+
 def _invalid(field: str, reason: str) -> InvalidTime:
     return InvalidTime(f"{field}: {reason}", errors=[FieldError(field, reason)])
+
+
+def _check_year(year: int, field: str) -> None:
+    if MIN_YEAR <= year <= MAX_YEAR:
+        return
+    reason = f"year {year} is out of range; times from {MIN_YEAR} to {MAX_YEAR} are accepted"
+    if field.rsplit(".", 1)[-1] == "valid_to":
+        reason += "; use no valid_to for an open end"
+    raise _invalid(field, reason)
 
 
 def localize(naive: dt.datetime, field: str = "time") -> dt.datetime:
@@ -66,8 +82,10 @@ def parse_instant(
 ) -> dt.datetime:
     """Parse user input into an aware UTC datetime, following the module rules."""
     if isinstance(value, dt.datetime):
+        _check_year(value.year, field)
         return value.astimezone(UTC) if value.tzinfo else localize(value, field)
     if isinstance(value, dt.date):
+        _check_year(value.year, field)
         return _date_boundary(value, date_means, field)
     if not isinstance(value, str) or not value.strip():
         raise _invalid(field, "expected an ISO 8601 date or date-time, e.g. 2025-09-01T16:00:00+02:00")
@@ -77,6 +95,7 @@ def parse_instant(
             day = dt.date.fromisoformat(text)
         except ValueError as exc:
             raise _invalid(field, f"not a valid date: {text!r} ({exc})") from None
+        _check_year(day.year, field)
         return _date_boundary(day, date_means, field)
     try:
         parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
@@ -84,6 +103,7 @@ def parse_instant(
         raise _invalid(
             field, f"not an ISO 8601 date-time: {text!r}; expected e.g. 2025-09-01T16:00:00+02:00"
         ) from None
+    _check_year(parsed.year, field)
     if parsed.tzinfo is None:
         return localize(parsed, field)
     return parsed.astimezone(UTC)

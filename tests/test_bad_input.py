@@ -288,3 +288,42 @@ def test_list_bad_parameters(client: TestClient, tokens: dict, params: dict, fie
     response = client.get("/api/v1/zones", params=params, headers=bearer(tokens["analyst"]))
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/zones", {"at": "0001-01-01"}),
+        ("/api/v1/zones", {"published_as_of": "0001-01-01"}),
+        ("/api/v1/zones/1", {"at": "9999-12-31"}),
+        ("/api/v1/lookup", {"lat": 55.6815, "lon": 12.5795, "at": "0001-01-01"}),
+        ("/api/v1/maps/export.html", {"at": "9999-12-31T23:59:59+00:00"}),
+        ("/api/v1/sectors/KBH-CITY-01", {"at": "0001-01-01"}),
+    ],
+)
+def test_times_out_of_range_are_a_422_naming_the_parameter(client, tokens, path: str, params: dict) -> None:
+    response = client.get(path, params=params, headers=bearer(tokens["admin"]))
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:geoservice:problem:invalid-time"
+    name = "published_as_of" if "published_as_of" in params else "at"
+    assert problem["errors"][0]["field"] == name and "out of range" in problem["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("props", "field"),
+    [({"valid_to": "9999-12-31"}, "properties.valid_to"), ({"valid_from": "0001-01-01"}, "properties.valid_from")],
+)
+def test_zone_periods_out_of_range_are_refused(client, tokens, unchanged, props: dict, field: str) -> None:
+    problem = post(client, tokens, zone_feature(**props))
+    assert problem["_status"] == 422 and fields(problem) == [field]
+    if field.endswith("valid_to"):
+        assert "use no valid_to for an open end" in problem["errors"][0]["reason"]
+
+
+def test_revocation_time_out_of_range_is_refused(client, tokens, unchanged) -> None:
+    zone_id = client.get("/api/v1/zones", params={"q": "Gothersgade"}).json()["features"][0]["id"]
+    response = client.post(f"/api/v1/zones/{zone_id}/revoke", json={"reason": "test", "at": "0001-01-01"},
+                           headers=bearer(tokens["admin"]))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "at"

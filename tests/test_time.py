@@ -75,3 +75,19 @@ def test_add_calendar(start_local: str, period: CalendarPeriod, expected_local: 
 def test_danish_formatting() -> None:
     assert format_danish(parse_instant("2025-09-01T16:00", "t")) == "1. september 2025 kl. 16.00"
     assert format_danish(parse_instant("2026-01-05T09:05", "t")) == "5. januar 2026 kl. 09.05"
+
+
+@pytest.mark.parametrize("bad", ["0001-01-01", "9999-12-31", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00",
+                                 "1899-12-31T23:00:00Z", "2200-01-01"])
+def test_years_out_of_range_are_refused_not_overflowed(bad: str) -> None:
+    for date_means in ("start", "end_inclusive"):
+        with pytest.raises(InvalidTime) as err:
+            parse_instant(bad, "at", date_means=date_means)  # type: ignore[arg-type]
+        assert err.value.errors[0].field == "at" and "out of range" in err.value.errors[0].reason
+    with pytest.raises(InvalidTime, match="use no valid_to for an open end"):
+        parse_instant(bad, "properties.valid_to", date_means="end_inclusive")
+
+
+def test_the_edges_of_the_accepted_range() -> None:
+    assert parse_instant("1900-01-01", "at").year in (1899, 1900)
+    assert parse_instant("2199-12-31", "valid_to", date_means="end_inclusive").year == 2199
