@@ -255,6 +255,43 @@ def test_cli_import_with_progress_and_rejected_rows_report(settings, db_name: st
     assert count(conn, "cli") == 1
 
 
+def test_cli_all_or_nothing_names_every_line_and_writes_the_report(db_name: str, tmp_path: Path,
+                                                                   conn: psycopg.Connection, monkeypatch) -> None:
+    """The default mode (nothing imported) names each bad row by line, like --skip-invalid, and writes
+    --rejected-report too; past 50 rows the terminal shows the count and points to the report."""
+    from geoservice.cli import app
+    from geoservice.settings import get_settings
+
+    path, report = tmp_path / "bad.csv", tmp_path / "r.csv"
+    path.write_bytes(_bad_file())
+    many = tmp_path / "many.csv"
+    many.write_text(csv_text([{**GOOD[0], "id": f"M-{i}", "category": "alien"} for i in range(60)]))
+    many_report = tmp_path / "many_r.csv"
+    monkeypatch.setenv("GEOSERVICE_DB_NAME", db_name)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        refused = runner.invoke(app, ["overlays", "import-incidents", str(path), "--source", "cli-aon", "--quiet",
+                                      "--rejected-report", str(report)])
+        capped = runner.invoke(app, ["overlays", "import-incidents", str(many), "--source", "cli-aon", "--quiet",
+                                     "--rejected-report", str(many_report)])
+    finally:
+        get_settings.cache_clear()
+    assert refused.exit_code == 2 and "nothing was imported" in refused.output
+    printed = [text.strip() for text in refused.output.splitlines()]
+    for line, (_, field, reason) in enumerate(BAD_ROWS, start=3):
+        assert [t for t in printed if t.startswith(f"line {line}: {field}: ") and reason in t], line
+    assert f"line {len(BAD_ROWS) + 3}: precision_m: " in refused.output
+    lines = report.read_text().splitlines()
+    assert lines[0] == "line,field,reason,value" and len(lines) == len(BAD_ROWS) + 2
+    assert lines[1].startswith("3,category,unknown category")
+    assert capped.exit_code == 2
+    assert "line 51: category" in capped.output and "line 52: category" not in capped.output
+    assert f"and 10 more rejected row(s); the full list is in {many_report}" in capped.output
+    assert len(many_report.read_text().splitlines()) == 61
+    assert count(conn, "cli-aon") == 0
+
+
 def test_survey_import_with_points_and_areas_and_bad_rows(client: TestClient, tokens: dict,
                                                           conn: psycopg.Connection) -> None:
     rows = [

@@ -18,11 +18,15 @@ overlays_app.add_typer(reports_app, name="reports")
 
 
 
+# Rejected rows printed on the terminal; the --rejected-report file holds them all.
+MAX_PRINTED_REJECTED = 50
+
+
 def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_report: Path | None,
             layer: str | None, quiet: bool) -> None:
     from tqdm import tqdm
 
-    from geoservice.overlays.importer import import_file, rejected_csv
+    from geoservice.overlays.importer import RowsRejected, import_file
 
     bars: dict[str, Any] = {}
 
@@ -40,21 +44,44 @@ def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_rep
         return await import_file(db, operator(), kind, path, source=source, skip_invalid=skip_invalid,
                                  layer=layer, progress=progress)
 
+    refused = False
     try:
         report = with_db(work)
+    except RowsRejected as exc:
+        # All or nothing: the rows are named here by line, like --skip-invalid does, not as a bare error.
+        report, refused = exc.report, True
     finally:
         for bar in bars.values():
             bar.close()
-    typer.echo(report.summary())
-    if report.rejected:
-        if rejected_report:
-            rejected_report.write_text(rejected_csv(report), encoding="utf-8")
-            typer.echo(f"{len(report.rejected)} rejected row(s) written to {rejected_report}")
-        else:
-            for r in report.rejected[:50]:
-                typer.echo(f"  {report.unit} {r.row}: {r.field}: {r.reason}", err=True)
-            if len(report.rejected) > 50:
-                typer.echo(f"  ... and {len(report.rejected) - 50} more (use --rejected-report FILE)", err=True)
+    if refused:
+        typer.echo(f"error: {report.file_name}: {len(report.rejected)} of {report.rows_read} rows rejected, "
+                   "nothing was imported. Fix the rows, or use --skip-invalid to import the others.", err=True)
+    else:
+        typer.echo(report.summary())
+    _report_rejected(report, rejected_report)
+    if refused:
+        raise typer.Exit(2)
+
+
+def _report_rejected(report: Any, rejected_report: Path | None) -> None:
+    """Every rejected row to the report file (when asked, in both modes; an empty file when none was rejected,
+    so an old report is never mistaken for this run's), the first ones with their line on the terminal."""
+    from geoservice.overlays.importer import rejected_csv
+
+    if rejected_report:
+        rejected_report.write_text(rejected_csv(report), encoding="utf-8")
+    if not report.rejected:
+        return
+    for r in report.rejected[:MAX_PRINTED_REJECTED]:
+        value = f" (value {r.value!r})" if r.value not in (None, "") else ""
+        typer.echo(f"  {report.unit} {r.row}: {r.field}: {r.reason}{value}", err=True)
+    more = len(report.rejected) - MAX_PRINTED_REJECTED
+    where = f"the full list is in {rejected_report}" if rejected_report else "use --rejected-report FILE for the " \
+                                                                              "full list"
+    if more > 0:
+        typer.echo(f"  ... and {more} more rejected row(s); {where}", err=True)
+    elif rejected_report:
+        typer.echo(f"{len(report.rejected)} rejected row(s) written to {rejected_report}", err=True)
 
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv, .geojson, .gpkg or zipped .shp")]

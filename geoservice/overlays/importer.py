@@ -604,20 +604,31 @@ def _has_point(table: Table) -> np.ndarray | None:
     return None
 
 
-def refuse_if_rejected(checked: Checked, skip_invalid: bool) -> None:
-    """All or nothing unless `skip_invalid`: one bad row refuses the file, naming every bad row."""
+class RowsRejected(ImportRejected):
+    """A file refused because of bad rows; `report` lists every one of them (the problem document lists at most
+    MAX_REJECTED_IN_PROBLEM), so the CLI can print them by line and write its --rejected-report."""
+
+    def __init__(self, detail: str, *, report: ImportReport, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.report = report
+
+
+def refuse_if_rejected(checked: Checked, skip_invalid: bool, report: ImportReport) -> None:
+    """All or nothing unless `skip_invalid`: one bad row refuses the file, naming every bad row (`report`, with
+    every rejected row, goes with the exception)."""
     if not checked.rejected or skip_invalid:
         return
     t = checked.table
     shown = checked.rejected[:MAX_REJECTED_IN_PROBLEM]
     first = shown[0]
-    raise ImportRejected(
+    raise RowsRejected(
         f"{t.file_name}: {len(checked.rejected)} of {checked.rows_read} rows rejected, nothing was imported "
         f"(first: {t.unit} {first.row}, {first.field}: {first.reason}). Fix the rows, or import with "
         "skip_invalid to import the others and get a report of the rejected rows",
         errors=[FieldError(r.field, r.reason, {t.unit: r.row, "value": r.value, "file": t.file_name}) for r in shown],
         extra={"file": t.file_name, "rows_read": checked.rows_read, "rejected_count": len(checked.rejected),
                "rejected_listed": len(shown)},
+        report=report,
     )
 
 
@@ -684,9 +695,9 @@ async def import_file(
         checked = await asyncio.to_thread(check_incidents, table, rules, index)
     else:
         checked = await asyncio.to_thread(check_survey, table, rules, index, areas)
-    refuse_if_rejected(checked, skip_invalid)
     report = ImportReport(kind, source, table.file_name, checked.rows_read, rejected=checked.rejected,
                           unit=table.unit, skip_invalid=skip_invalid)
+    refuse_if_rejected(checked, skip_invalid, report)
     frame = await asyncio.to_thread(checked.frame)
     columns = store.stage_columns(kind)
     done = 0
