@@ -120,6 +120,18 @@ def check_point_in_denmark(lon: float, lat: float, *, lon_field: str = "lon", la
     raise OutsideDenmark(reason, errors=[FieldError(f"{lat_field},{lon_field}", reason)])
 
 
+def check_point_distance(lon: float, lat: float, distance_m: float | None, *, lon_field: str = "lon",
+                         lat_field: str = "lat") -> None:
+    """Refuse a point lying more than MAX_DISTANCE_FROM_DENMARK_M from every Danish police district
+    (`distance_m` as the database measured it; None when a district holds the point)."""
+    if distance_m is None or distance_m <= MAX_DISTANCE_FROM_DENMARK_M:
+        return
+    reason = (f"{_fmt_lonlat(lon, lat)} is {distance_m / 1000:.1f} km from the nearest Danish police district "
+              f"(at most {MAX_DISTANCE_FROM_DENMARK_M / 1000:.0f} km is accepted)")
+    raise OutsideDenmark(f"the point is outside Denmark: {reason}",
+                         errors=[FieldError(f"{lat_field},{lon_field}", reason, {"distance_m": round(distance_m)})])
+
+
 def in_denmark_bbox(lon: float, lat: float) -> bool:
     x0, y0, x1, y1 = DENMARK_BBOX
     return x0 <= lon <= x1 and y0 <= lat <= y1

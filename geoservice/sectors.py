@@ -11,7 +11,7 @@ from geoservice import timeutil
 from geoservice.access import Principal, zone_filter
 from geoservice.db import Database
 from geoservice.errors import NotFound
-from geoservice.geometry import check_point_in_denmark
+from geoservice.geometry import check_point_distance, check_point_in_denmark
 from geoservice.store import reference
 from geoservice.store.zones import ZoneQuery, select_features
 
@@ -22,10 +22,14 @@ async def lookup(db: Database, principal: Principal, lon: float, lat: float, at:
     check_point_in_denmark(lon, lat)
     access = zone_filter(principal)
     async with db.connection() as conn:
-        return await reference.lookup(conn, {
+        body, outside_m = await reference.lookup(conn, {
             "lon": lon, "lat": lat, "t": at or timeutil.now(),
             "visibilities": list(access.visibilities), "restricted_kreds": access.restricted_politikreds,
         })
+    # Inside Denmark's rough box but not in any politikreds (Malmö, Flensburg, open sea): the same rule as
+    # for zone boundaries; coastal water and harbours within the margin still answer.
+    check_point_distance(lon, lat, outside_m)
+    return body
 
 
 async def sector_detail(db: Database, principal: Principal, code: str, at: dt.datetime | None, days: int,
@@ -37,7 +41,7 @@ async def sector_detail(db: Database, principal: Principal, code: str, at: dt.da
     async with db.connection() as conn:
         body = await reference.sector_detail(conn, {
             "code": code, "t": t, "days": days, "visibilities": list(access.visibilities),
-            "restricted_kreds": access.restricted_politikreds})
+            "restricted_kreds": access.restricted_politikreds, "in_force_only": access.only_in_force})
         if body is None:
             raise NotFound(f"no Din Betjent sector {code!r} at {timeutil.isoformat_local(t)}")
         zones, _, _ = await select_features(conn, ZoneQuery(t=t, access=access, in_force_only=True, sector=code,

@@ -121,3 +121,19 @@ def test_lookup_agrees_with_shapely_on_random_points(client: TestClient, tokens:
             got = body[key]["code"] if body[key] else None
             assert got in (expected or {None}), (lon, lat, kind)
     assert hits > 200  # the sample really exercises zones, not only empty ground
+
+
+@pytest.mark.parametrize("lonlat", [(13.0, 55.6), (9.45, 54.78)])  # Malmö, Flensburg
+def test_points_outside_denmark_are_refused_like_zone_boundaries(demo_client: TestClient,
+                                                                 lonlat: tuple[float, float]) -> None:
+    response = demo_client.get("/api/v1/lookup", params={"lat": lonlat[1], "lon": lonlat[0]})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:geoservice:problem:outside-denmark"
+    assert "km from the nearest Danish police district" in problem["detail"]
+    assert problem["errors"][0]["field"] == "lat,lon" and problem["errors"][0]["distance_m"] > 3000
+
+
+def test_points_at_sea_within_3_km_still_answer(demo_client: TestClient) -> None:
+    body = lookup(demo_client, (12.69, 55.70))  # Øresund, 2.5 km off Amager and Refshaleøen
+    assert body["police_district"] is None and body["zones"] == []

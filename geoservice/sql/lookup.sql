@@ -1,8 +1,17 @@
 -- Everything that applies at one point at one moment: the zones in force there (as far as the caller may
 -- see), the patrol sector with its station and officers, the politikreds and the kommune.
 -- Parameters: lon, lat (EPSG:4326), t, visibilities (text[]), restricted_kreds (text or NULL).
+-- Second column, outside_m: NULL when a politikreds holds the point; otherwise the distance in metres to the
+-- nearest one (the caller refuses points too far from Denmark). Only that rare case pays for the KNN search:
+-- the subquery is an InitPlan, run only when the CASE reaches it.
 WITH pt AS (
     SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 25832) AS geom
+),
+district AS (
+    SELECT json_build_object('code', a.code, 'name', a.name) AS body
+    FROM reference_area_part p JOIN reference_area a ON a.id = p.area_id CROSS JOIN pt
+    WHERE p.area_type = 'politikreds' AND ST_Intersects(p.geom, pt.geom)
+    ORDER BY a.code LIMIT 1
 )
 SELECT json_build_object(
     'at', %(t)s::timestamptz,
@@ -58,16 +67,18 @@ SELECT json_build_object(
         ORDER BY s.code
         LIMIT 1
     ),
-    'police_district', (
-        SELECT json_build_object('code', a.code, 'name', a.name)
-        FROM reference_area_part p JOIN reference_area a ON a.id = p.area_id CROSS JOIN pt
-        WHERE p.area_type = 'politikreds' AND ST_Intersects(p.geom, pt.geom)
-        ORDER BY a.code LIMIT 1
-    ),
+    'police_district', (SELECT body FROM district),
     'municipality', (
         SELECT json_build_object('code', a.code, 'name', a.name)
         FROM reference_area_part p JOIN reference_area a ON a.id = p.area_id CROSS JOIN pt
         WHERE p.area_type = 'kommune' AND ST_Intersects(p.geom, pt.geom)
         ORDER BY a.code LIMIT 1
     )
-)::text AS body
+)::text AS body,
+CASE WHEN EXISTS (SELECT 1 FROM district) THEN NULL ELSE (
+    SELECT ST_Distance(p.geom, (SELECT geom FROM pt))
+    FROM reference_area_part p
+    WHERE p.area_type = 'politikreds'
+    ORDER BY p.geom <-> (SELECT geom FROM pt)  -- a parameter, so the GiST index orders the parts
+    LIMIT 1
+) END AS outside_m

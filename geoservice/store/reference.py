@@ -78,8 +78,9 @@ async def outlines_near(conn: AsyncConnection, bbox: tuple[float, float, float, 
     return next(iter(row.values()))
 
 
-async def lookup(conn: AsyncConnection, params: dict) -> str:
+async def lookup(conn: AsyncConnection, params: dict) -> tuple[str, float | None]:
+    """The lookup document, and the point's distance from the nearest politikreds when none holds it."""
     cur = await conn.execute(query("lookup"), params)
     row = await cur.fetchone()
     assert row is not None
-    return row["body"]
+    return row["body"], row["outside_m"]
