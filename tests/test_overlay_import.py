@@ -4,11 +4,13 @@ report of every rejected row, and re-imports that change nothing."""
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import psycopg
+import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -132,6 +134,47 @@ def test_geo_formats_import_the_same_points(fmt: str, client: TestClient, tokens
                         " FROM incident WHERE source = %s ORDER BY external_id", (f"fmt-{fmt}",)).fetchall()
     assert [(r[0], r[1]) for r in rows] == [("G-1", "tyveri"), ("G-2", "haervaerk")]
     assert rows[0][2:] == pytest.approx(GOTHERSGADE, abs=1e-6)
+
+
+def _zipped_shapefile(frame: gpd.GeoDataFrame, folder: Path) -> bytes:
+    folder.mkdir()
+    with warnings.catch_warnings():  # GDAL says so when it cuts a field name: that is the point here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frame.to_file(folder / "in.shp", driver="ESRI Shapefile", engine="pyogrio")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for part in sorted(folder.iterdir()):
+            archive.write(part, part.name)
+    return buffer.getvalue()
+
+
+def test_a_shapefile_with_field_names_cut_to_10_characters_imports(client: TestClient, tokens: dict,
+                                                                   conn: psycopg.Connection, tmp_path: Path) -> None:
+    """A .dbf keeps 10 bytes of a field name: external_id, occurred_at, precision_m arrive as external_i,
+    occurred_a, precision_ (and safety_score, trust_police as safety_sco, trust_poli)."""
+    incidents = gpd.GeoDataFrame(
+        {"external_id": ["S-1", "S-2"], "category": ["tyveri", "vold"], "occurred_at": [T1, T2],
+         "precision_m": ["25", "100"]},
+        geometry=[shapely.Point(*GOTHERSGADE), shapely.Point(*AALBORG_MIDTBY)], crs=4326).to_crs(25832)
+    data = _zipped_shapefile(incidents, tmp_path / "inc")
+    assert {"external_i", "occurred_a", "precision_"} <= set(pyogrio.read_info(tmp_path / "inc" / "in.shp")["fields"])
+    response = post(client, tokens["analyst"], "in.zip", data, source="shp-cut")
+    assert response.status_code == 201, response.text
+    rows = conn.execute("SELECT external_id, category, precision_m FROM incident WHERE source = 'shp-cut' "
+                        "ORDER BY external_id").fetchall()
+    assert rows == [("S-1", "tyveri", 25), ("S-2", "vold", 100)]
+    survey = gpd.GeoDataFrame(
+        {"respondent_id": ["R-1", "R-2"], "year": ["2023", "2023"], "safety_score": ["2", "6"],
+         "trust_police": ["ja", "nej"]},
+        geometry=[shapely.Point(*GOTHERSGADE), shapely.Point(*AALBORG_MIDTBY)], crs=4326)
+    data = _zipped_shapefile(survey, tmp_path / "survey")
+    cut = set(pyogrio.read_info(tmp_path / "survey" / "in.shp")["fields"])
+    assert {"respondent", "safety_sco", "trust_poli"} <= cut
+    response = post(client, tokens["analyst"], "survey.zip", data, kind="survey-responses", source="shp-cut")
+    assert response.status_code == 201, response.text
+    rows = conn.execute("SELECT external_id, safety_score, trust FROM survey_response WHERE source = 'shp-cut' "
+                        "ORDER BY external_id").fetchall()
+    assert rows == [("R-1", 2, "yes"), ("R-2", 6, "no")]
 
 
 BAD_ROWS = [

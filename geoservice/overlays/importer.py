@@ -68,6 +68,7 @@ GEO_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".zip
 DRIVER_PREFIX = {"GeoJSON": "GeoJSON:", "GPKG": "GPKG:"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
+DBF_NAME_LIMIT = 10  # bytes of a .dbf field name
 
 
 @dataclass
@@ -134,9 +135,14 @@ class Table:
     x: np.ndarray | None = None  # EPSG:25832 from the file's geometry, when it has one
     y: np.ndarray | None = None
     geometry_problem: np.ndarray | None = None  # reason per row, or None
+    # A Shapefile's .dbf keeps field names to 10 bytes (occurred_at arrives as occurred_a): match the aliases
+    # cut to that length too.
+    name_limit: int | None = None
 
     def column(self, name: str) -> pd.Series | None:
         wanted = {a.lower() for a in COLUMNS[name]}
+        if self.name_limit:
+            wanted |= {a.lower().encode()[:self.name_limit].decode(errors="ignore") for a in COLUMNS[name]}
         for col in self.frame.columns:
             if str(col).strip().lower() in wanted:
                 return self.frame[col]
@@ -309,7 +315,7 @@ def _read_geo(path: Path, name: str, suffix: str, sha: str, layer: str | None) -
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     attrs = attrs.astype(object).where(attrs.notna(), "").astype(str)
     table = Table(attrs, np.arange(len(frame)) + 1, "feature", name, sha, x=xy[:, 0], y=xy[:, 1],
-                  geometry_problem=problem)
+                  geometry_problem=problem, name_limit=DBF_NAME_LIMIT if driver == "ESRI Shapefile" else None)
     return table
 
 
@@ -552,7 +558,8 @@ def check_survey(table: Table, rules: OverlayRules, kommuner: KommuneIndex,
                             table.file_name, table.sha256,
                             None if table.x is None else table.x[sub_rows],
                             None if table.y is None else table.y[sub_rows],
-                            None if table.geometry_problem is None else table.geometry_problem[sub_rows]))
+                            None if table.geometry_problem is None else table.geometry_problem[sub_rows],
+                            name_limit=table.name_limit))
         place = locate(sub, kommuner)
         idx = np.flatnonzero(sub_rows)
         x[idx], y[idx] = place["x"], place["y"]
