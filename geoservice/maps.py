@@ -19,7 +19,8 @@ from typing import Any
 import folium
 import orjson
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 from shapely.geometry import shape
 
 from geoservice import timeutil
@@ -30,8 +31,30 @@ from geoservice.layers import Layers, credits, get_layers
 from geoservice.settings import get_settings
 from geoservice.store import reference
 from geoservice.store.zones import ZoneQuery, select_features
+from geoservice.zones import check_kinds
 
 _JS_MARK, _CSS_MARK = "GEOSERVICE_LEAFLET_JS", "GEOSERVICE_LEAFLET_CSS"
+
+# How the legend names the state of the one zone a map annex shows (zone_status_at / version_status_at).
+_STATUS_DA = {
+    "in_force": "i kraft",
+    "expiring": "i kraft, udløber snart",
+    "expired": "udløbet, ikke længere i kraft",
+    "scheduled": "endnu ikke trådt i kraft",
+    "revoked": "ophævet",
+    "draft": "udkast, ikke offentliggjort",
+    "superseded": "afløst af en ændret afgrænsning",
+}
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's control_scale adds miles as well)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
 
 
 @lru_cache(maxsize=1)
@@ -49,13 +72,44 @@ def _leaflet_assets() -> tuple[str, str]:
     return js, css
 
 
+def _instant(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _version_end(props: dict[str, Any]) -> dt.datetime | None:
+    """Where this version (the one whose decision reference is shown) ends as it stands: its own end, cut short
+    by an amendment or a revocation."""
+    end = _instant(props.get("ended_at")) or _instant(props.get("valid_to"))
+    chain_end = _instant(props.get("designation_end"))
+    if chain_end is not None and (end is None or chain_end < end):
+        end = chain_end  # a revocation the version itself does not record
+    return end
+
+
 def _period_text(props: dict[str, Any]) -> str:
-    """The designation's period as it stands: cut short by a revocation or amendment, and continued by
-    extensions already decided."""
-    start = dt.datetime.fromisoformat(props["valid_from"])
-    ends = [props.get("designation_end"), props.get("ended_at"), props.get("valid_to")]
-    end = next((dt.datetime.fromisoformat(e) for e in ends if e), None)
-    return timeutil.format_danish_period(start, end)
+    """The period of the version shown, the one its decision reference belongs to (not the whole chain)."""
+    return timeutil.format_danish_period(_instant(props["valid_from"]), _version_end(props))  # type: ignore[arg-type]
+
+
+def _continuation_text(props: dict[str, Any]) -> str | None:
+    """A separate line when the designation goes on past this version (extended by a later decision, or with an
+    amended boundary) or was revoked before its end. None when the version's period is the whole story."""
+    end = _version_end(props)
+    if end is None:
+        return None
+    if props.get("ended_reason") == "revoked":
+        return f"Ophævet før tid (afgørelsen gjaldt til {timeutil.format_danish(_instant(props.get('valid_to')))})"
+    chain_end = _instant(props.get("designation_end"))
+    if chain_end is None:
+        # no chain end while the zone is in force: a later decision continues it with no end
+        if props.get("status") not in ("in_force", "expiring"):
+            return None
+    elif chain_end <= end:
+        return None
+    until = timeutil.format_danish(chain_end)
+    if props.get("ended_reason") == "amended":
+        return f"Ændret afgrænsning fra {timeutil.format_danish(end)}, gælder til {until}"
+    return f"Forlænget til {until}" if chain_end else "Forlænget uden udløb"
 
 
 def zone_map(
@@ -66,10 +120,12 @@ def zone_map(
     at: dt.datetime,
     outlines: dict[str, Any] | None = None,
     focus: dict[str, Any] | None = None,
+    one_zone: bool = False,
 ) -> str:
     """An HTML document with the zones (one layer per kind, popups with the Danish period), the reference
     outlines as the base map, a legend, the moment the map shows and the data credits."""
-    m = folium.Map(location=[56.0, 11.0], zoom_start=7, tiles=None, control_scale=True)
+    m = folium.Map(location=[56.0, 11.0], zoom_start=7, tiles=None)
+    m.add_child(_MetricScale())
     m.default_js = [("leaflet", _JS_MARK)]
     m.default_css = [("leaflet_css", _CSS_MARK)]
     if outlines:
@@ -83,7 +139,13 @@ def zone_map(
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for feature in features:
         props = dict(feature["properties"])
-        props["periode"] = _period_text(props)
+        # folium's popup writes the values as HTML: escape them, and give the continuation a line of its own
+        for key in ("name", "kind_name", "legal_basis", "decision_ref"):
+            if isinstance(props.get(key), str):
+                props[key] = html.escape(props[key])
+        continuation = _continuation_text(props)
+        props["periode"] = html.escape(_period_text(props)) + (
+            f"<br><b>{html.escape(continuation)}</b>" if continuation else "")
         props["afgraensning"] = "Illustrativ afgrænsning" if props.get("illustrative") else "Officiel afgrænsning"
         by_kind.setdefault(props["kind"], []).append({**feature, "properties": props})
     for kind, kind_features in by_kind.items():
@@ -95,8 +157,9 @@ def zone_map(
             name=label,
             style_function=lambda _, style=style: style,
             popup=folium.GeoJsonPopup(
-                fields=["name", "kind_name", "periode", "legal_basis", "decision_ref", "afgraensning"],
-                aliases=["Navn", "Type", "Periode", "Retsgrundlag", "Afgørelse", ""],
+                # the decision next to the period it covers
+                fields=["name", "kind_name", "decision_ref", "periode", "legal_basis", "afgraensning"],
+                aliases=["Navn", "Type", "Afgørelse", "Periode", "Retsgrundlag", ""],
                 labels=True,
             ),
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
@@ -106,7 +169,7 @@ def zone_map(
     bounds = _bounds([*features, *([focus] if focus else [])])
     if bounds:
         m.fit_bounds(bounds, padding=(20, 20))
-    m.get_root().html.add_child(Element(_legend(by_kind, layers, title, at)))
+    m.get_root().html.add_child(Element(_legend(by_kind, layers, title, _shown_text(features, at, one_zone))))
     return _inline_assets(m.get_root().render())
 
 
@@ -118,7 +181,19 @@ def _bounds(features: list[dict[str, Any]]) -> list[list[float]] | None:
     return [[y0, x0], [y1, x1]]
 
 
-def _legend(by_kind: dict[str, list[dict[str, Any]]], layers: Layers, title: str, at: dt.datetime) -> str:
+def _shown_text(features: list[dict[str, Any]], at: dt.datetime, one_zone: bool) -> str:
+    """What the map shows. A map annex of one zone may show it expired, scheduled or as a draft: say so,
+    rather than calling it a zone in force."""
+    when = timeutil.format_danish(at)
+    if one_zone and features:
+        props = features[0]["properties"]
+        state = "draft" if props.get("version_status") == "draft" else props.get("status")
+        return (f"Zonen {when}: {_STATUS_DA.get(state, state or 'ukendt')} "
+                f"(version {props.get('version')})")
+    return f"Zoner i kraft {when}: {len(features)}"
+
+
+def _legend(by_kind: dict[str, list[dict[str, Any]]], layers: Layers, title: str, shown: str) -> str:
     rows = []
     for kind, features in by_kind.items():
         rules = layers.kind(kind)
@@ -131,13 +206,12 @@ def _legend(by_kind: dict[str, list[dict[str, Any]]], layers: Layers, title: str
             f'background:{fill}55;margin-right:6px"></span><b>{html.escape(rules.name.da)}</b> ({len(features)})'
             f'<br><small>{html.escape(rules.meaning.da)}</small></li>'
         )
-    count = sum(len(f) for f in by_kind.values())
     return (
         '<div id="gs-legend" style="position:fixed;z-index:1000;top:10px;left:50px;max-width:320px;'
         'background:#fff;padding:8px 12px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);'
         'font:13px system-ui,sans-serif">'
         f"<div style='font-weight:bold;font-size:15px'>{html.escape(title)}</div>"
-        f"<div>Zoner i kraft {html.escape(timeutil.format_danish(at))}: {count}</div>"
+        f"<div id='gs-shown'>{html.escape(shown)}</div>"
         f"<ul style='list-style:none;padding:0;margin:6px 0'>{''.join(rows)}</ul>"
         f"<div style='color:#666;font-size:11px'>{html.escape(' · '.join(credits()))}</div></div>"
     )
@@ -159,6 +233,7 @@ async def export_map(
     """The zones the principal may see at `at` (default now), optionally of some kinds, touching a sector, or
     one zone (the map annex of a decision), as a self-contained HTML map."""
     t = at or timeutil.now()
+    kinds = check_kinds(kinds)  # an unknown kind is refused (422 / CLI error), not an empty map
     access = zone_filter(principal)
     zq = ZoneQuery(t=t, access=access, in_force_only=zone_id is None or access.only_in_force, kinds=kinds,
                    sector=sector, zone_ids=[zone_id] if zone_id else None, limit=1000)
@@ -170,7 +245,7 @@ async def export_map(
         if sector:
             body = await reference.sector_detail(conn, {
                 "code": sector, "t": t, "days": 0, "visibilities": list(access.visibilities),
-                "restricted_kreds": access.restricted_politikreds})
+                "restricted_kreds": access.restricted_politikreds, "in_force_only": True})
             if body is None:
                 raise NotFound(f"no Din Betjent sector {sector!r} at that time")
             focus = orjson.loads(body)["sector"]
@@ -184,4 +259,4 @@ async def export_map(
                  else f"Zonekort – {focus['properties']['name']}" if focus else "Politiets zoner")
     # folium rendering is CPU work: off the event loop, so lookups keep flowing meanwhile
     return await asyncio.to_thread(zone_map, features, get_layers(), title=title, at=t, outlines=outlines,
-                                   focus=focus)
+                                   focus=focus, one_zone=zone_id is not None)

@@ -61,7 +61,8 @@ def test_sector_detail(demo_client: TestClient, tokens: dict) -> None:
     zone_names = {f["properties"]["name"] for f in body["zones_in_force"]["features"]}
     assert "Nattelivszone Vestergade" in zone_names
     # Vestergade ends 15 December 2026: within 14 days of 2 December
-    soon = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2026-12-02T12:00"}).json()
+    soon = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2026-12-02T12:00"},
+                           headers=bearer(tokens["officer"])).json()
     assert {"name": "Nattelivszone Vestergade", "change": "ends"}.items() <= next(
         u for u in soon["upcoming"] if u["name"] == "Nattelivszone Vestergade").items()
     # the internal Sydhavnen zone shows to an officer, not to the public
@@ -74,6 +75,24 @@ def test_sector_detail(demo_client: TestClient, tokens: dict) -> None:
     assert hidden in {f["properties"]["name"] for f in officer["zones_in_force"]["features"]}
     assert demo_client.get("/api/v1/sectors/NOPE-99").status_code == 404
     assert demo_client.get("/api/v1/sectors/bad code!").status_code in (404, 422)
+
+
+def test_sector_upcoming_changes(demo_client: TestClient, tokens: dict) -> None:
+    officer = bearer(tokens["officer"])
+    # seen from 1 June 2025, Distortion both starts (4 June) and ends (9 June) within 14 days
+    body = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2025-06-01T12:00", "days": 14},
+                           headers=officer).json()
+    distortion = [(u["change"], u["at"]) for u in body["upcoming"] if u["name"].startswith("Midlertidig")]
+    assert distortion == [("starts", "2025-06-04T00:00:00+02:00"), ("ends", "2025-06-09T00:00:00+02:00")]
+    # the public is told only about zones in force at the requested time: no upcoming changes at all
+    params = {"at": "2025-12-20T12:00", "days": 30}
+    staff = demo_client.get("/api/v1/sectors/KBH-BELLAHOJ-11", params=params, headers=officer).json()
+    assert "Tingbjerg-Husum Nord" in {u["name"] for u in staff["upcoming"]}
+    public = demo_client.get("/api/v1/sectors/KBH-BELLAHOJ-11", params=params).json()
+    assert public["upcoming"] == []
+    assert "Tingbjerg" not in str(public)
+    ending = demo_client.get("/api/v1/sectors/KBH-CITY-01", params={"at": "2026-12-02T12:00"}).json()
+    assert ending["upcoming"] == []
 
 
 def test_sectors_layer_and_me(demo_client: TestClient, tokens: dict) -> None:

@@ -63,12 +63,27 @@ def test_time_control_hides_aalborg_zones_before_and_after_their_period(page, li
     assert not listed(page) & AALBORG_VZ
     set_time(page, "2025-09-01T16:00", "1. september 2025 kl. 16.00")
     assert listed(page) >= AALBORG_VZ
-    popup_period = page.locator("#zone-table tbody tr", has_text="Visitationszone Vejgaard").locator("td").nth(1)
-    # the period as it stands: the first designation continued by the extension to 29 September
-    assert popup_period.inner_text() == "1. september 2025 kl. 16.00 – 29. september 2025 kl. 16.00"
+    period = page.locator("#zone-table tbody tr", has_text="Visitationszone Vejgaard").locator("td").nth(1)
+    # the period of the version in force (its own decision), and the extension by a later decision on its own line
+    assert period.locator(".period").inner_text() == "1. september 2025 kl. 16.00 – 15. september 2025 kl. 16.00"
+    assert period.locator(".continues").inner_text() == "Forlænget til 29. september 2025 kl. 16.00"
     set_time(page, "2025-10-13T16:00", "13. oktober 2025 kl. 16.00")
     assert not listed(page) & AALBORG_VZ
     assert "t=2025-10-13T16:00" in page.url  # the view is a permalink
+    assert_clean(page)
+
+
+def test_popup_period_is_the_period_of_the_decision_shown(page, live_server: str) -> None:
+    # 6 June 2025: Gothersgade runs on its 2023 decision until 1 July 2025; the 2025 decision extends it to 2027
+    open_map(page, live_server, "#z=14&c=55.68150,12.57950&t=2025-06-06T12:00")
+    page.click("#tab-list")
+    page.locator("#zone-table tbody tr", has_text="Nattelivszone Gothersgade").locator("button").click()
+    popup = page.locator(".leaflet-popup-content", has_text="Gothersgade").last
+    popup.wait_for()
+    rows = dict(zip(popup.locator("dt").all_inner_texts(), popup.locator("dd").all_inner_texts(), strict=True))
+    assert rows["Afgørelse"] == "DEMO KBH-2023-NZ-01"
+    assert rows["Periode"] == "1. juli 2023 kl. 00.00 – 1. juli 2025 kl. 00.00"
+    assert popup.locator(".continues").inner_text() == "Forlænget til 1. juli 2027 kl. 00.00"
     assert_clean(page)
 
 

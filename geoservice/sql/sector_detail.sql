@@ -1,5 +1,6 @@
 -- One Din Betjent sector at %(t)s: its boundary, station and officers, its neighbours, and the zones that
--- touch it — in force now, and starting or ending in the next %(days)s days (as far as the caller may see).
+-- touch it — in force now, and starting or ending in the next %(days)s days (as far as the caller may see;
+-- %(in_force_only)s, the public: nothing about zones not yet in force, so no upcoming changes at all).
 WITH s AS (
     SELECT * FROM patrol_sector WHERE code = %(code)s AND valid @> %(t)s::timestamptz
 ),
@@ -13,6 +14,16 @@ touching AS (
     CROSS JOIN s
     WHERE ST_Intersects(v.geom, s.geom) AND NOT isempty(v.effective)
       AND v.effective && tstzrange(%(t)s::timestamptz, %(t)s::timestamptz + make_interval(days => %(days)s), '[]')
+),
+starting AS (
+    -- zones not in force now whose first version in the window takes effect within it
+    SELECT t.id, t.name, t.kind, t.kind_name, min(lower(v.effective)) AS at
+    FROM touching t JOIN zone_version v ON v.zone_id = t.id AND v.state = 'published'
+    WHERE NOT isempty(v.effective)
+      AND lower(v.effective) > %(t)s::timestamptz
+      AND lower(v.effective) <= %(t)s::timestamptz + make_interval(days => %(days)s)
+      AND zone_chain_end(t.id, %(t)s::timestamptz) IS NULL
+    GROUP BY t.id, t.name, t.kind, t.kind_name
 )
 SELECT json_build_object(
     'sector', json_build_object(
@@ -37,18 +48,15 @@ SELECT json_build_object(
         FROM patrol_sector n
         WHERE n.code <> s.code AND n.valid @> %(t)s::timestamptz AND ST_DWithin(n.geom, s.geom, 1)), '[]')),
     'upcoming', coalesce((
-        SELECT json_agg(c ORDER BY c.at, c.zone_id) FROM (
-            SELECT t.id AS zone_id, t.name, t.kind, t.kind_name, 'starts' AS change, min(lower(v.effective)) AS at
-            FROM touching t JOIN zone_version v ON v.zone_id = t.id AND v.state = 'published'
-            WHERE NOT isempty(v.effective)
-              AND lower(v.effective) > %(t)s::timestamptz
-              AND lower(v.effective) <= %(t)s::timestamptz + make_interval(days => %(days)s)
-              AND zone_chain_end(t.id, %(t)s::timestamptz) IS NULL
-            GROUP BY t.id, t.name, t.kind, t.kind_name
+        SELECT json_agg(c ORDER BY c.at, c.change DESC, c.zone_id) FROM (
+            SELECT st.id AS zone_id, st.name, st.kind, st.kind_name, 'starts' AS change, st.at FROM starting st
             UNION ALL
-            SELECT t.id, t.name, t.kind, t.kind_name, 'ends', zone_chain_end(t.id, %(t)s::timestamptz)
-            FROM touching t
-            WHERE zone_chain_end(t.id, %(t)s::timestamptz) <= %(t)s::timestamptz + make_interval(days => %(days)s)
-        ) c), '[]')
+            -- the end of the run in force now, or of the run that starts within the window: a zone can both
+            -- start and end within it (a weekend's temporary nattelivszone)
+            SELECT t.id, t.name, t.kind, t.kind_name, 'ends', e.at
+            FROM touching t LEFT JOIN starting st ON st.id = t.id
+            CROSS JOIN LATERAL (SELECT zone_chain_end(t.id, coalesce(st.at, %(t)s::timestamptz)) AS at) e
+            WHERE e.at <= %(t)s::timestamptz + make_interval(days => %(days)s)
+        ) c WHERE NOT %(in_force_only)s), '[]')
 )::text AS body
 FROM s

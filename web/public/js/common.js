@@ -30,6 +30,9 @@ const GS = (() => {
       login: "Log ind", token: "API-nøgle (token)", logout: "Log ud", refused: "Adgang nægtet",
       needsRole: "Denne side kræver rollen {roles}.", badToken: "Nøglen blev ikke godkendt.",
       language: "English", phone: "Telefon", email: "E-mail", print: "Udskriv",
+      extendedUntil: "Forlænget til {date}", extendedNoEnd: "Forlænget uden udløb",
+      amendedFrom: "Ændret afgrænsning fra {from}, gælder til {until}",
+      revokedEarly: "Ophævet før tid (afgørelsen gjaldt til {date})",
     },
     en: {
       title: "Police zones", subtitle: "nightlife zones, search zones and other zones",
@@ -47,6 +50,9 @@ const GS = (() => {
       login: "Log in", token: "API key (token)", logout: "Log out", refused: "Access refused",
       needsRole: "This page needs the role {roles}.", badToken: "The key was not accepted.",
       language: "Dansk", phone: "Phone", email: "E-mail", print: "Print",
+      extendedUntil: "Extended until {date}", extendedNoEnd: "Extended with no end",
+      amendedFrom: "Amended boundary from {from}, in force until {until}",
+      revokedEarly: "Revoked early (the decision ran until {date})",
     },
   };
 
@@ -58,7 +64,11 @@ const GS = (() => {
   }
 
   function t(key, vars = {}) {
-    const text = (TEXT[lang] && TEXT[lang][key]) || TEXT.da[key] || key;
+    return textIn(lang, key, vars);
+  }
+
+  function textIn(language, key, vars = {}) {
+    const text = (TEXT[language] && TEXT[language][key]) || TEXT.da[key] || key;
     return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : `{${name}}`));
   }
 
@@ -203,22 +213,53 @@ const GS = (() => {
     return zone.daily_window_applies ? t("dailyWindowApplies", vars) : t("dailyWindowNot", vars);
   }
 
-  // Where a zone's period really ends: continued by extensions already decided, or cut short by a revocation.
-  function endOf(p) {
-    return p.designation_end || p.ended_at || p.valid_to;
+  // The period of the version shown — the one whose decision reference is shown next to it — cut short by an
+  // amendment or a revocation; not the whole chain, which a later decision may have extended.
+  function versionEnd(p) {
+    const end = p.ended_at || p.valid_to || null;
+    const chainEnd = p.designation_end || null;
+    // a revocation the version itself does not carry (the lookup answer has no ended_at)
+    if (chainEnd && (!end || Date.parse(chainEnd) < Date.parse(end))) return chainEnd;
+    return end;
+  }
+
+  function versionPeriod(p, language = lang) {
+    return period(p.valid_from, versionEnd(p), language);
+  }
+
+  // A separate line when the designation goes on past this version (a later decision extended it, or it goes
+  // on with an amended boundary) or was revoked before its end; "" when the version's period says it all.
+  function continuation(p, language = lang) {
+    const end = versionEnd(p);
+    if (!end) return "";
+    const say = (key, vars) => textIn(language, key, vars);
+    if (p.ended_reason === "revoked") return say("revokedEarly", { date: dateTime(p.valid_to, language) });
+    const chainEnd = p.designation_end || null;
+    if (!chainEnd) {
+      // no end of the chain while the zone is in force: a later decision continues it with no end
+      return ["in_force", "expiring"].includes(p.status) ? say("extendedNoEnd") : "";
+    }
+    if (Date.parse(chainEnd) <= Date.parse(end)) return "";
+    if (p.ended_reason === "amended") {
+      return say("amendedFrom", { from: dateTime(end, language), until: dateTime(chainEnd, language) });
+    }
+    return say("extendedUntil", { date: dateTime(chainEnd, language) });
   }
 
   function zonePopupHtml(kinds, p) {
+    // the decision next to the period it covers; an extension by a later decision on a line of its own
     const rows = [
       [t("type"), kindName(kinds, p.kind)],
-      [t("period"), period(p.valid_from, endOf(p))],
       [t("legalBasis"), p.legal_basis],
       [t("decision"), p.decision_ref],
+      [t("period"), versionPeriod(p)],
     ].filter(([, v]) => v);
+    const more = continuation(p);
     const window = p.daily_window ? `<p class="window">${escapeHtml(dailyWindowText(p))}</p>` : "";
     return `<div class="popup"><h3>${escapeHtml(p.name)}</h3>
       ${p.illustrative ? `<span class="badge illustrative">${t("illustrative")}</span>` : ""}
-      <dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>${window}</div>`;
+      <dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>
+      ${more ? `<p class="continues">${escapeHtml(more)}</p>` : ""}${window}</div>`;
   }
 
   // A login box for the staff pages. The token is kept for this browser tab only (sessionStorage).
@@ -325,7 +366,7 @@ const GS = (() => {
   }
 
   return {
-    t, setLang, translatePage, endOf, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
+    t, setLang, translatePage, versionPeriod, continuation, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
     token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
     addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
     goTo,

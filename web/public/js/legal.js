@@ -198,7 +198,8 @@
   function asofHtml(body) {
     const zones = body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong> (${GS.escapeHtml(GS.kindName(kinds, z.kind))}),
         v${z.version}, ${GS.escapeHtml(z.decision_ref || "uden afgørelsesreference")}<br>
-        ${GS.escapeHtml(GS.period(z.valid_from, z.valid_to))} · ${GS.escapeHtml(z.legal_basis || "")}
+        ${GS.escapeHtml(GS.versionPeriod(z))}${GS.continuation(z) ? ` (${GS.escapeHtml(GS.continuation(z))})` : ""}
+        · ${GS.escapeHtml(z.legal_basis || "")}
         ${z.daily_window ? `<br><em>Døgnvindue ${z.daily_window.start}–${z.daily_window.end}: ${z.daily_window_applies
           ? "forbuddet gjaldt på tidspunktet" : "forbuddet gjaldt ikke på tidspunktet"}</em>` : ""}</li>`).join("");
     return `<p>${GS.escapeHtml(GS.dateTime(body.at))} · ${body.point.lat.toFixed(5)}, ${body.point.lon.toFixed(5)}

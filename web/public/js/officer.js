@@ -80,7 +80,9 @@
     document.querySelector("#zones-table tbody").innerHTML = zones.length
       ? zones.map((f) => `<tr><th scope="row">${GS.escapeHtml(f.properties.name)}</th>
           <td>${GS.escapeHtml(GS.kindName(kinds, f.properties.kind))}</td>
-          <td>${GS.escapeHtml(GS.period(f.properties.valid_from, GS.endOf(f.properties)))}</td></tr>`).join("")
+          <td>${f.properties.decision_ref ? `${GS.escapeHtml(f.properties.decision_ref)}: ` : ""}${GS.escapeHtml(
+            GS.versionPeriod(f.properties))}${GS.continuation(f.properties)
+            ? `<br><strong>${GS.escapeHtml(GS.continuation(f.properties))}</strong>` : ""}</td></tr>`).join("")
       : `<tr><td colspan="3">${GS.escapeHtml(GS.t("noZones"))}</td></tr>`;
     document.getElementById("upcoming").innerHTML = body.upcoming.length
       ? body.upcoming.map((u) => `<li>${GS.escapeHtml(u.name)} (${GS.escapeHtml(u.kind_name)}):

@@ -166,7 +166,7 @@
       const p = f.properties;
       const tr = document.createElement("tr");
       tr.innerHTML = `<th scope="row"><span class="zone-name">${GS.escapeHtml(p.name)}</span>${p.illustrative ? ` <span class="badge illustrative">${GS.t("illustrative")}</span>` : ""}</th>
-        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${GS.escapeHtml(GS.period(p.valid_from, GS.endOf(p)))}</td>
+        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${periodCell(p)}</td>
         <td><button type="button" aria-label="${GS.escapeHtml(`${GS.t("showOnMap")}: ${p.name}`)}">${GS.t("showOnMap")}</button></td>`;
       tr.querySelector("button").addEventListener("click", () => {
         zoneLayer.eachLayer((layer) => {
@@ -175,6 +175,13 @@
       });
       tbody.appendChild(tr);
     }
+  }
+
+  // The version's own period; an extension by a later decision on a line of its own.
+  function periodCell(p) {
+    const more = GS.continuation(p);
+    return `<span class="period">${GS.escapeHtml(GS.versionPeriod(p))}</span>${more
+      ? `<br><span class="continues">${GS.escapeHtml(more)}</span>` : ""}`;
   }
 
   // The download is the same set of zones at the same moment, at full resolution.
@@ -206,7 +213,7 @@
   function lookupHtml(body) {
     const zones = body.zones.length
       ? `<h3>${GS.t("inZones")}</h3><ul class="hits">${body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong>
-          (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${GS.escapeHtml(GS.period(z.valid_from, GS.endOf(z)))}
+          (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${z.decision_ref ? `${GS.escapeHtml(z.decision_ref)}: ` : ""}${periodCell(z)}
           ${z.daily_window ? `<br><em>${GS.escapeHtml(GS.dailyWindowText(z))}</em>` : ""}
           ${kinds[z.kind] ? `<br><small>${GS.escapeHtml(kinds[z.kind].meaning[GS.lang])}</small>` : ""}</li>`).join("")}</ul>`
       : `<p>${GS.t("notInZone")}</p>`;
