@@ -19,6 +19,7 @@ from geoservice.db import Database, finite
 from geoservice.errors import Conflict, FieldError, NotFound
 from geoservice.geometry import parse_zone_geometry
 from geoservice.rules import (
+    CLOCK_SKEW,
     Override,
     Period,
     check_period,
@@ -26,6 +27,7 @@ from geoservice.rules import (
     decision_breach,
     enforce,
     parse_period,
+    retroactive_breach,
 )
 from geoservice.schemas import AmendIn, ArchiveIn, ExtendIn, PublishIn, RevokeIn
 from geoservice.store import zones as store
@@ -65,18 +67,43 @@ async def publish(db: Database, principal: Principal, zone_id: int, body: Publis
         if period.end is not None and period.end <= period.start:
             raise Conflict("effective_from is not before the end of the draft's period",
                            errors=[FieldError("effective_from", "after the end of the period")])
-        breaches = check_period(rules, period, prefix="", extension=draft["change"] == "extension")
+        continues = draft["change"] == "extension"
+        previous = _last_designation(versions) if continues else None
+        lapsed = previous is not None and _lapsed(previous, start)
+        if lapsed:
+            continues = False  # nothing left to continue: a new designation after a gap (see extend)
+        breaches = check_period(rules, period, prefix="", extension=continues)
         breaches += decision_breach(rules, body.decision_ref or draft["decision_ref"], "decision_ref")
-        if draft["change"] == "extension":
+        breaches += retroactive_breach(start, "effective_from",
+                                       previous_end=previous["effective_to"] if previous else None)
+        if continues and previous is not None:
             # continuity with where the designation ends now (an amendment since the draft does not move it)
-            previous = _last_designation(versions)
-            if previous is not None:
-                breaches += continuity_breaches(previous["effective_to"], start, body.allow_overlap)
+            breaches += continuity_breaches(Period(previous["effective_from"], previous["effective_to"]), period,
+                                            body.allow_overlap)
         override = enforce(breaches, principal=principal, override_reason=body.override_reason, kind=rules.code)
+        if lapsed:
+            await store.update_version_fields(conn, draft["id"], {"change": "designation",
+                                                                  "continues_version_id": None})
         await store.publish_version(
             conn, draft["id"], start=start, decision_ref=body.decision_ref, actor=principal.actor.name,
             override_rule=override.rule if override else None, override_reason=override.reason if override else None,
         )
+        await _unarchive(conn, zone)
+
+
+def _lapsed(previous: dict[str, Any], start: dt.datetime) -> bool:
+    """The designation ended before now and the new decision starts from now or later: it cannot continue
+    without a gap, so it is a new designation (the report lists the gap). A start before now is refused as
+    retroactive instead (rules.retroactive_breach)."""
+    now = timeutil.now()
+    return previous["effective_to"] < now - CLOCK_SKEW and start >= now - CLOCK_SKEW
+
+
+async def _unarchive(conn: AsyncConnection, zone: dict[str, Any]) -> None:
+    """A new publication withdraws the archiving of an expired zone: it is live again, so its next expiry must
+    be reported like any other (the audit log records the change of archived_at)."""
+    if zone["archived_at"] is not None:
+        await store.update_zone_fields(conn, zone["id"], {"archived_at": None, "archived_by": None})
 
 
 async def extend(
@@ -96,10 +123,13 @@ async def extend(
             raise Conflict(f"zone {zone_id} has no end, so there is nothing to extend")
         start = timeutil.parse_instant(body.valid_from, "valid_from") if body.valid_from else previous_end
         period = parse_period(start, body.valid_to, prefix="")
-        breaches = continuity_breaches(previous_end, start, body.allow_overlap)
-        breaches += check_period(rules, period, prefix="", extension=True)
+        lapsed = body.publish and _lapsed(previous, start)
+        breaches = [] if lapsed else continuity_breaches(
+            Period(previous["effective_from"], previous_end), period, body.allow_overlap)
+        breaches += check_period(rules, period, prefix="", extension=not lapsed)
         if body.publish:
             breaches += decision_breach(rules, body.decision_ref, "decision_ref")
+            breaches += retroactive_breach(start, "valid_from", previous_end=previous_end)
         override = enforce(breaches, principal=principal, override_reason=body.override_reason, kind=rules.code)
         if body.geometry is not None:
             geometry = parse_zone_geometry(body.geometry, srid=resolve_input_crs(content_crs, body.model_dump()),
@@ -111,8 +141,8 @@ async def extend(
             wkb = await store.copy_geometry_wkb(conn, previous["id"])
         await store.insert_version(conn, {
             "zone_id": zone_id,
-            "change": "extension",
-            "continues_version_id": previous["id"],
+            "change": "designation" if lapsed else "extension",
+            "continues_version_id": None if lapsed else previous["id"],
             "state": "published" if body.publish else "draft",
             "wkb": wkb,
             "valid_from": period.start,
@@ -123,6 +153,8 @@ async def extend(
             "reason": body.reason,
             **decision_stamp(principal, publish=body.publish, override=override),
         })
+        if body.publish:
+            await _unarchive(conn, zone)
     return override
 
 

@@ -127,19 +127,24 @@ def decision_breach(rules: KindRules, decision_ref: str | None, field: str) -> l
     return []
 
 
-def continuity_breaches(previous_end: dt.datetime, start: dt.datetime, allow_overlap: bool) -> list[Breach]:
-    """An extension continues from the end of the designation it extends: no gap, no overlap unless asked."""
+def continuity_breaches(previous: Period, period: Period, allow_overlap: bool) -> list[Breach]:
+    """An extension continues from the end of the designation it extends: no gap, no overlap unless asked.
+    Even with allow_overlap it must reach past the previous end and may not start before the previous start:
+    an "extension" lying inside or before the designation it continues extends nothing."""
+    previous_end, start = previous.end, period.start
+    assert previous_end is not None
+    breaches: list[Breach] = []
     if start > previous_end:
-        return [Breach(
+        breaches.append(Breach(
             rule="continuity",
             text="En forlængelse skal fortsætte fra den forrige udpegnings ophør uden hul (continuity)",
             field="valid_from",
             detail=f"the extension starts {timeutil.isoformat_local(start)}, after the designation ended "
                    f"{timeutil.isoformat_local(previous_end)}: a gap of {start - previous_end}",
             extra={"previous_end": timeutil.isoformat_local(previous_end)},
-        )]
-    if start < previous_end and not allow_overlap:
-        return [Breach(
+        ))
+    elif start < previous_end and not allow_overlap:
+        breaches.append(Breach(
             rule="continuity",
             text="En forlængelse må ikke overlappe den forrige udpegning, medmindre det udtrykkeligt ønskes "
                  "(continuity; allow_overlap)",
@@ -147,5 +152,51 @@ def continuity_breaches(previous_end: dt.datetime, start: dt.datetime, allow_ove
             detail=f"the extension starts {timeutil.isoformat_local(start)}, before the designation ends "
                    f"{timeutil.isoformat_local(previous_end)}; send allow_overlap=true if that is intended",
             extra={"previous_end": timeutil.isoformat_local(previous_end)},
-        )]
-    return []
+        ))
+    if start < previous.start:
+        breaches.append(Breach(
+            rule="continuity",
+            text="En forlængelse kan ikke begynde før den udpegning, den forlænger (continuity)",
+            field="valid_from",
+            detail=f"the extension starts {timeutil.isoformat_local(start)}, before the designation it continues "
+                   f"started {timeutil.isoformat_local(previous.start)}",
+            extra={"previous_start": timeutil.isoformat_local(previous.start),
+                   "previous_end": timeutil.isoformat_local(previous_end)},
+        ))
+    if period.end is not None and period.end <= previous_end:
+        breaches.append(Breach(
+            rule="continuity",
+            text="En forlængelse skal slutte efter den forrige udpegnings ophør (continuity)",
+            field="valid_to",
+            detail=f"the extension ends {timeutil.isoformat_local(period.end)}, not after the designation it "
+                   f"continues ends {timeutil.isoformat_local(previous_end)}: it extends nothing",
+            extra={"previous_end": timeutil.isoformat_local(previous_end)},
+        ))
+    return breaches
+
+
+# How far in the past a start may lie and still count as "now": clocks of the caller and the server differ.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def retroactive_breach(start: dt.datetime, field: str, *, previous_end: dt.datetime | None = None,
+                       now: dt.datetime | None = None) -> list[Breach]:
+    """A designation takes effect no earlier than its publication: a decision made today cannot have been in
+    force yesterday. An admin may override it (with a reason) to record a decision made on paper at the time."""
+    now = now or timeutil.now()
+    if start >= now - CLOCK_SKEW:
+        return []
+    detail = (f"{field} {timeutil.isoformat_local(start)} lies before the publication "
+              f"{timeutil.isoformat_local(now)}")
+    if previous_end is not None and previous_end < now:
+        detail += (f"; the designation lapsed {timeutil.isoformat_local(previous_end)}, so it cannot be continued "
+                   "without a gap: designate it anew from now or later (valid_from), and the gap is listed in "
+                   "the validity report")
+    return [Breach(
+        rule="no_retroactive_effect",
+        text="En udpegning får tidligst virkning fra offentliggørelsen og kan ikke tilbagedateres "
+             "(no_retroactive_effect)",
+        field=field,
+        detail=detail,
+        extra={"earliest_allowed_start": timeutil.isoformat_local(now - CLOCK_SKEW)},
+    )]

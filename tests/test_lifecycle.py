@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from geoservice import timeutil
 from tests.conftest import bearer
 from tests.helpers import GOTHERSGADE, offset, square, zone_feature
 
@@ -43,16 +46,16 @@ def draft(client: TestClient, admin: dict, geometry: dict, **props) -> int:
 
 def test_draft_publish_with_effect_moment(client: TestClient, admin: dict, legal: dict) -> None:
     centre, geometry = spot()
-    zone_id = draft(client, admin, geometry, valid_from="2026-03-01T00:00", valid_to="2027-03-01T00:00")
-    assert lookup_ids(client, centre, "2026-06-01T12:00", legal) == []  # a draft is never in force
+    zone_id = draft(client, admin, geometry, valid_from="2030-03-01T00:00", valid_to="2031-03-01T00:00")
+    assert lookup_ids(client, centre, "2030-06-01T12:00", legal) == []  # a draft is never in force
     published = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal,
-                            json={"effective_from": "2026-04-01T12:00", "decision_ref": "KBH-2026-99"})
+                            json={"effective_from": "2030-04-01T12:00", "decision_ref": "KBH-2030-99"})
     assert published.status_code == 200, published.text
     props = published.json()["properties"]
-    assert props["valid_from"] == "2026-04-01T12:00:00+02:00" and props["decision_ref"] == "KBH-2026-99"
+    assert props["valid_from"] == "2030-04-01T12:00:00+02:00" and props["decision_ref"] == "KBH-2030-99"
     assert props["published_at"] is not None
-    assert lookup_ids(client, centre, "2026-04-01T11:59", legal) == []
-    assert lookup_ids(client, centre, "2026-04-01T12:00", legal) == [zone_id]
+    assert lookup_ids(client, centre, "2030-04-01T11:59", legal) == []
+    assert lookup_ids(client, centre, "2030-04-01T12:00", legal) == [zone_id]
     again = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal, json={})
     assert again.status_code == 409
 
@@ -209,10 +212,103 @@ def test_archive_only_after_expiry(client: TestClient, tokens: dict, admin: dict
     report = client.get("/api/v1/validity/report", headers=legal).json()
     assert old not in [z["zone_id"] for z in report["expired_still_published"]]
     _, live_geometry = spot()
+    # in force now whatever the date the test runs: from yesterday to 100 days from now (created by an admin
+    # recording the decision, so the start before "now" is no retroactive publication)
     live = client.post("/api/v1/zones", headers=admin, json=zone_feature(
-        live_geometry, valid_from="2026-01-01T00:00", valid_to="2027-12-31")).json()["id"]
+        live_geometry, valid_from=local(days=-1), valid_to=local(days=100))).json()["id"]
     refused = client.post(f"/api/v1/zones/{live}/archive", headers=legal, json={})
-    assert refused.status_code == 409 and refused.json()["zone_status"] in ("in_force", "expiring")
+    assert refused.status_code == 409 and refused.json()["zone_status"] == "in_force"
+
+
+def local(**delta: float) -> str:
+    """A moment relative to the real clock, in local time with offset (for rules that depend on "now")."""
+    return timeutil.isoformat_local(timeutil.now() + dt.timedelta(**delta))
+
+
+def rules_of(response) -> list[str]:
+    return [r["rule"] for r in response.json().get("rules", [])]
+
+
+def test_a_lapsed_zone_cannot_be_extended_back_dated(client: TestClient, admin: dict, legal: dict) -> None:
+    centre, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, name="Bortfaldet", valid_from="2025-01-01T00:00", valid_to="2025-06-09T00:00")).json()["id"]
+    backdated = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                            json={"valid_to": "2025-12-31", "decision_ref": "BACKDATED-1"})
+    assert backdated.status_code == 422, backdated.text
+    assert "no_retroactive_effect" in rules_of(backdated) and "tilbagedateres" in backdated.json()["detail"]
+    assert "designate it anew from now" in backdated.json()["detail"]
+    assert lookup_ids(client, centre, "2025-08-02T01:30", legal) == []  # nothing written
+    # a new designation from now on is allowed; the gap runs to today and is listed in the report
+    anew = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                       json={"valid_from": local(minutes=1), "valid_to": local(days=200), "decision_ref": "NY-1"})
+    assert anew.status_code == 201, anew.text
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+    assert [(v["change"], v["continues_version"]) for v in history["versions"]] == [
+        ("designation", None), ("designation", None)]
+    report = client.get("/api/v1/validity/report", params={"at": local(hours=1)}, headers=legal).json()
+    (gap,) = [g for g in report["chain_gaps"] if g["zone_id"] == zone_id]
+    assert gap["gap_from"].startswith("2025-06-09") and gap["gap_to"][:10] == local(minutes=1)[:10]
+
+
+def test_publication_takes_effect_no_earlier_than_it_is_made(client: TestClient, admin: dict, legal: dict) -> None:
+    centre, geometry = spot()
+    zone_id = draft(client, admin, geometry, valid_from="2025-03-01T00:00", valid_to="2025-09-01T00:00")
+    refused = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal,
+                          json={"effective_from": "2025-04-01T00:00", "decision_ref": "P-1"})
+    assert refused.status_code == 422 and rules_of(refused) == ["no_retroactive_effect"]
+    default_start = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal, json={"decision_ref": "P-1"})
+    assert default_start.status_code == 422 and rules_of(default_start) == ["no_retroactive_effect"]
+    # a small clock difference between caller and server is tolerated
+    skew_id = draft(client, admin, spot()[1], valid_from=local(days=1), valid_to=local(days=100))
+    assert client.post(f"/api/v1/zones/{skew_id}/publish", headers=legal, json={
+        "effective_from": local(minutes=-2), "decision_ref": "P-2"}).status_code == 200
+    # recording a decision made on paper at the time: an admin override with a reason, shown in the report
+    paper = client.post(f"/api/v1/zones/{zone_id}/publish", headers=admin, json={
+        "decision_ref": "P-1", "override_reason": "Papirafgørelse af 1. marts 2025, indført efterfølgende"})
+    assert paper.status_code == 200, paper.text
+    assert lookup_ids(client, centre, "2025-04-01T12:00", legal) == [zone_id]
+    report = client.get("/api/v1/validity/report", headers=legal).json()
+    override = next(o for o in report["overrides"] if o["zone_id"] == zone_id)
+    assert "no_retroactive_effect" in override["rule"] and "Papirafgørelse" in override["reason"]
+
+
+def test_allow_overlap_still_needs_a_real_extension(client: TestClient, admin: dict, legal: dict) -> None:
+    _, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, valid_from="2030-01-01T00:00", valid_to="2031-01-01T00:00")).json()["id"]
+    before = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": "2029-01-01T00:00", "valid_to": "2029-12-31", "decision_ref": "WEIRD-1",
+        "allow_overlap": True})
+    assert before.status_code == 422 and set(rules_of(before)) == {"continuity"}
+    assert {e["field"] for e in before.json()["errors"]} == {"valid_from", "valid_to"}
+    inside = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": "2030-03-01T00:00", "valid_to": "2030-12-01", "decision_ref": "WEIRD-2",
+        "allow_overlap": True})
+    assert inside.status_code == 422 and "slutte efter" in inside.json()["detail"]
+    overlap = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": "2030-12-01T00:00", "valid_to": "2032-01-01", "decision_ref": "OK-1", "allow_overlap": True})
+    assert overlap.status_code == 201, overlap.text
+
+
+def test_extending_an_archived_zone_brings_it_back_into_the_report(client: TestClient, admin: dict,
+                                                                    legal: dict) -> None:
+    _, geometry = spot()
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        geometry, kind="visitationszone", name="Genoptaget", valid_from="2024-01-01T00:00",
+        valid_to="2024-01-10T00:00")).json()["id"]
+    assert client.post(f"/api/v1/zones/{zone_id}/archive", headers=legal, json={}).status_code == 200
+    renewed = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": local(minutes=1), "valid_to": local(days=10), "decision_ref": "V-2"})
+    assert renewed.status_code == 201, renewed.text
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+    assert history["zone"]["archived_at"] is None
+    unarchived = [e for e in history["events"] if "archived_at" in e["changes"]]
+    assert unarchived[-1]["action"] == "zone.extend" and unarchived[-1]["changes"]["archived_at"]["after"] is None
+    soon = client.get("/api/v1/validity/report", params={"at": local(days=8)}, headers=legal).json()
+    assert zone_id in [z["zone_id"] for z in soon["expiring"]]
+    later = client.get("/api/v1/validity/report", params={"at": local(days=11)}, headers=legal).json()
+    assert zone_id in [z["zone_id"] for z in later["expired_still_published"]]
 
 
 @pytest.mark.parametrize("who", ["officer", "analyst"])
