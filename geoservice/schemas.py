@@ -1,19 +1,43 @@
-"""Request bodies. Unknown fields are refused everywhere (`extra="forbid"`): a typo must not be ignored."""
+"""Request bodies. Unknown fields are refused everywhere (`extra="forbid"`): a typo must not be ignored.
+Booleans are strict (`true`/`false` only): "yes" or "0" must not publish a zone."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 Visibility = Literal["public", "internal", "restricted"]
+
+# Properties a zone Feature has when read (geoservice/sql/zone_feature.sql) that the service sets itself. A PUT
+# may send them back unchanged (GET, edit, PUT) and they are ignored; a POST is refused with the reason.
+READ_ONLY_PROPERTIES = (
+    "id", "kind_name", "kind_name_en", "status", "version", "version_status", "change", "ended_at",
+    "ended_reason", "designation_end", "daily_window", "politikreds", "published_at", "revoked_at",
+    "revoke_reason", "override", "area_m2",
+)
+READ_ONLY_REASON = "read-only (set by the service)"
+
+
+def _refuse_read_only(value: Any) -> Any:
+    raise PydanticCustomError("read_only", READ_ONLY_REASON)
+
+
+# Present on POST only to say why it is refused; left out of the OpenAPI schema.
+RefusedReadOnly = SkipJsonSchema[Annotated[Any, AfterValidator(_refuse_read_only)]]
+IgnoredReadOnly = Annotated[Any, Field(description="Read-only (set by the service); ignored on PUT",
+                                       json_schema_extra={"readOnly": True})]
+BBox = Annotated[list[float], Field(min_length=4, max_length=6,
+                                    description="RFC 7946 bbox; ignored (derived from the geometry)")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class ZoneProperties(Strict):
+class ZoneWritableProperties(Strict):
     kind: str = Field(description="Zone kind code from layers/kinds.yaml, e.g. nattelivszone")
     name: str = Field(min_length=1, max_length=200)
     valid_from: str = Field(
@@ -31,18 +55,44 @@ class ZoneProperties(Strict):
     reason: str | None = Field(default=None, max_length=4000)
     description: str | None = Field(default=None, max_length=4000)
     visibility: Visibility | None = None
-    illustrative: bool = False
+    illustrative: StrictBool = False
     list_edition: str | None = Field(default=None, max_length=40)
-    publish: bool = Field(default=False, description="Publish at once instead of creating a draft")
+    publish: StrictBool = Field(default=False, description="Publish at once instead of creating a draft")
     override_reason: str | None = Field(
         default=None, max_length=2000, description="Admin only: override a kind rule, with the reason"
     )
 
 
+ZoneProperties = create_model(  # POST: read-only properties are refused, saying so
+    "ZoneProperties", __base__=ZoneWritableProperties,
+    **{name: (RefusedReadOnly, None) for name in READ_ONLY_PROPERTIES},  # type: ignore[call-overload]
+)
+ZoneReplaceProperties = create_model(  # PUT: what GET returned may come back; the read-only part is ignored
+    "ZoneReplaceProperties", __base__=ZoneWritableProperties,
+    **{name: (IgnoredReadOnly, None) for name in READ_ONLY_PROPERTIES},  # type: ignore[call-overload]
+)
+
+
 class ZoneFeatureIn(Strict):
+    """A new zone (POST): a GeoJSON Feature."""
+
     type: Literal["Feature"]
+    id: RefusedReadOnly = None
+    bbox: BBox | None = None
     geometry: dict[str, Any]
-    properties: ZoneProperties
+    properties: ZoneProperties  # type: ignore[valid-type]
+    crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
+
+
+class ZoneFeatureReplace(Strict):
+    """The whole zone again (PUT): a GeoJSON Feature as GET returned it, edited. A top-level `id` must be the
+    zone's id; `bbox` and the read-only properties are ignored."""
+
+    type: Literal["Feature"]
+    id: int | str | None = Field(default=None, description="The zone's id, as in the path")
+    bbox: BBox | None = None
+    geometry: dict[str, Any]
+    properties: ZoneReplaceProperties  # type: ignore[valid-type]
     crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
 
 
@@ -53,7 +103,7 @@ class ZonePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     visibility: Visibility | None = None
-    illustrative: bool | None = None
+    illustrative: StrictBool | None = None
     list_edition: str | None = Field(default=None, max_length=40)
     decision_ref: str | None = Field(default=None, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
@@ -77,7 +127,7 @@ class PublishIn(Strict):
         default=None, description="The moment the designation takes effect; default the draft's valid_from"
     )
     decision_ref: str | None = Field(default=None, max_length=200)
-    allow_overlap: bool = Field(default=False, description="An extension may start before the current end")
+    allow_overlap: StrictBool = Field(default=False, description="An extension may start before the current end")
     override_reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -92,8 +142,8 @@ class ExtendIn(Strict):
     reason: str | None = Field(default=None, max_length=4000)
     geometry: dict[str, Any] | None = Field(default=None, description="A new boundary; default the current one")
     crs: dict[str, Any] | None = None
-    allow_overlap: bool = Field(default=False, description="Let the extension start before the current end")
-    publish: bool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
+    allow_overlap: StrictBool = Field(default=False, description="Let the extension start before the current end")
+    publish: StrictBool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
     override_reason: str | None = Field(default=None, max_length=2000)
 
 

@@ -33,7 +33,7 @@ from geoservice.geometry import (
 )
 from geoservice.layers import KindRules, get_layers
 from geoservice.rules import Override, Period, check_period, decision_breach, enforce, parse_period
-from geoservice.schemas import ZoneFeatureIn, ZonePatch
+from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.store import zones as store
 
 ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
@@ -151,6 +151,11 @@ async def check_placement(conn: AsyncConnection, geometry: ZoneGeometry, field: 
     return place["code"]
 
 
+def _field(name: str, prefix: str) -> str:
+    """The field as the request named it: the geometry is top-level in a Feature, the rest are properties."""
+    return name if name in ("geometry", "crs") else prefix + name
+
+
 def _period_with_rules(
     rules: KindRules, valid_from: Any, valid_to: Any, principal: Principal, override_reason: str | None,
     prefix: str = "properties.",
@@ -244,8 +249,10 @@ async def _load_for_write(conn: AsyncConnection, zone_id: int) -> tuple[dict[str
 
 
 async def patch_zone(
-    db: Database, principal: Principal, zone_id: int, patch: ZonePatch, *, content_crs: str | None, repair: bool
+    db: Database, principal: Principal, zone_id: int, patch: ZonePatch, *, content_crs: str | None, repair: bool,
+    prefix: str = "",
 ) -> WriteResult:
+    """PATCH (and the rest of PUT, which passes prefix="properties." so errors name the fields it was sent)."""
     require(principal, Role.admin, action="Changing a zone")
     given = patch.model_dump(exclude_unset=True)
     if not given:
@@ -265,9 +272,10 @@ async def patch_zone(
         nulls = [k for k in NOT_NULL_FIELDS if k in given and given[k] is None]
         if nulls:
             raise InvalidInput(f"{', '.join(nulls)} cannot be null",
-                               errors=[FieldError(k, "cannot be null; leave the field out to keep it") for k in nulls])
+                               errors=[FieldError(_field(k, prefix), "cannot be null; leave the field out to keep it")
+                                       for k in nulls])
         if "visibility" in zone_fields:
-            check_visibility(rules, zone_fields["visibility"], "visibility")
+            check_visibility(rules, zone_fields["visibility"], _field("visibility", prefix))
 
         version_fields: dict[str, Any] = {}
         frozen = [k for k in ("geometry", "valid_from", "valid_to") if k in given]
@@ -275,7 +283,7 @@ async def patch_zone(
             raise Conflict(
                 f"zone {zone_id} is published: its boundary and period change only by a new decision "
                 f"(POST /api/v1/zones/{zone_id}/extend or /amend), so the history keeps it",
-                errors=[FieldError(k, "cannot change after publication") for k in frozen],
+                errors=[FieldError(_field(k, prefix), "cannot change after publication") for k in frozen],
             )
         if "geometry" in given:
             srid = resolve_input_crs(content_crs, given)
@@ -287,7 +295,7 @@ async def patch_zone(
             valid_from = given.get("valid_from", latest["valid_from"])
             valid_to = given["valid_to"] if "valid_to" in given else finite(latest["valid_to"])
             period, override = _period_with_rules(rules, valid_from, valid_to, principal, patch.override_reason,
-                                                  prefix="")
+                                                  prefix=prefix)
             version_fields["period"] = (period.start, period.end)
             version_fields["override_rule"] = override.rule if override else None
             version_fields["override_reason"] = override.reason if override else None
@@ -298,7 +306,7 @@ async def patch_zone(
             if not is_draft and not (key == "decision_ref" and latest["decision_ref"] is None):
                 raise Conflict(
                     f"{key} of a published version cannot be changed; extend or amend with a new decision",
-                    errors=[FieldError(key, "cannot change after publication")],
+                    errors=[FieldError(_field(key, prefix), "cannot change after publication")],
                 )
             version_fields[key] = given[key]
 
@@ -309,13 +317,17 @@ async def patch_zone(
 
 
 async def replace_zone(
-    db: Database, principal: Principal, zone_id: int, feature: ZoneFeatureIn, *, content_crs: str | None,
+    db: Database, principal: Principal, zone_id: int, feature: ZoneFeatureReplace, *, content_crs: str | None,
     repair: bool,
 ) -> WriteResult:
-    """PUT: the whole zone again. A draft takes everything; a published zone only what may change after
-    publication (the rest must be unchanged)."""
+    """PUT: the whole zone again, as GET returned it and edited. A draft takes everything; a published zone
+    only what may change after publication (the rest must be unchanged). The read-only properties are ignored."""
     require(principal, Role.admin, action="Replacing a zone")
     props = feature.properties
+    for field, given in (("id", feature.id), ("properties.id", props.id)):
+        if given is not None and str(given) != str(zone_id):
+            raise InvalidInput(f"{field} {given!r} is not the zone being replaced ({zone_id})",
+                               errors=[FieldError(field, f"must be {zone_id}, the id in the path, or left out")])
     async with db.connection() as conn:
         zone = await store.zone_row(conn, zone_id)
         if zone is None:
@@ -348,15 +360,17 @@ async def replace_zone(
         srid = resolve_input_crs(content_crs, feature.model_dump())
         geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
         async with db.connection() as conn:
-            if not await store.same_geometry(conn, latest["id"], geometry.wkb):
+            # GET gives 6 decimals (up to 7 cm off); a boundary sent back unchanged must count as unchanged
+            if not await store.same_geometry(conn, latest["id"], geometry.wkb, tolerance_m=0.25):
                 raise Conflict(
                     "the zone is published: its boundary changes only by amend or extend, with a decision",
                     errors=[FieldError("geometry", "differs from the published boundary")],
                 )
-    return await patch_zone(db, principal, zone_id, ZonePatch(**patch_data), content_crs=content_crs, repair=repair)
+    return await patch_zone(db, principal, zone_id, ZonePatch(**patch_data), content_crs=content_crs, repair=repair,
+                            prefix="properties.")
 
 
-def _same_published_decision(feature: ZoneFeatureIn, latest: dict[str, Any]) -> None:
+def _same_published_decision(feature: ZoneFeatureReplace, latest: dict[str, Any]) -> None:
     props = feature.properties
     period = parse_period(props.valid_from, props.valid_to)
     differs = []

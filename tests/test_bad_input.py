@@ -214,7 +214,7 @@ def test_unknown_kind(client, tokens, unchanged) -> None:
     ("mutate", "field"),
     [
         (lambda b: b["properties"].update(colour="red"), "properties.colour"),
-        (lambda b: b.update(bbox=[1, 2, 3, 4]), "bbox"),
+        (lambda b: b.update(bbox="1,2,3,4"), "bbox"),  # RFC 7946 bbox is accepted, but as an array
         (lambda b: b["properties"].pop("name"), "properties.name"),
         (lambda b: b["properties"].update(publish="sometimes"), "properties.publish"),
         (lambda b: b.update(type="FeatureCollection"), "type"),

@@ -164,3 +164,71 @@ def test_epsg_25832_input_is_accepted_when_declared(client: TestClient, tokens: 
     ring = created.json()["geometry"]["coordinates"][0][0]
     lon, lat = ring[0]
     assert abs(lon - place[0]) < 0.01 and abs(lat - place[1]) < 0.01  # returned in EPSG:4326
+
+
+@pytest.mark.parametrize("publish", [False, True], ids=["draft", "published"])
+def test_get_edit_put_round_trip(client: TestClient, tokens: dict[str, str], publish: bool) -> None:
+    """A zone as GET returns it (top-level id, read-only properties) can be edited and PUT back."""
+    admin = bearer(tokens["admin"])
+    place = offset(*AALBORG_MIDTBY, -2500, 2500 + 600 * publish)
+    created = client.post("/api/v1/zones", headers=admin,
+                          json=zone_feature(square(*place, 150), name="Tur-retur", publish=publish))
+    assert created.status_code == 201, created.text
+    zone_id = created.json()["id"]
+    feature = client.get(f"/api/v1/zones/{zone_id}", headers=admin).json()
+    assert feature["id"] == zone_id and "status" in feature["properties"]
+    feature["properties"]["name"] = "Tur-retur, nyt navn"
+    feature["bbox"] = [place[0] - 0.01, place[1] - 0.01, place[0] + 0.01, place[1] + 0.01]
+    put = client.put(f"/api/v1/zones/{zone_id}", headers=admin, json=feature)
+    assert put.status_code == 200, put.text
+    after = put.json()["properties"]
+    assert after["name"] == "Tur-retur, nyt navn" and after["version"] == 1
+    assert after["status"] == feature["properties"]["status"] and (after["status"] == "draft") is not publish
+
+    # the id in the body must be this zone's
+    feature["id"] = zone_id + 1
+    wrong = client.put(f"/api/v1/zones/{zone_id}", headers=admin, json=feature)
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "id"
+    feature["id"] = zone_id
+    # a typo is still refused on PUT
+    feature["properties"]["nmae"] = "x"
+    typo = client.put(f"/api/v1/zones/{zone_id}", headers=admin, json=feature)
+    assert typo.status_code == 422 and typo.json()["errors"][0] == {
+        "field": "properties.nmae", "reason": "unknown field", "in": "body"}
+
+
+def test_every_zone_as_read_validates_as_a_put_body(demo_client: TestClient, tokens: dict[str, str]) -> None:
+    """Every property GET returns is either writable or declared read-only (schemas.READ_ONLY_PROPERTIES)."""
+    from geoservice.schemas import ZoneFeatureReplace
+
+    fc = demo_client.get("/api/v1/zones", params={"limit": 1000}, headers=bearer(tokens["admin"])).json()
+    assert fc["features"]
+    for feature in fc["features"]:
+        ZoneFeatureReplace.model_validate(feature)
+
+
+def test_put_errors_name_the_properties_path(client: TestClient, tokens: dict[str, str]) -> None:
+    admin = bearer(tokens["admin"])
+    place = offset(*AALBORG_MIDTBY, -2500, -2500)
+    created = client.post("/api/v1/zones", headers=admin,
+                          json=zone_feature(square(*place, 150), name="Stier", publish=False))
+    zone_id = created.json()["id"]
+    body = zone_feature(square(*place, 150), name="Stier", publish=False, valid_from="2026-05-01",
+                        valid_to="2026-04-01")
+    put = client.put(f"/api/v1/zones/{zone_id}", headers=admin, json=body)
+    assert put.status_code == 422 and [e["field"] for e in put.json()["errors"]] == ["properties.valid_to"]
+
+
+def test_post_accepts_bbox_and_refuses_read_only_members(client: TestClient, tokens: dict[str, str]) -> None:
+    admin = bearer(tokens["admin"])
+    place = offset(*AALBORG_MIDTBY, 2500, -2500)
+    body = zone_feature(square(*place, 150), name="Med bbox")
+    body["bbox"] = [place[0] - 0.01, place[1] - 0.01, place[0] + 0.01, place[1] + 0.01]
+    assert client.post("/api/v1/zones", headers=admin, json=body).status_code == 201
+    for mutate, field in ((lambda b: b["properties"].update(status="in_force"), "properties.status"),
+                          (lambda b: b.update(id=7), "id")):
+        bad = zone_feature(square(*offset(*place, 600, 0), 150))
+        mutate(bad)
+        refused = client.post("/api/v1/zones", headers=admin, json=bad)
+        assert refused.status_code == 422
+        assert refused.json()["errors"] == [{"field": field, "reason": "read-only (set by the service)", "in": "body"}]

@@ -13,7 +13,8 @@ from geoservice import zones as domain
 from geoservice.access import Principal
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
 from geoservice.db import Database
-from geoservice.schemas import ZoneFeatureIn, ZonePatch
+from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
+from geoservice.validity import published_as_of_moment
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 
@@ -53,7 +54,7 @@ async def list_zones(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    as_of = parse_time_param(published_as_of, "published_as_of")
+    as_of = published_as_of_moment(published_as_of, parse_time_param(published_as_of, "published_as_of"))
     zq = domain.zone_query(principal, at=at, kinds=parse_csv(kind), statuses=parse_csv(status),
                            published_as_of=as_of, bbox=parse_bbox(bbox), q=q, simplify_m=simplify,
                            limit=limit, offset=offset)
@@ -129,12 +130,14 @@ async def patch_zone(
     return await _written(db, principal, result, 200)
 
 
-@router.put("/zones/{zone_id}", summary="Replace a zone with a GeoJSON Feature (admin)")
+@router.put("/zones/{zone_id}", summary="Replace a zone with a GeoJSON Feature (admin)",
+            description="Send the Feature as GET returned it, edited. A top-level `id` must be the zone's id; "
+                        "`bbox` and the read-only properties (status, version, area_m2 ...) are ignored.")
 async def put_zone(
     db: DbDep,
     principal: PrincipalDep,
     zone_id: ZoneId,
-    feature: Annotated[ZoneFeatureIn, Body()],
+    feature: Annotated[ZoneFeatureReplace, Body()],
     content_crs: ContentCrs = None,
     repair: Repair = False,
 ) -> Response:
