@@ -40,6 +40,16 @@ SECTION_TITLES = {
 }
 
 
+def published_as_of_moment(value: str | None, parsed: dt.datetime | None,
+                           field: str = "published_as_of") -> dt.datetime | None:
+    """The moment of `published_as_of` (`parsed`: the value read as any time parameter): a date alone means
+    as at the end of that day (local), so a zone published during the day is on the map of that day."""
+    text = (value or "").strip()
+    if parsed is not None and len(text) == 10:  # YYYY-MM-DD
+        return timeutil.parse_instant(text, field, date_means="end_inclusive") - dt.timedelta(microseconds=1)
+    return parsed
+
+
 async def report(db: Database, principal: Principal, at: dt.datetime | None) -> dict[str, Any]:
     require(principal, Role.legal, Role.admin, action="The validity report")
     t = at or timeutil.now()

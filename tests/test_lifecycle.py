@@ -354,6 +354,32 @@ def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: 
     assert shown("2026-01-20T12:00")
     assert shown("2026-03-05T12:00")      # revoked from 1 March, but nobody had recorded it yet
     assert not shown("2026-03-11T12:00")
+    # a date alone means as at the end of that day: published at 12:00 on the 15th, on the map of the 15th
+    assert not shown("2026-01-14") and shown("2026-01-15")
+
+    # the properties are those known at that moment, not today's
+    fc = client.get("/api/v1/zones", params={"published_as_of": "2026-03-05T12:00", "q": "Rekonstruktion"}).json()
+    props = fc["features"][0]["properties"]
+    assert props["status"] == "in_force" and props["version_status"] == "in_force"
+    assert props["revoked_at"] is None and props["revoke_reason"] is None
+    assert props["ended_at"] is None and props["ended_reason"] is None
+    assert props["designation_end"] == "2027-01-01T00:00:00+01:00"
+    # inside the warning window as it was then (90 days for a nightlife zone), not as it is today
+    february = client.get("/api/v1/zones", params={"published_as_of": "2026-02-20", "q": "Rekonstruktion"}).json()
+    assert february["features"][0]["properties"]["status"] == "in_force"
+    # and today's listing still shows the revocation
+    now = client.get(f"/api/v1/zones/{zone_id}", headers=legal).json()["properties"]
+    assert now["status"] == "revoked" and now["revoke_reason"] == "Ophævet"
+    # with nothing recorded later, the functions as known agree with the ordinary ones
+    agree = conn.execute(
+        "SELECT count(*) FROM zone z, generate_series('2024-01-01'::timestamptz, '2031-01-01', '97 days') t"
+        " WHERE zone_status_known(z.id, t, 'infinity') IS DISTINCT FROM zone_status_at(z.id, t)"
+        "    OR zone_chain_end_known(z.id, t, 'infinity') IS DISTINCT FROM zone_chain_end(z.id, t)").fetchone()[0]
+    assert agree == 0
+    versions = conn.execute(
+        "SELECT count(*) FROM zone_version v, generate_series('2024-01-01'::timestamptz, '2031-01-01', '97 days') t"
+        " WHERE version_status_known(v, t, 'infinity') IS DISTINCT FROM version_status_at(v, t)").fetchone()[0]
+    assert versions == 0
 
 
 def test_status_agrees_between_listing_and_report(client: TestClient, legal: dict, conn: psycopg.Connection) -> None:

@@ -1,6 +1,9 @@
 -- One zone as a GeoJSON Feature (json), given z (zone), v (zone_version), k (zone_kind) and the moment
 -- %(t)s. {geometry} is the geometry expression (full resolution or simplified for a zoom level) and
 -- {precision} the number of decimals of its coordinates. Admin overrides are shown to staff only (%(staff)s).
+-- {status}, {version_status} and {chain_end} are the status expressions: as things stand now, or as they were
+-- known at %(known)s for published_as_of (store/zones.py); endings and revocations recorded after %(known)s
+-- are not shown (%(known)s is 'infinity' for an ordinary listing).
 json_build_object(
     'type', 'Feature',
     'id', z.id,
@@ -11,15 +14,16 @@ json_build_object(
         'kind_name', k.name_da,
         'kind_name_en', k.name_en,
         'name', z.name,
-        'status', zone_status_at(z.id, %(t)s),
+        'status', {status},
         'version', v.version_no,
-        'version_status', version_status_at(v, %(t)s),
+        'version_status', {version_status},
         'change', v.change,
         'valid_from', lower(v.valid),
         'valid_to', nullif(upper(v.valid), 'infinity'),
-        'ended_at', v.ended_at,
-        'ended_reason', v.ended_reason,
-        'designation_end', nullif(zone_chain_end(z.id, %(t)s), 'infinity'),
+        'ended_at', CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= %(known)s::timestamptz THEN v.ended_at END,
+        'ended_reason', CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= %(known)s::timestamptz
+                             THEN v.ended_reason END,
+        'designation_end', nullif({chain_end}, 'infinity'),
         'decision_ref', v.decision_ref,
         'decided_by', v.decided_by,
         'legal_basis', v.legal_basis,
@@ -32,8 +36,10 @@ json_build_object(
         'politikreds', z.politikreds_code,
         'list_edition', z.list_edition,
         'published_at', v.published_at,
-        'revoked_at', z.revoked_at,
-        'revoke_reason', z.revoke_reason,
+        'revoked_at', CASE WHEN coalesce(z.revoked_recorded_at, '-infinity') <= %(known)s::timestamptz
+                           THEN z.revoked_at END,
+        'revoke_reason', CASE WHEN coalesce(z.revoked_recorded_at, '-infinity') <= %(known)s::timestamptz
+                              THEN z.revoke_reason END,
         'override', CASE WHEN v.override_rule IS NULL OR NOT %(staff)s THEN NULL
                          ELSE json_build_object('rule', v.override_rule, 'reason', v.override_reason) END,
         'area_m2', round(ST_Area(v.geom)::numeric, 0)

@@ -48,12 +48,27 @@ def _geometry_expr(simplify_m: float) -> S.Composable:
     return S.SQL("v.geom_wgs84")
 
 
+# The status expressions of zone_feature.sql: as things stand, or as known at the moment of published_as_of
+# (migrations/0011_status_as_known.sql).
+STATUS_NOW = {
+    "status": S.SQL("zone_status_at(z.id, %(t)s)"),
+    "version_status": S.SQL("version_status_at(v, %(t)s)"),
+    "chain_end": S.SQL("zone_chain_end(z.id, %(t)s)"),
+}
+STATUS_AS_KNOWN = {
+    "status": S.SQL("zone_status_known(z.id, %(t)s, %(known)s)"),
+    "version_status": S.SQL("version_status_known(v, %(t)s, %(known)s)"),
+    "chain_end": S.SQL("zone_chain_end_known(z.id, %(t)s, %(known)s)"),
+}
+
 ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
 def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
+    # published_as_of=D: everything (statuses, the version shown, endings) at D as it was known at D
     params: dict[str, Any] = {
-        "t": zq.t,
+        "t": zq.published_as_of if zq.published_as_of is not None else zq.t,
+        "known": zq.published_as_of if zq.published_as_of is not None else "infinity",
         "visibilities": list(zq.access.visibilities),
         "restricted_kreds": zq.access.restricted_politikreds,
         "simplify": zq.simplify_m,
@@ -112,8 +127,9 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         ).format(draft_cond=draft_cond, order=S.SQL(PICK_VERSION_ORDER), conds=S.SQL(" AND ").join(zone_conds))
 
     outer: list[S.Composable] = [S.SQL("TRUE")]
+    status = STATUS_AS_KNOWN if zq.published_as_of is not None else STATUS_NOW
     if zq.statuses:
-        outer.append(S.SQL("zone_status_at(z.id, %(t)s) = ANY(%(statuses)s)"))
+        outer.append(S.SQL("{} = ANY(%(statuses)s)").format(status["status"]))
         params["statuses"] = zq.statuses
     if zq.sector:
         outer.append(S.SQL("ST_Intersects(v.geom, (SELECT s.geom FROM patrol_sector s WHERE s.code = %(sector)s"
@@ -128,7 +144,7 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
 
     # 5 decimals (about 1 m) is all a map needs; full resolution keeps 6
     feature = S.SQL(query("zone_feature")).format(geometry=_geometry_expr(zq.simplify_m),
-                                                  precision=S.Literal(5 if zq.simplify_m > 0 else 6))
+                                                  precision=S.Literal(5 if zq.simplify_m > 0 else 6), **status)
     statement = S.SQL(
         """
         WITH picked AS ({picked}),
