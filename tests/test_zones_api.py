@@ -232,3 +232,33 @@ def test_post_accepts_bbox_and_refuses_read_only_members(client: TestClient, tok
         refused = client.post("/api/v1/zones", headers=admin, json=bad)
         assert refused.status_code == 422
         assert refused.json()["errors"] == [{"field": field, "reason": "read-only (set by the service)", "in": "body"}]
+
+
+def _assert_rfc7946_rings(features: list[dict]) -> int:
+    import shapely.geometry
+
+    rings = 0
+    for feature in features:
+        geom = shapely.geometry.shape(feature["geometry"])
+        for polygon in getattr(geom, "geoms", [geom]):
+            assert polygon.exterior.is_ccw, (feature.get("id"), "exterior ring clockwise")
+            assert not any(ring.is_ccw for ring in polygon.interiors), (feature.get("id"), "hole counterclockwise")
+            rings += 1
+    return rings
+
+
+def test_output_rings_follow_rfc_7946_right_hand_rule(demo_client: TestClient, tokens: dict[str, str]) -> None:
+    """RFC 7946 § 3.1.6: exterior rings counterclockwise, holes clockwise (the demo data has both kinds)."""
+    admin = bearer(tokens["admin"])
+    zones = demo_client.get("/api/v1/zones", params={"limit": 1000}, headers=admin).json()["features"]
+    assert _assert_rfc7946_rings(zones) > 20
+    for simplify in (0, 20):
+        zones = demo_client.get("/api/v1/zones", params={"simplify": simplify}, headers=admin).json()["features"]
+        _assert_rfc7946_rings(zones)
+    history = demo_client.get(f"/api/v1/zones/{zones[0]['id']}/history", headers=admin).json()
+    _assert_rfc7946_rings(history["versions"])
+    for area_type in ("politikreds", "kommune", "bydel"):
+        _assert_rfc7946_rings(demo_client.get("/api/v1/reference-areas", params={"type": area_type}).json()["features"])
+    _assert_rfc7946_rings(demo_client.get("/api/v1/sectors").json()["features"])
+    sector = demo_client.get("/api/v1/sectors/KBH-CITY-01", headers=admin).json()
+    _assert_rfc7946_rings([sector["sector"], *sector["neighbours"]["features"]])

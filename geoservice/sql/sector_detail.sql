@@ -28,7 +28,7 @@ starting AS (
 SELECT json_build_object(
     'sector', json_build_object(
         'type', 'Feature', 'id', s.code,
-        'geometry', ST_AsGeoJSON(ST_Transform(s.geom, 4326), 5)::json,
+        'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Transform(s.geom, 4326)), 5)::json,  -- RFC 7946 rings
         'properties', json_build_object(
             'code', s.code, 'name', s.name, 'illustrative', s.illustrative, 'politikreds', s.politikreds_code,
             'kommune', (SELECT name FROM reference_area WHERE area_type = 'kommune' AND code = s.kommune_code),
@@ -43,7 +43,8 @@ SELECT json_build_object(
     'neighbours', json_build_object('type', 'FeatureCollection', 'features', coalesce((
         SELECT json_agg(json_build_object(
                    'type', 'Feature', 'id', n.code,
-                   'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(n.geom, 5), 4326), 5)::json,
+                   'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(
+                       ST_Transform(ST_SimplifyPreserveTopology(n.geom, 5), 4326)), 5)::json,
                    'properties', json_build_object('code', n.code, 'name', n.name)) ORDER BY n.code)
         FROM patrol_sector n
         WHERE n.code <> s.code AND n.valid @> %(t)s::timestamptz AND ST_DWithin(n.geom, s.geom, 1)), '[]')),

@@ -7,7 +7,7 @@
 json_build_object(
     'type', 'Feature',
     'id', z.id,
-    'geometry', ST_AsGeoJSON({geometry}, {precision})::json,
+    'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW({geometry}), {precision})::json,  -- RFC 7946: outer rings CCW
     'properties', json_build_object(
         'id', z.id,
         'kind', z.kind,

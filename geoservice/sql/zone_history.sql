@@ -20,7 +20,7 @@ SELECT coalesce(json_agg(json_build_object(
            'created_at', v.created_at,
            'created_by', v.created_by,
            'area_m2', round(ST_Area(v.geom)::numeric, 0),
-           'geometry', ST_AsGeoJSON(v.geom_wgs84, 6)::json
+           'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom_wgs84), 6)::json
        ) ORDER BY v.version_no), '[]'::json)::text AS body
 FROM zone_version v
 WHERE v.zone_id = %(zone_id)s AND (%(drafts)s OR v.state = 'published')

@@ -12,7 +12,8 @@ SELECT json_build_object(
     'features', coalesce(json_agg(json_build_object(
         'type', 'Feature',
         'id', a.area_type || ':' || a.code,
-        'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(a.geom, %(tol)s), 4326), 5)::json,
+        'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(  -- RFC 7946: exterior rings counterclockwise
+            ST_Transform(ST_SimplifyPreserveTopology(a.geom, %(tol)s), 4326)), 5)::json,
         'properties', json_build_object('type', a.area_type, 'code', a.code, 'name', a.name,
                                         'parent_code', a.parent_code, 'area_km2', round(a.area_km2::numeric, 2))
     ) ORDER BY a.code), '[]'::json)
@@ -37,7 +38,8 @@ async def search(conn: AsyncConnection, params: dict) -> list[dict]:
 SECTORS = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'id', s.code,
-    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(s.geom, %(tol)s), 4326), 5)::json,
+    'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(  -- RFC 7946: exterior rings counterclockwise
+        ST_Transform(ST_SimplifyPreserveTopology(s.geom, %(tol)s), 4326)), 5)::json,
     'properties', json_build_object('code', s.code, 'name', s.name, 'station', st.name,
                                     'politikreds', s.politikreds_code, 'illustrative', s.illustrative)
 ) ORDER BY s.code), '[]'::json))::text AS body
@@ -62,7 +64,8 @@ async def sector_detail(conn: AsyncConnection, params: dict) -> str | None:
 OUTLINES_NEAR = """
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature',
-    'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(a.geom, %(tol)s), 4326), 5)::json,
+    'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(  -- RFC 7946: exterior rings counterclockwise
+        ST_Transform(ST_SimplifyPreserveTopology(a.geom, %(tol)s), 4326)), 5)::json,
     'properties', json_build_object('type', a.area_type, 'name', a.name)) ORDER BY a.area_type, a.code), '[]'))::text
 FROM reference_area a
 WHERE a.area_type IN ('kommune', 'bydel')
