@@ -60,6 +60,15 @@ async def report(db: Database, principal: Principal, at: dt.datetime | None) -> 
     return body
 
 
+async def verify_audit(db: Database, principal: Principal) -> dict[str, Any]:
+    """Check the audit log's hash chain: whether any recorded step was changed, removed or slipped in."""
+    require(principal, Role.legal, Role.admin, action="Verifying the audit log")
+    async with db.connection() as conn:
+        result = await store.verify_audit(conn)
+    result["checked_at"] = timeutil.isoformat_local(timeutil.now())
+    return result
+
+
 def as_text(report_body: dict[str, Any]) -> str:
     lines = [f"Gyldighedsrapport / validity report {report_body['at']}"]
     counts = report_body["status_counts"]

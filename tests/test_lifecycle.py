@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import psycopg
 import pytest
@@ -332,6 +335,40 @@ def test_audit_log_is_append_only(conn: psycopg.Connection) -> None:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
     assert conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] > 0
+
+
+def test_audit_log_hash_chain_detects_a_rewrite(own_client: TestClient, own_conn: psycopg.Connection,
+                                                own_db: str, tokens: dict) -> None:
+    legal = bearer(tokens["legal"])
+    intact = own_client.get("/api/v1/audit/verify", headers=legal)
+    assert intact.status_code == 200 and intact.json()["ok"] is True and intact.json()["rows_checked"] > 0
+    assert own_client.get("/api/v1/audit/verify", headers=bearer(tokens["officer"])).status_code == 403
+    # an INSERT cannot choose its moment or its actor: the database sets both
+    at, actor = own_conn.execute(
+        "INSERT INTO audit_log (actor, action, entity, at) VALUES ('someone else', 'zone.create', 'zone',"
+        " '2000-01-01') RETURNING at, actor").fetchone()
+    assert at.year > 2000 and actor == "db:geoservice"
+    assert own_client.get("/api/v1/audit/verify", headers=legal).json()["ok"] is True  # and it is chained
+    # the owner can switch the triggers off; a row slipped in (or changed) then breaks the chain
+    own_conn.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+    try:
+        forged = own_conn.execute(
+            "INSERT INTO audit_log (actor, action, entity, at) VALUES ('test-legal (legal)', 'zone.revoke', 'zone',"
+            " '2025-01-01') RETURNING id").fetchone()[0]
+    finally:
+        own_conn.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+    broken = own_client.get("/api/v1/audit/verify", headers=legal)
+    assert broken.status_code == 409 and broken.json()["broken_id"] == forged
+    env = {**os.environ, "GEOSERVICE_DB_NAME": own_db}
+    cli = subprocess.run([sys.executable, "-m", "geoservice.cli", "audit", "verify"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert cli.returncode == 1 and f"row id {forged}" in cli.stderr
+    # a rewrite of an earlier row under session_replication_role = replica is found too, at that row
+    with own_conn.transaction():
+        own_conn.execute("SET LOCAL session_replication_role = replica")
+        first = own_conn.execute("SELECT min(id) FROM audit_log").fetchone()[0]
+        own_conn.execute("UPDATE audit_log SET reason = 'omskrevet' WHERE id = %s", (first,))
+    assert own_client.get("/api/v1/audit/verify", headers=legal).json()["broken_id"] == first
 
 
 def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: dict, legal: dict,

@@ -34,3 +34,9 @@ async def report(
 @router.post("/check/track", summary="For timed points: the zones in force there then, and enter/exit events")
 async def check_track(db: DbDep, principal: PrincipalDep, body: Annotated[TrackIn, Body()]) -> Response:
     return Response(orjson.dumps(await validity.check_track(db, principal, body)), media_type="application/json")
+
+
+@router.get("/audit/verify", summary="Check the audit log's hash chain: the first changed, removed or forged row")
+async def verify_audit(db: DbDep, principal: PrincipalDep) -> Response:
+    result = await validity.verify_audit(db, principal)
+    return Response(orjson.dumps(result), media_type="application/json", status_code=200 if result["ok"] else 409)

@@ -11,7 +11,7 @@ from geoservice.cli.maps import map_app
 from geoservice.cli.overlays import overlays_app
 from geoservice.cli.setup import cluster_app, db_app, demo_app, migrate_and_sync, serve, up
 from geoservice.cli.users import users_app
-from geoservice.cli.validity import validity_app
+from geoservice.cli.validity import audit_app, validity_app
 from geoservice.cli.zones import zones_app
 
 app = typer.Typer(help="geoservice: Danish police zones with legal validity periods, on PostGIS.",
@@ -22,6 +22,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(zones_app, name="zones")
 app.add_typer(validity_app, name="validity")
+app.add_typer(audit_app, name="audit")
 app.add_typer(map_app, name="map")
 app.add_typer(overlays_app, name="overlays")
 app.command("up")(up)

@@ -14,6 +14,7 @@ from geoservice.cli.common import operator, principal_as, reports_errors, with_d
 from geoservice.errors import GeoserviceError
 
 validity_app = typer.Typer(help="Legal validity: the report and as-of checks.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 
 
 # --- validity ------------------------------------------------------------------------------------------------
@@ -78,3 +79,23 @@ def _read_track(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return [{k: v for k, v in row.items() if k in ("lat", "lon", "at", "label")} for row in csv.DictReader(fh)]
 
+
+
+# --- audit -------------------------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@reports_errors
+def audit_verify() -> None:
+    """Check the audit log's hash chain. Exits 1 naming the first row that was changed, removed or written past
+    the database trigger; prints the hash of the last row when the chain is whole (keep it elsewhere: a
+    superuser could rebuild the whole chain, but not one that matches a head hash kept outside)."""
+    from geoservice import validity
+
+    result = with_db(lambda db: validity.verify_audit(db, operator()))
+    if result["ok"]:
+        typer.echo(f"audit log ok: {result['rows_checked']} rows, head {result['head_hash']}")
+        return
+    typer.echo(f"audit log BROKEN at row id {result['broken_id']} (seq {result['broken_seq']}): "
+               f"{result['problem']}", err=True)
+    raise typer.Exit(1)

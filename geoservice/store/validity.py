@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
@@ -35,3 +36,12 @@ async def track_zones(conn: AsyncConnection, zone_ids: list[int]) -> str:
     cur = await conn.execute(query("track_zones"), {"ids": zone_ids})
     row = await cur.fetchone()
     return (row["body"] if row else None) or "{}"
+
+
+async def verify_audit(conn: AsyncConnection) -> dict[str, Any]:
+    """Walk the audit log's hash chain (migrations/0011_audit_chain.sql): ok, rows_checked, and the first
+    broken row (broken_id, broken_seq, problem) or the hash of the last row (head_hash)."""
+    cur = await conn.execute("SELECT * FROM audit_log_verify()")
+    row = await cur.fetchone()
+    assert row is not None
+    return dict(row)
