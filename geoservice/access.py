@@ -47,7 +47,15 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(name=self.username or "anonymous", role=self.role.value, user_id=self.user_id)
+        """Who the audit log names: the user, or their id should a name ever be blank; "anonymous" only for
+        the public (no token), so a token user's writes are never anonymous."""
+        if self.username and self.username.strip():
+            name = self.username
+        elif self.user_id is not None:
+            name = f"user#{self.user_id}"
+        else:
+            name = "anonymous"
+        return Actor(name=name, role=self.role.value, user_id=self.user_id)
 
 
 PUBLIC = Principal(role=Role.public)

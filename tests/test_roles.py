@@ -127,3 +127,62 @@ def test_tokens_are_stored_hashed(conn: psycopg.Connection, tokens: dict) -> Non
     stored = [bytes(r[0]) for r in conn.execute("SELECT token_hash FROM api_token").fetchall()]
     assert all(len(h) == 32 for h in stored)
     assert not any(t.encode() in h for t in tokens.values() for h in stored)
+
+
+@pytest.fixture(scope="module")
+def cli(db_name: str):
+    """The `geoservice` command as a real process on the test database."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GEOSERVICE_DB_NAME": db_name}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "geoservice.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    return run
+
+
+@pytest.mark.parametrize("name", ["", "   ", " padded "])
+def test_cli_refuses_a_user_without_a_proper_name(cli, conn: psycopg.Connection, name: str) -> None:
+    before = conn.execute("SELECT count(*) FROM app_user").fetchone()[0]
+    result = cli("users", "add", name, "--role", "admin")
+    assert result.returncode == 2 and not result.stdout
+    assert "username" in result.stderr and "Internal error" not in result.stderr
+    assert conn.execute("SELECT count(*) FROM app_user").fetchone()[0] == before
+
+
+def test_store_refuses_a_blank_user_name(conn: psycopg.Connection) -> None:
+    from geoservice.errors import InvalidInput
+    from geoservice.store import users
+
+    with pytest.raises(InvalidInput, match="needs a name"):
+        users.add_user(conn, username=" ", role="admin", full_name=None, politikreds_code=None, sector_code=None)
+
+
+def test_cli_usage_errors_are_not_called_internal(cli, tmp_path) -> None:
+    officer = cli("users", "add", "cli-kredsløs", "--role", "officer")
+    assert officer.returncode == 2
+    assert officer.stderr.startswith("error: Invalid input: an officer needs --politikreds")
+    shapefile = cli("zones", "export", "-o", str(tmp_path / "x.shp"))
+    assert shapefile.returncode == 2
+    assert shapefile.stderr.startswith("error: unsupported output x.shp") and "Internal" not in shapefile.stderr
+
+
+def test_a_token_user_is_never_audited_as_anonymous(client: TestClient, conn: psycopg.Connection) -> None:
+    """Even a user whose name is blank (made before names were checked, straight in the database) is named."""
+    from geoservice.access import Principal, Role, new_token
+
+    assert Principal(role=Role.admin, user_id=42, username=" ").actor.name == "user#42"
+    assert Principal(role=Role.public).actor.name == "anonymous"
+    user_id = conn.execute("INSERT INTO app_user (username, role) VALUES ('', 'admin') RETURNING id").fetchone()[0]
+    token, digest, prefix = new_token()
+    conn.execute("INSERT INTO api_token (user_id, token_hash, prefix) VALUES (%s, %s, %s)", (user_id, digest, prefix))
+    created = client.post("/api/v1/zones", headers=bearer(token),
+                          json=zone_feature(square(*offset(*GOTHERSGADE, -4000, -6000), 120), name="Navnløs"))
+    assert created.status_code == 201, created.text
+    actors = {r[0] for r in conn.execute("SELECT actor FROM audit_log WHERE zone_id = %s",
+                                         (created.json()["id"],)).fetchall()}
+    assert actors and "anonymous" not in actors and all(f"user#{user_id}" in a for a in actors), actors

@@ -27,10 +27,18 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GeoserviceError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {error_text(exc)}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def error_text(exc: GeoserviceError) -> str:
+    """The message for the terminal. The base class is titled "Internal error" (right for an HTTP 500), but a
+    command raising it plainly means a usage error the detail explains, so the title is left out."""
+    if type(exc) is GeoserviceError:
+        return "\n".join([exc.detail, *(f"  - {e.field}: {e.reason}" for e in exc.errors)])
+    return str(exc)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -9,7 +9,7 @@ import typer
 from geoservice.access import Role, new_token
 from geoservice.cli.common import current_settings, operator, reports_errors
 from geoservice.db import connect, set_audit_context_sync
-from geoservice.errors import GeoserviceError
+from geoservice.errors import Conflict, InvalidInput, NotFound
 
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 
@@ -31,21 +31,22 @@ def users_add(
     from geoservice.store import users
 
     if role == Role.public:
-        raise GeoserviceError("the public role needs no user or token")
+        raise InvalidInput("the public role needs no user or token")
+    users.check_username(username)
     settings = current_settings()
     with connect(settings) as conn, conn.transaction():
         set_audit_context_sync(conn, operator().actor, "user.add")
         if users.find_user(conn, username):
-            raise GeoserviceError(f"user {username!r} exists; use `geoservice users token {username}`")
+            raise Conflict(f"user {username!r} exists; use `geoservice users token {username}`")
         if sector:
             found = users.sector_exists(conn, sector)
             if not found:
-                raise GeoserviceError(f"unknown sector {sector!r}")
+                raise InvalidInput(f"unknown sector {sector!r}")
             politikreds = politikreds or found[1]
         if politikreds and not users.politikreds_exists(conn, politikreds):
-            raise GeoserviceError(f"unknown politikreds {politikreds!r} (expected a number 1-12)")
+            raise InvalidInput(f"unknown politikreds {politikreds!r} (expected a number 1-12)")
         if role == Role.officer and not politikreds:
-            raise GeoserviceError("an officer needs --politikreds (or --sector)")
+            raise InvalidInput("an officer needs --politikreds (or --sector)")
         user_id = users.add_user(conn, username=username, role=role.value, full_name=full_name,
                                  politikreds_code=politikreds, sector_code=sector)
         token, digest, prefix = new_token()
@@ -64,7 +65,7 @@ def users_token(username: str, label: Annotated[str | None, typer.Option()] = No
         set_audit_context_sync(conn, operator().actor, "token.add")
         row = users.find_user(conn, username)
         if not row:
-            raise GeoserviceError(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}")
         token, digest, prefix = new_token()
         users.add_token(conn, user_id=row[0], token_hash=digest, prefix=prefix, label=label)
     typer.echo(token)
@@ -80,7 +81,7 @@ def users_revoke(username: str) -> None:
         set_audit_context_sync(conn, operator().actor, "token.revoke")
         row = users.find_user(conn, username)
         if not row:
-            raise GeoserviceError(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}")
         count = users.revoke_tokens(conn, row[0])
     typer.echo(f"revoked {count} token(s) of {username}")
 

@@ -7,6 +7,8 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
+from geoservice.errors import FieldError, InvalidInput
+
 AUTHENTICATE = """
 SELECT u.id, u.username, u.role, u.politikreds_code, u.sector_code
 FROM api_token t JOIN app_user u ON u.id = t.user_id
@@ -20,6 +22,15 @@ async def user_for_token(conn: AsyncConnection, token_hash: bytes) -> dict[str, 
     return await cur.fetchone()
 
 
+def check_username(username: str) -> None:
+    """A user is named in the audit log by this name: it must say who it is."""
+    if not username or not username.strip():
+        raise InvalidInput("a user needs a name", errors=[FieldError("username", "empty or only whitespace")])
+    if username != username.strip() or not username.isprintable():
+        raise InvalidInput(f"user name {username!r} has surrounding whitespace or control characters",
+                           errors=[FieldError("username", "no leading or trailing whitespace or control characters")])
+
+
 def add_user(
     conn: psycopg.Connection,
     *,
@@ -29,6 +40,7 @@ def add_user(
     politikreds_code: str | None,
     sector_code: str | None,
 ) -> int:
+    check_username(username)
     row = conn.execute(
         """
         INSERT INTO app_user (username, role, full_name, politikreds_code, sector_code)
