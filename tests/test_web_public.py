@@ -121,6 +121,42 @@ def test_place_search_and_am_i_in_a_zone(page, live_server: str) -> None:
     assert_clean(page)
 
 
+def test_a_click_on_a_zone_opens_its_popup_and_answers_am_i_in_a_zone(page, live_server: str,
+                                                                       client: TestClient) -> None:
+    zone = client.get("/api/v1/zones", params={"q": "Gothersgade", "at": "2026-05-02T01:30"}).json()["features"][0]
+    open_map(page, live_server, "#z=15&c=55.68150,12.57950&t=2026-05-02T01:30")
+    box = page.locator(f"path.gs-zone-{zone['id']}").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a real click inside the zone
+    page.locator(".leaflet-popup-content", has_text="Nattelivszone Gothersgade").wait_for()
+    here = page.locator("#here")
+    here.locator(".officers").wait_for()
+    assert page.locator("#tab-here").get_attribute("aria-selected") == "true"
+    text = here.inner_text()
+    assert "Nattelivszone Gothersgade" in text and "Din Betjent Indre By Vest" in text and "@demo.invalid" in text
+    assert_clean(page)
+
+
+def test_public_page_on_a_phone(page, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_map(page, live_server, "#z=12&c=57.04,9.93&t=2025-09-05T12:00")
+    # the header wraps, and the map and panel take what is left: no page taller or wider than the screen
+    assert page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]") == [390, 844]
+    # the search field shows its whole placeholder
+    fits = page.evaluate("""() => {
+        const input = document.getElementById('search');
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = getComputedStyle(input).font;
+        return ctx.measureText(input.placeholder).width <= input.clientWidth;
+    }""")
+    assert fits
+    page.click("#tab-list")
+    row = page.locator("#zone-table tbody tr", has_text="Visitationszone Aalborg Midtby")
+    period = row.locator("td").nth(1).bounding_box()
+    assert period["x"] + period["width"] <= 390 and period["width"] > 100  # the period is on screen, readable
+    assert "Visitationszone" in row.locator("th .kind-inline").inner_text()
+    assert_clean(page)
+
+
 def test_list_view_is_accessible_and_download_is_exactly_what_is_shown(page, live_server: str, tmp_path: Path
                                                                        ) -> None:
     open_map(page, live_server, "#t=2026-06-01T12:00&hide=bobleromraade")

@@ -3,6 +3,8 @@ role), working with one."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,7 +23,8 @@ def assert_local_only(page) -> None:
     assert page.watch.console_errors == [] or all("401" in e or "403" in e for e in page.watch.console_errors)
 
 
-@pytest.mark.parametrize("path", ["/officer", "/legal"])
+# ids without "/": the screenshot of each test is named after it
+@pytest.mark.parametrize("path", ["/officer", "/legal"], ids=["officer", "legal"])
 def test_staff_views_refuse_without_a_token(page, live_server: str, path: str) -> None:
     page.goto(live_server + path)
     page.wait_for_selector("body[data-ready=refused]")
@@ -31,7 +34,8 @@ def test_staff_views_refuse_without_a_token(page, live_server: str, path: str) -
     assert_local_only(page)
 
 
-@pytest.mark.parametrize(("path", "who"), [("/officer", "analyst"), ("/legal", "officer")])
+@pytest.mark.parametrize(("path", "who"), [("/officer", "analyst"), ("/legal", "officer")],
+                         ids=["officer-as-analyst", "legal-as-officer"])
 def test_staff_views_refuse_the_wrong_role(page, live_server: str, tokens: dict, path: str, who: str) -> None:
     page.goto(live_server + path)
     page.wait_for_selector("form.login")
@@ -79,6 +83,63 @@ def test_officer_sector_page(page, live_server: str, tokens: dict, demo_client: 
     page.emulate_media(media="print")
     assert page.locator("#controls").is_hidden()
     page.emulate_media(media="screen")
+    assert_local_only(page)
+
+
+def inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+
+
+def open_sector(page, live_server: str, token: str, sector: str) -> None:
+    page.goto(f"{live_server}/officer#sector={sector}")
+    page.wait_for_selector("form.login")
+    login(page, token)
+    page.wait_for_selector("body[data-ready=true]")
+
+
+@pytest.mark.parametrize("sector", ["KBH-CITY-01", "KBH-AMAGER-22"])
+def test_officer_print_sheet_is_one_a4_page_with_the_sector_fitted(page, live_server: str, tokens: dict,
+                                                                    sector: str, artifacts) -> None:
+    open_sector(page, live_server, tokens["officer"], sector)
+    page.emulate_media(media="print")  # as the browser does for printing: the page refits the map
+    page.wait_for_function("document.getElementById('map').style.height === '100mm'")
+    assert inside(page.locator("path.gs-sector").bounding_box(), page.locator("#map").bounding_box())
+    pdf = page.pdf(format="A4")
+    (artifacts / f"officer-sheet-{sector}.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    page.emulate_media(media="screen")
+    page.wait_for_function("document.getElementById('map').style.height === ''")
+    assert_local_only(page)
+
+
+def test_officer_view_on_a_phone(page, live_server: str, tokens: dict) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_sector(page, live_server, tokens["officer"], "KBH-CITY-01")
+    # no sideways scrolling, and the whole sector in the map although the header grew when the controls appeared
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    map_box = page.locator("#map").bounding_box()
+    assert map_box["height"] > 200
+    assert inside(page.locator("path.gs-sector").bounding_box(), map_box)
+    assert page.locator("#sector-select").bounding_box()["x"] + page.locator("#sector-select").bounding_box()[
+        "width"] <= 390
+    assert_local_only(page)
+
+
+def test_find_my_sector_says_what_happened(page, live_server: str, tokens: dict) -> None:
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 55.6615, "longitude": 12.6180})  # Amager
+    open_sector(page, live_server, tokens["officer"], "KBH-CITY-01")
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('locate-status').textContent.includes('ligger i')")
+    assert "Amager" in page.locator("#sector-name").inner_text()
+    page.context.set_geolocation({"latitude": 57.0480, "longitude": 9.9200})  # Aalborg: no Din Betjent sector
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('locate-status').textContent.includes('ikke i nogen')")
+    page.context.clear_permissions()
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('locate-status').textContent.includes('Kunne ikke finde')")
     assert_local_only(page)
 
 

@@ -197,10 +197,18 @@ const GS = (() => {
     map.getPane("reference").style.pointerEvents = "none";
   }
 
-  function createMap(elementId, view) {
-    const map = L.map(elementId, { zoomControl: true }).setView(view.center, view.zoom);
+  function createMap(elementId, view, options = {}) {
+    const map = L.map(elementId, Object.assign({ zoomControl: true }, options)).setView(view.center, view.zoom);
     map.attributionControl.setPrefix(false);
     ensureReferencePane(map);
+    // the page around the map changes size (a header that wraps, a panel that appears): follow it
+    const element = map.getContainer();
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        const size = map.getSize();
+        if (size.x !== element.clientWidth || size.y !== element.clientHeight) map.invalidateSize({ animate: false });
+      }).observe(element);
+    }
     return map;
   }
 

@@ -4,7 +4,10 @@
 
 (async function main() {
   const ROLES = ["officer", "admin"];
-  const map = GS.createMap("map", { center: [55.68, 12.57], zoom: 12 });
+  // The map's size on the printed sheet (css/print.css: A4 less the page margins); set before printing, since
+  // the browser tells the page it will print before it lays it out for paper.
+  const PRINT_MAP = { width: "186mm", height: "100mm" };
+  const map = GS.createMap("map", { center: [55.68, 12.57], zoom: 12 }, { zoomSnap: 0.25 });
   let kinds = {};
   const sectorLayer = L.geoJSON(null, { style: { color: "#1d3557", weight: 4, fill: false, className: "gs-sector" } })
     .addTo(map);
@@ -40,6 +43,9 @@
     document.getElementById("controls").hidden = false;
     document.getElementById("print").addEventListener("click", () => window.print());
     document.getElementById("locate").addEventListener("click", locate);
+    window.addEventListener("beforeprint", () => fitForPrint(true));
+    window.addEventListener("afterprint", () => fitForPrint(false));
+    window.matchMedia("print").addEventListener("change", (event) => fitForPrint(event.matches));
     overlayCatalogue = await GS.api("/api/v1/overlays");
     const until = document.getElementById("recent-until");
     until.value = GS.localInputValue().slice(0, 10);
@@ -56,11 +62,25 @@
     sectorLayer.clearLayers().addData(body.sector);
     neighbourLayer.clearLayers().addData(body.neighbours);
     zoneLayer.clearLayers().addData(body.zones_in_force);
-    map.fitBounds(sectorLayer.getBounds(), { padding: [20, 20] });
     renderSheet(body);
-    await loadRecent(code);
     document.getElementById("sheet").hidden = false;
+    fitSector();
+    await loadRecent(code);
     document.body.dataset.ready = "true";
+  }
+
+  // The header and the panel may have changed the map's size since it was made (the controls appear after
+  // login, and wrap on a phone): measure again before fitting, or the sector is cut off.
+  function fitSector() {
+    map.invalidateSize({ animate: false });
+    if (sectorLayer.getLayers().length) map.fitBounds(sectorLayer.getBounds(), { padding: [16, 16], animate: false });
+  }
+
+  function fitForPrint(printing) {
+    const element = map.getContainer();
+    element.style.width = printing ? PRINT_MAP.width : "";
+    element.style.height = printing ? PRINT_MAP.height : "";
+    fitSector();
   }
 
   function renderSheet(body) {
@@ -130,10 +150,25 @@
     return `<div class="popup"><h3>${GS.escapeHtml(name)}</h3><p>${GS.escapeHtml(GS.dateTime(p.occurred_at))}</p></div>`;
   }
 
+  // The officer's position → the sector there; say what happened when it fails or lies outside every sector.
   function locate() {
+    const status = document.getElementById("locate-status");
+    const say = (text) => { status.textContent = text; };
+    if (!navigator.geolocation) { say("Positionen er ikke tilgængelig i denne browser."); return; }
+    say("Finder din position …");
     navigator.geolocation.getCurrentPosition(async (pos) => {
-      const body = await GS.api(`/api/v1/lookup?lat=${pos.coords.latitude}&lon=${pos.coords.longitude}`);
-      if (body.sector) await selectSector(body.sector.code);
-    });
+      try {
+        const { latitude: lat, longitude: lon } = pos.coords;
+        const body = await GS.api(`/api/v1/lookup?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`);
+        if (!body.sector) {
+          say(`Din position (${lat.toFixed(4)}, ${lon.toFixed(4)}) ligger ikke i nogen Din Betjent-sektor.`);
+          return;
+        }
+        await selectSector(body.sector.code);
+        say(`Din position ligger i ${body.sector.name}.`);
+      } catch (error) {
+        say(`Kunne ikke slå positionen op: ${error.message}`);
+      }
+    }, (error) => say(`Kunne ikke finde din position: ${error.message}`), { timeout: 15000 });
   }
 })();

@@ -15,11 +15,13 @@
   GS.translatePage();
   const map = GS.createMap("map", { center: state.center, zoom: state.zoom });
   const zoneLayer = L.geoJSON(null, {
-    style: (f) => GS.styleFor(kinds, f),
+    style: (f) => Object.assign(GS.styleFor(kinds, f), { className: `gs-zone gs-zone-${f.id}` }),
     filter: (f) => !state.hidden.has(f.properties.kind),
     onEachFeature: (f, layer) => {
       layer.bindPopup(() => GS.zonePopupHtml(kinds, f.properties));
       layer.feature = f;
+      // Leaflet gives a click on a shape to the shape, not to the map: answer "am I in a zone?" here too
+      layer.on("click", (event) => lookupAt(event.latlng.lat, event.latlng.lng));
     },
   }).addTo(map);
   map.on("popupopen", (event) => { openZoneId = event.popup._source?.feature?.id ?? null; });
@@ -165,8 +167,9 @@
     for (const f of [...shown].sort((a, b) => a.properties.name.localeCompare(b.properties.name, "da"))) {
       const p = f.properties;
       const tr = document.createElement("tr");
-      tr.innerHTML = `<th scope="row"><span class="zone-name">${GS.escapeHtml(p.name)}</span>${p.illustrative ? ` <span class="badge illustrative">${GS.t("illustrative")}</span>` : ""}</th>
-        <td>${GS.escapeHtml(GS.kindName(kinds, p.kind))}</td><td>${periodCell(p)}</td>
+      const kind = GS.escapeHtml(GS.kindName(kinds, p.kind));
+      tr.innerHTML = `<th scope="row"><span class="zone-name">${GS.escapeHtml(p.name)}</span>${p.illustrative ? ` <span class="badge illustrative">${GS.t("illustrative")}</span>` : ""}<span class="kind-inline">${kind}</span></th>
+        <td class="col-kind">${kind}</td><td>${periodCell(p)}</td>
         <td><button type="button" aria-label="${GS.escapeHtml(`${GS.t("showOnMap")}: ${p.name}`)}">${GS.t("showOnMap")}</button></td>`;
       tr.querySelector("button").addEventListener("click", () => {
         zoneLayer.eachLayer((layer) => {
