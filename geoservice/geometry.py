@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Polygon, shape
@@ -98,8 +99,6 @@ def reproject(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
 
 
 def _stack(xy: tuple) -> Any:
-    import numpy as np
-
     return np.column_stack(xy)
 
 
@@ -153,6 +152,8 @@ class Repair:
         )
         return {
             "reason": self.reason,
+            # a crossing outline has no signed area; this is what it encloses as drawn (see even_odd_area)
+            "area_before_rule": "even-odd",
             "area_before_m2": round(self.area_before_m2, 1),
             "area_after_m2": round(self.area_after_m2, 1),
             "area_change_m2": round(self.area_change_m2, 1),
@@ -213,7 +214,7 @@ def parse_zone_geometry(
                 f"{field} cannot be repaired: nothing polygonal is left ({where})",
                 errors=[FieldError(field, f"repair leaves no area ({where})")],
             )
-        repaired = Repair(reason=where, area_before_m2=abs(_shoelace_area(projected)), area_after_m2=fixed.area)
+        repaired = Repair(reason=where, area_before_m2=even_odd_area(projected), area_after_m2=fixed.area)
         projected = fixed
     multi = projected if isinstance(projected, MultiPolygon) else MultiPolygon([projected])
     if multi.area < 1.0:
@@ -226,9 +227,16 @@ def _shape(geometry: Any, field: str) -> BaseGeometry:
         raise InvalidGeometry(f"{field} must be a GeoJSON geometry object",
                               errors=[FieldError(field, "expected a GeoJSON geometry object")])
     gtype = geometry.get("type")
+    if gtype not in ("Polygon", "MultiPolygon"):
+        got = gtype if isinstance(gtype, str) else repr(gtype)
+        raise InvalidGeometry(
+            f"{field}: a zone boundary must be a Polygon or MultiPolygon, got {got}",
+            errors=[FieldError(f"{field}.type", f"must be Polygon or MultiPolygon, got {got}")],
+        )
     if "coordinates" not in geometry:
         raise InvalidGeometry(f"{field} has no coordinates",
                               errors=[FieldError(f"{field}.coordinates", "missing")])
+    _check_numbers(geometry["coordinates"], f"{field}.coordinates")
     try:
         geom = shape(geometry)
     except Exception as exc:  # shapely raises several types for malformed coordinate arrays
@@ -237,6 +245,20 @@ def _shape(geometry: Any, field: str) -> BaseGeometry:
             errors=[FieldError(f"{field}.coordinates", f"malformed {gtype} coordinates: {exc}")],
         ) from None
     return geom
+
+
+def _check_numbers(value: Any, path: str) -> None:
+    """Every coordinate a finite number (JSON as Python reads it allows NaN and Infinity), named by its path;
+    otherwise shapely reports a NaN as a ring that is not closed."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(item, f"{path}[{index}]")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return  # not a number array at all: shapely's message for malformed coordinates says more
+    if not math.isfinite(value):
+        raise InvalidGeometry(f"{path} is {value}, not a finite number",
+                              errors=[FieldError(path, f"not a finite number ({value})")])
 
 
 def _check_bounds(geom: BaseGeometry, srid: int, field: str) -> None:
@@ -275,15 +297,40 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return MultiPolygon(polys) if polys else MultiPolygon()
 
 
-def _shoelace_area(geom: BaseGeometry) -> float:
-    """Signed-area sum of the rings as drawn: what the sender's polygon covers before repair."""
+def even_odd_area(geom: BaseGeometry) -> float:
+    """The area the drawn outline encloses under the even-odd rule (as a map renders it): a point is inside when
+    a ray from it crosses the polygon's rings an odd number of times. Unlike the signed (shoelace) area, it does
+    not cancel out when a ring crosses itself: a bow-tie encloses its two triangles."""
     polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
     total = 0.0
     for poly in polys:
-        total += abs(Polygon(poly.exterior.coords).area) if poly.exterior.is_ring else 0.0
-        for ring in poly.interiors:
-            total -= abs(Polygon(ring.coords).area)
+        rings = [np.asarray(r.coords) for r in (poly.exterior, *poly.interiors) if len(r.coords) >= 4]
+        if not rings:
+            continue
+        # the faces the rings cut the plane into; each lies wholly inside or wholly outside
+        faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.node(shapely.MultiLineString(rings)))))
+        if not len(faces):
+            continue
+        probes = shapely.get_coordinates(shapely.point_on_surface(faces))
+        inside = _even_odd_inside(probes, rings)
+        total += float(shapely.area(faces[inside]).sum())
     return total
+
+
+def _even_odd_inside(points: np.ndarray, rings: list[np.ndarray], chunk_cells: int = 4_000_000) -> np.ndarray:
+    """Ray casting (+x direction) against every edge of every ring; odd crossings = inside."""
+    inside = np.zeros(len(points), dtype=bool)
+    edges = np.concatenate([np.stack([r[:-1], r[1:]], axis=1) for r in rings])  # (n, 2, 2)
+    ax, ay, bx, by = edges[:, 0, 0], edges[:, 0, 1], edges[:, 1, 0], edges[:, 1, 1]
+    step = max(1, chunk_cells // max(1, len(edges)))
+    for start in range(0, len(points), step):
+        px = points[start:start + step, 0:1]
+        py = points[start:start + step, 1:2]
+        straddle = (ay > py) != (by > py)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = ax + (py - ay) * (bx - ax) / (by - ay)
+        inside[start:start + step] = (straddle & (px < x_cross)).sum(axis=1) % 2 == 1
+    return inside
 
 
 _LOCATION = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>-?[\d.eE+-]+) (?P<y>-?[\d.eE+-]+)\]$")

@@ -65,7 +65,10 @@ def test_repair_true_fixes_and_reports_the_area_change(client: TestClient, token
     repair = response.json()["repair"]
     assert "self-intersection" in repair["reason"]
     assert repair["area_after_m2"] == pytest.approx(20_000, rel=0.02)  # two triangles of a 200 m square
-    assert repair["area_before_m2"] == pytest.approx(0, abs=1)         # the drawn ring cancels itself out
+    # what the crossing outline encloses as drawn (even-odd), not its signed area, which cancels out to 0
+    assert repair["area_before_rule"] == "even-odd"
+    assert repair["area_before_m2"] == pytest.approx(20_000, rel=0.02)
+    assert repair["area_change_percent"] == pytest.approx(0, abs=0.5)
     assert response.json()["geometry"]["type"] == "MultiPolygon"
 
 
@@ -74,6 +77,7 @@ def test_repair_true_fixes_and_reports_the_area_change(client: TestClient, token
     [
         {"type": "Point", "coordinates": [12.58, 55.66]},
         {"type": "LineString", "coordinates": [[12.58, 55.66], [12.59, 55.67]]},
+        {"type": "GeometryCollection", "geometries": [square(*AMAGER_FAELLED)]},
     ],
 )
 def test_geometry_must_be_a_polygon(client, tokens, unchanged, geometry: dict) -> None:
@@ -95,6 +99,23 @@ def test_malformed_coordinates(client, tokens, unchanged, geometry: dict) -> Non
     problem = post(client, tokens, zone_feature(geometry))
     assert problem["_status"] == 422
     assert fields(problem)[0].startswith("geometry")
+
+
+def test_a_nan_coordinate_is_named_as_such(client, tokens, unchanged) -> None:
+    body = zone_feature()
+    body["geometry"]["coordinates"][0][2][1] = float("nan")
+    response = client.post("/api/v1/zones", content=json.dumps(body),  # Python's JSON writes and reads NaN
+                           headers={**bearer(tokens["admin"]), "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "geometry.coordinates[0][2][1]",
+                                          "reason": "not a finite number (nan)"}]
+
+
+def test_booleans_are_strict(client, tokens, unchanged) -> None:
+    for value in ("yes", "true", 1):
+        problem = post(client, tokens, zone_feature(publish=value))
+        assert problem["_status"] == 422 and fields(problem) == ["properties.publish"]
+        assert "boolean" in problem["errors"][0]["reason"]
 
 
 def test_swapped_lat_lon_is_recognised(client, tokens, unchanged) -> None:
