@@ -56,8 +56,18 @@ async def report(db: Database, principal: Principal, at: dt.datetime | None) -> 
     async with db.connection() as conn:
         body = orjson.loads(await store.report(conn, t, zone_filter(principal)))
     body = {"at": timeutil.isoformat_local(t), **body}
+    for item in body["expiring"]:
+        item["warning_window_days"] = warning_window(item["warning_days"], item["days_left"])
     body["overdue"] = sum(len(body[s]) for s in OVERDUE)
     return body
+
+
+def warning_window(windows: Any, days_left: float) -> int | None:
+    """The narrowest warning window of the kind that has been crossed (90, then 30, then 7 days before the end
+    of a nightlife zone), so cron can send each reminder once: 30 when 25 days are left, 7 when 5 are."""
+    listed = windows if isinstance(windows, list) else [windows] if windows is not None else []
+    crossed = [int(w) for w in listed if w is not None and days_left <= w]
+    return min(crossed) if crossed else None
 
 
 async def verify_audit(db: Database, principal: Principal) -> dict[str, Any]:
@@ -86,7 +96,9 @@ def _describe(section: str, item: dict[str, Any]) -> str:
     who = f"#{item['zone_id']} {item['name']} ({item['kind']})"
     match section:
         case "expiring":
-            return f"{who}: ends {item['designation_end']}, {item['days_left']} days left"
+            window = item.get("warning_window_days")
+            inside = f" (inside the {window}-day warning)" if window is not None else ""
+            return f"{who}: ends {item['designation_end']}, {item['days_left']} days left{inside}"
         case "expired_still_published":
             return f"{who}: expired {item['expired_at']}, {item['days_since']} days ago"
         case "chain_gaps":
@@ -101,13 +113,24 @@ def _describe(section: str, item: dict[str, Any]) -> str:
     raise AssertionError(section)
 
 
+CSV_COLUMNS = ("section", "zone_id", "name", "kind", "status", "designation_end", "days_left",
+               "warning_window_days", "version", "gap_from", "gap_to", "overlap_from", "overlap_to",
+               "published_at", "rule", "reason", "detail", "at")
+
+
 def as_csv(report_body: dict[str, Any]) -> str:
+    """One row per finding, one column per fact (empty where a section has no such fact), for spreadsheets
+    and cron jobs; `detail` is the sentence the text report prints."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "zone_id", "name", "kind", "detail"])
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
     for section in SECTIONS:
         for item in report_body[section]:
-            writer.writerow([section, item["zone_id"], item["name"], item["kind"], _describe(section, item)])
+            row = {**item, "section": section, "detail": _describe(section, item), "at": report_body["at"]}
+            if section == "expired_still_published":
+                row["designation_end"] = item["expired_at"]
+                row["days_left"] = -item["days_since"]
+            writer.writerow(row)
     return out.getvalue()
 
 

@@ -214,6 +214,8 @@ def test_archive_only_after_expiry(client: TestClient, tokens: dict, admin: dict
     assert archived.status_code == 200
     report = client.get("/api/v1/validity/report", headers=legal).json()
     assert old not in [z["zone_id"] for z in report["expired_still_published"]]
+    before = client.get("/api/v1/validity/report", params={"at": local(minutes=-10)}, headers=legal).json()
+    assert old in [z["zone_id"] for z in before["expired_still_published"]]  # still published back then
     _, live_geometry = spot()
     # in force now whatever the date the test runs: from yesterday to 100 days from now (created by an admin
     # recording the decision, so the start before "now" is no retroactive publication)

@@ -13,6 +13,33 @@ from geoservice.access import Role
 from geoservice.cli.common import operator, principal_as, reports_errors, with_db
 from geoservice.errors import GeoserviceError
 
+# Exit codes of `validity report` for cron: 1 overdue (or a finding with --fail-on any), 2 bad input,
+# 3 the database could not be reached (nothing was checked).
+EXIT_DB_DOWN = 3
+CONNECT_TIMEOUT_S = 5
+
+
+def ready_database() -> None:
+    """Reach the database quickly (a one-line message and exit 3 when it is down, instead of a pool timeout
+    after 30 s), and copy layers/kinds.yaml into it: a rule changed in the file since the last `db migrate`
+    applies to this run (cheap and idempotent)."""
+    import psycopg
+
+    from geoservice.cli.common import current_settings
+    from geoservice.db import connect
+    from geoservice.layers import get_layers
+    from geoservice.store.kinds import sync_kinds
+
+    settings = current_settings()
+    try:
+        with connect(settings, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            sync_kinds(conn, get_layers())
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        typer.echo(f"error: database unavailable, nothing was checked: {reason}", err=True)
+        raise typer.Exit(EXIT_DB_DOWN) from None
+
+
 validity_app = typer.Typer(help="Legal validity: the report and as-of checks.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 
@@ -28,12 +55,13 @@ def validity_report(
     fail_on: Annotated[str, typer.Option(help="Exit 1 on: overdue (default), any finding, or never")] = "overdue",
 ) -> None:
     """Zones expiring, expired but still published, chain gaps, missing decisions and overrides.
-    Exits 1 when something is overdue (for cron)."""
+    Exits 1 when something is overdue (for cron), 2 on bad input, 3 when the database cannot be reached."""
     from geoservice import validity
 
     if output not in ("text", "csv", "json") or fail_on not in ("overdue", "any", "never"):
         raise GeoserviceError("--format is text, csv or json; --fail-on is overdue, any or never")
     moment = timeutil.parse_instant(at, "--at") if at else None
+    ready_database()
     body = with_db(lambda db: validity.report(db, operator(), moment))
     if output == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))

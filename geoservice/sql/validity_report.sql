@@ -2,6 +2,9 @@
 -- `classified` step restates zone_status_at (migrations 0005, 0010) over all zones at once; calling the
 -- function per zone costs ten times more. tests/test_lifecycle.py checks that both give the same counts.
 -- Zones the caller may not see are excluded by %(visibilities)s (legal and admin see everything).
+-- A report at a past moment lists only what had been recorded by then where the data says when: a gap, an
+-- overlap, a missing decision reference or an override appears from the publication of the version that made
+-- it, and a zone archived after %(t)s was still published at %(t)s.
 WITH
 params AS (SELECT %(t)s::timestamptz AS t),
 zones AS (
@@ -73,7 +76,7 @@ SELECT json_build_object(
                          (SELECT status, count(*) AS n FROM classified GROUP BY status) c),
     'expiring', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', c.id, 'name', c.name, 'kind', c.kind, 'kind_name', c.kind_name,
+                   'zone_id', c.id, 'name', c.name, 'kind', c.kind, 'kind_name', c.kind_name, 'status', c.status,
                    'designation_end', c.designation_end,
                    'days_left', round((extract(epoch FROM c.designation_end - params.t) / 86400)::numeric, 1),
                    'warning_days', c.windows)
@@ -81,42 +84,43 @@ SELECT json_build_object(
         FROM classified c, params WHERE c.status = 'expiring'), '[]'),
     'expired_still_published', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', c.id, 'name', c.name, 'kind', c.kind, 'kind_name', c.kind_name,
+                   'zone_id', c.id, 'name', c.name, 'kind', c.kind, 'kind_name', c.kind_name, 'status', c.status,
                    'expired_at', c.last_end,
                    'days_since', round((extract(epoch FROM params.t - c.last_end) / 86400)::numeric, 1))
                ORDER BY c.last_end, c.id)
-        FROM classified c, params WHERE c.status = 'expired' AND c.archived_at IS NULL), '[]'),
+        FROM classified c, params
+        WHERE c.status = 'expired' AND (c.archived_at IS NULL OR c.archived_at > params.t)), '[]'),
     'chain_gaps', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', i.zone_id, 'name', z.name, 'kind', z.kind,
+                   'zone_id', i.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
                    'gap_from', i.prev_end, 'gap_to', lower(i.effective),
                    'gap_days', round((extract(epoch FROM lower(i.effective) - i.prev_end) / 86400)::numeric, 2),
-                   'version', i.version_no, 'change', i.change)
+                   'version', i.version_no, 'change', i.change, 'published_at', i.published_at)
                ORDER BY i.zone_id, lower(i.effective))
-        FROM islands i JOIN zones z ON z.id = i.zone_id
-        WHERE i.prev_end IS NOT NULL AND lower(i.effective) > i.prev_end), '[]'),
+        FROM islands i JOIN classified z ON z.id = i.zone_id, params
+        WHERE i.prev_end IS NOT NULL AND lower(i.effective) > i.prev_end AND i.published_at <= params.t), '[]'),
     'chain_overlaps', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', i.zone_id, 'name', z.name, 'kind', z.kind,
+                   'zone_id', i.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
                    'overlap_from', lower(i.effective), 'overlap_to', least(i.prev_end, upper(i.effective)),
-                   'version', i.version_no)
+                   'version', i.version_no, 'published_at', i.published_at)
                ORDER BY i.zone_id, lower(i.effective))
-        FROM islands i JOIN zones z ON z.id = i.zone_id
-        WHERE i.prev_end IS NOT NULL AND lower(i.effective) < i.prev_end), '[]'),
+        FROM islands i JOIN classified z ON z.id = i.zone_id, params
+        WHERE i.prev_end IS NOT NULL AND lower(i.effective) < i.prev_end AND i.published_at <= params.t), '[]'),
     'missing_decision_ref', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', p.zone_id, 'name', z.name, 'kind', z.kind, 'version', p.version_no,
-                   'published_at', p.published_at)
+                   'zone_id', p.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
+                   'version', p.version_no, 'published_at', p.published_at)
                ORDER BY p.zone_id, p.version_no)
-        FROM published p JOIN zones z ON z.id = p.zone_id
-        WHERE p.decision_ref IS NULL OR btrim(p.decision_ref) = ''), '[]'),
+        FROM published p JOIN classified z ON z.id = p.zone_id, params
+        WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t), '[]'),
     'overrides', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', p.zone_id, 'name', z.name, 'kind', z.kind, 'version', p.version_no,
-                   'rule', p.override_rule, 'reason', p.override_reason, 'published_by', p.published_by,
-                   'published_at', p.published_at)
+                   'zone_id', p.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
+                   'version', p.version_no, 'rule', p.override_rule, 'reason', p.override_reason,
+                   'published_by', p.published_by, 'published_at', p.published_at)
                ORDER BY p.zone_id, p.version_no)
-        FROM published p JOIN zones z ON z.id = p.zone_id
-        WHERE p.override_rule IS NOT NULL), '[]')
+        FROM published p JOIN classified z ON z.id = p.zone_id, params
+        WHERE p.override_rule IS NOT NULL AND p.published_at <= params.t), '[]')
 )::text AS body
 FROM params
