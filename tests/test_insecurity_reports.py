@@ -61,13 +61,37 @@ def test_who_may_add_read_and_change_reports(client: TestClient, tokens: dict) -
     assert client.get(f"{URL}/{rid}", headers=bearer(tokens["legal"])).status_code == 200
     assert client.get(f"{URL}/{rid}").status_code == 401
     assert client.patch(f"{URL}/{rid}", json={"status": "handled"}, headers=bearer(tokens["officer"])
-                        ).status_code == 403
+                        ).status_code == 404
     assert client.patch(f"{URL}/{rid}", json={"status": "handled"}, headers=bearer(tokens["legal"])
                         ).status_code == 403
     listed = client.get(URL, params={"limit": 10_000}, headers=bearer(tokens["officer"])).json()
     assert listed["restricted_to_politikreds"] == "11"
     assert {f["properties"]["politikreds"] for f in listed["features"]} == {"11"}
     assert client.get(URL).status_code == 401
+
+
+def test_an_officer_cannot_tell_another_kredss_report_from_a_missing_one(client: TestClient, tokens: dict) -> None:
+    """PATCH answers like GET: 404 for a report of another politikreds, word for word as for an id that does not
+    exist, naming no politikreds (a 403 "this one is in 11" told both that it exists and where)."""
+    rid = client.post(URL, json=report(GOTHERSGADE), headers=bearer(tokens["officer"])).json()["properties"]["id"]
+    missing = rid + 1_000_000
+    nj = bearer(tokens["officer_nj"])
+    answers = {
+        "get": client.get(f"{URL}/{rid}", headers=nj),
+        "patch": client.patch(f"{URL}/{rid}", json={"status": "handled"}, headers=nj),
+        "get_missing": client.get(f"{URL}/{missing}", headers=nj),
+        "patch_missing": client.patch(f"{URL}/{missing}", json={"status": "handled"}, headers=nj),
+    }
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 404)
+    details = {k: r.json()["detail"].replace(str(missing), "ID").replace(str(rid), "ID") for k, r in answers.items()}
+    assert len(set(details.values())) == 1, details
+    assert "11" not in answers["patch"].text.replace(str(rid), "")
+    unchanged = client.get(f"{URL}/{rid}", headers=bearer(tokens["officer"])).json()
+    assert unchanged["properties"]["status"] == "open"
+    # The public still gets 401 and a reading-only role 403, whether or not the report exists.
+    assert client.patch(f"{URL}/{missing}", json={"status": "handled"}).status_code == 401
+    assert client.patch(f"{URL}/{missing}", json={"status": "handled"}, headers=bearer(tokens["legal"])
+                        ).status_code == 403
 
 
 @pytest.mark.parametrize(("body", "field"), [

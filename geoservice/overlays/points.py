@@ -51,8 +51,13 @@ async def report(db: Database, principal: Principal, report_id: int) -> bytes:
         row = await store.report_features(conn, PointQuery(politikreds=kreds, limit=1), report_id)
     features = orjson.loads(row["features"])
     if not features:
-        raise NotFound(f"no insecurity report {report_id} that this role may see")
+        raise NotFound(_not_visible(report_id))
     return orjson.dumps(features[0])
+
+
+def _not_visible(report_id: int) -> str:
+    """The same answer for a report that does not exist and one the caller may not see."""
+    return f"no insecurity report {report_id} that this role may see"
 
 
 def _report_date(value: str | None) -> dt.date:
@@ -115,9 +120,12 @@ async def patch_report(db: Database, principal: Principal, report_id: int, body:
             raise InvalidInput(f"{name} cannot be null", errors=[FieldError(name, "cannot be null")])
     async with db.transaction(principal.actor, "insecurity_report.update", fields.get("status_note")) as conn:
         row = await store.report_row(conn, report_id, for_update=True)
-        if row is None:
-            require_raw_points(principal, action="Changing an insecurity report")
-            raise NotFound(f"no insecurity report {report_id}")
+        own = overlay_access(principal).raw_politikreds
+        if row is None or (own is not None and row["politikreds_code"] != own):
+            # A report an officer may not read is answered as GET answers it: 404, saying neither that it
+            # exists nor where (a 403 naming its politikreds would). Roles that may not write still get 401/403.
+            _may_write(principal, own, "Changing an insecurity report")
+            raise NotFound(_not_visible(report_id))
         _may_write(principal, row["politikreds_code"], "Changing an insecurity report")
         await store.update_report(conn, report_id, fields, principal.actor.name)
 
