@@ -100,6 +100,24 @@ def test_csv_with_x_y_in_epsg_25832(client: TestClient, tokens: dict, conn: psyc
     assert got == pytest.approx((x, y), abs=0.01)
 
 
+def test_x_y_swapped_or_in_degrees_are_named_as_such(client: TestClient, tokens: dict,
+                                                      conn: psycopg.Connection) -> None:
+    x, y = TO_UTM.transform(*GOTHERSGADE)
+    lon, lat = GOTHERSGADE
+    rows = [{"id": "XY-1", "category": "vold", "time": T1, "x": round(y, 2), "y": round(x, 2)},
+            {"id": "XY-2", "category": "vold", "time": T1, "x": lon, "y": lat},
+            {"id": "XY-3", "category": "vold", "time": T1, "x": lat, "y": lon},
+            {"id": "XY-4", "category": "vold", "time": T1, "x": round(x + 2_000_000, 2), "y": round(y, 2)}]
+    problem = post(client, tokens["analyst"], "xy.csv", csv_text(rows).encode(), source="xy-hints").json()
+    reasons = {e["line"]: e["reason"] for e in problem["errors"]}
+    assert "x and y look swapped" in reasons[2]
+    assert "look like degrees (lon/lat)" in reasons[3] and "use lat and lon columns, or declare EPSG:4326" in reasons[3]
+    assert "look like degrees" in reasons[4]
+    assert "outside Denmark" in reasons[5] and "swapped" not in reasons[5] and "degrees" not in reasons[5]
+    assert {e["field"] for e in problem["errors"]} == {"x,y"}
+    assert count(conn, "xy-hints") == 0
+
+
 def _frame(crs: int = 4326) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
         {"id": ["G-1", "G-2"], "kategori": ["tyveri", "Hærværk"], "tidspunkt": [T1, T2]},
@@ -139,7 +157,7 @@ def test_geo_formats_import_the_same_points(fmt: str, client: TestClient, tokens
 def _zipped_shapefile(frame: gpd.GeoDataFrame, folder: Path) -> bytes:
     folder.mkdir()
     with warnings.catch_warnings():  # GDAL says so when it cuts a field name: that is the point here
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore")
         frame.to_file(folder / "in.shp", driver="ESRI Shapefile", engine="pyogrio")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

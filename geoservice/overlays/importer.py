@@ -448,11 +448,27 @@ def locate(check: Checker, kommuner: KommuneIndex) -> dict[str, np.ndarray]:
     finite = np.isfinite(lon) & np.isfinite(lat)
     inside = finite & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
     swapped = finite & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
+    hint = np.full(n, None, dtype=object)
+    if geo_field == "lat,lon":
+        hint[swapped] = "latitude and longitude look swapped"
+    else:
+        # Metres (EPSG:25832) expected: say so when the numbers are plainly something else.
+        xm, ym = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        with np.errstate(invalid="ignore"):
+            degrees = (((xm >= x0) & (xm <= x1) & (ym >= y0) & (ym <= y1))
+                       | ((ym >= x0) & (ym <= x1) & (xm >= y0) & (xm <= y1)))
+            back_lon, back_lat = (np.asarray(v, dtype=float) for v in to_wgs.transform(ym, xm))
+            xy_swapped = ((back_lon >= x0) & (back_lon <= x1) & (back_lat >= y0) & (back_lat <= y1)) & ~degrees
+        where = "columns" if geo_field == "x,y" else "file"
+        hint[degrees] = (f"these look like degrees (lon/lat), not EPSG:{STORAGE_SRID} metres: use lat and lon "
+                         f"columns, or declare EPSG:{WGS84_SRID}" if where == "columns" else
+                         f"these look like degrees (lon/lat), not metres of the file's CRS: declare EPSG:{WGS84_SRID}")
+        hint[xy_swapped] = "x and y look swapped (x is the easting, about 440,000-900,000 in Denmark)"
 
     def outside_reason(i: int) -> str:
         text = f"lon {lon[i]:.6f}, lat {lat[i]:.6f} is outside Denmark"
-        if swapped[i] and geo_field == "lat,lon":
-            text += "; latitude and longitude look swapped"
+        if hint[i] is not None:
+            text += f"; {hint[i]}"
         return text
 
     check.reject(finite & ~inside & ~check.bad, geo_field, outside_reason)
