@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
+from tests.helpers import GOTHERSGADE, offset, square, zone_feature
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +78,19 @@ def test_zones_export_geojson_and_geopackage(cli, tmp_path: Path) -> None:
     assert len(frame) == len(fc["features"])
     assert frame.crs.to_epsg() == 4326
     assert set(frame["name"]) == {f["properties"]["name"] for f in fc["features"]}
+    info = pyogrio.read_info(gpkg)
+    dtypes = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert info["geometry_type"] == "MultiPolygon"
+    assert all(dtypes[name].startswith("datetime64") for name in ("valid_from", "valid_to", "published_at"))
+    first = fc["features"][0]["properties"]
+    row = frame[frame["name"] == first["name"]].iloc[0]
+    assert row["valid_from"] == pd.Timestamp(first["valid_from"])  # the same moment, as a date-time field
+    # nothing to export still gives a layer with the polygon type and every column
+    empty = tmp_path / "empty.gpkg"
+    assert "wrote 0 zone(s)" in cli("zones", "export", "-o", str(empty), "--at", "1990-01-01T12:00").stdout
+    empty_info = pyogrio.read_info(empty)
+    assert empty_info["features"] == 0 and empty_info["geometry_type"] == "MultiPolygon"
+    assert list(empty_info["fields"]) == list(info["fields"])
     bad = cli("zones", "export", "-o", str(tmp_path / "zones.shp"), ok=False)
     assert bad.returncode != 0 and "unsupported output" in bad.stderr
 
@@ -84,6 +99,28 @@ def test_bad_time_is_a_message_not_a_traceback(cli) -> None:
     result = cli("zones", "list", "--at", "tomorrow", ok=False)
     assert result.returncode == 2
     assert "not an ISO 8601 date-time" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_zones_list_times_carry_their_offset(cli) -> None:
+    table = cli("zones", "list", "--kind", "visitationszone").stdout
+    line = next(row for row in table.splitlines() if "Aalborg Midtby" in row)
+    assert "16:00+02:00" in line  # 2025-09-29 16:00 summer time, not a bare local time
+
+
+def test_lifecycle_options_are_checked_as_messages(cli, client: TestClient, tokens: dict) -> None:
+    geometry = square(*offset(*GOTHERSGADE, -6000, -9000), 200)
+    zone_id = client.post("/api/v1/zones", headers=bearer(tokens["admin"]), json=zone_feature(
+        geometry, name="CLI-kæde", valid_from="2030-01-01T00:00", valid_to="2031-01-01T00:00")).json()["id"]
+    short = cli("zones", "revoke", str(zone_id), "--reason", "ab", ok=False)
+    assert short.returncode == 2 and "Traceback" not in short.stderr
+    assert short.stderr.startswith("error: --reason:") and "at least 3 characters" in short.stderr
+    cli("zones", "extend", str(zone_id), "--to", "2031-12-31", "--decision-ref", "CLI-2", "--draft")
+    early = cli("zones", "publish", str(zone_id), "--effective-from", "2030-12-01T00:00", ok=False)
+    assert early.returncode == 2 and "continuity" in early.stderr
+    cli("zones", "publish", str(zone_id), "--effective-from", "2030-12-01T00:00", "--allow-overlap")
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=bearer(tokens["legal"])).json()
+    assert [v["valid_from"] for v in history["versions"]] == ["2030-01-01T00:00:00+01:00",
+                                                              "2030-12-01T00:00:00+01:00"]
 
 
 def test_migrate_is_idempotent(cli) -> None:

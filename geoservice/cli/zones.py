@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -14,6 +14,8 @@ from geoservice.access import Role
 from geoservice.cli.common import csv_list, operator, principal_as, reports_errors, with_db
 from geoservice.db import Database
 from geoservice.errors import GeoserviceError
+
+T = TypeVar("T")
 
 zones_app = typer.Typer(help="Zones and their lifecycle.", no_args_is_help=True)
 
@@ -57,12 +59,15 @@ def zones_list(
     for f in features:
         p = f["properties"]
         period = f"{_short(p['valid_from'])} → {_short(p['valid_to'])}"
-        typer.echo(f"{p['id']:>5}  {p['kind']:26} {p['status']:10} {period:35} {p['name']}")
+        typer.echo(f"{p['id']:>5}  {p['kind']:26} {p['status']:10} {period:47} {p['name']}")
     typer.echo(f"{len(features)} zone(s)", err=True)
 
 
 def _short(value: str | None) -> str:
-    return value[:16].replace("T", " ") if value else "∞"
+    """A time to the minute with its offset (2026-03-29 03:00+02:00): local time alone is ambiguous."""
+    if not value:
+        return "∞"
+    return dt.datetime.fromisoformat(value).isoformat(timespec="minutes").replace("T", " ")
 
 
 @zones_app.command("export")
@@ -88,23 +93,68 @@ def zones_export(
     typer.echo(f"wrote {len(features)} zone(s) to {output}")
 
 
-def write_geopackage(features: list[dict[str, Any]], path: Path, layer: str = "zones") -> None:
-    import geopandas as gpd
-    from shapely.geometry import shape
+# The columns of an exported zone layer (the properties of geoservice/sql/zone_feature.sql) with their field
+# types, so an export has real date-time fields and an empty export still has every column.
+GPKG_COLUMNS: dict[str, str] = {
+    "id": "int64", "kind": "str", "kind_name": "str", "kind_name_en": "str", "name": "str", "status": "str",
+    "version": "int64", "version_status": "str", "change": "str", "valid_from": "datetime",
+    "valid_to": "datetime", "ended_at": "datetime", "ended_reason": "str", "designation_end": "datetime",
+    "decision_ref": "str", "decided_by": "str", "legal_basis": "str", "reason": "str", "daily_window": "str",
+    "visibility": "str", "illustrative": "bool", "description": "str", "politikreds": "str",
+    "list_edition": "str", "published_at": "datetime", "revoked_at": "datetime", "revoke_reason": "str",
+    "override": "str", "area_m2": "float64",
+}
 
-    rows = []
+
+def write_geopackage(features: list[dict[str, Any]], path: Path, layer: str = "zones") -> None:
+    """Zones as a GeoPackage layer of MultiPolygons in EPSG:4326; times as date-time fields (UTC, as the
+    GeoPackage format stores them), nested values (daily window, override) as JSON text."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import MultiPolygon, shape
+
+    columns: dict[str, list[Any]] = {name: [] for name in GPKG_COLUMNS}
+    geometries = []
     for f in features:
-        props = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-                 for k, v in f["properties"].items()}
-        rows.append({**props, "geometry": shape(f["geometry"])})
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326") if rows else gpd.GeoDataFrame(
-        {"id": [], "geometry": []}, geometry="geometry", crs="EPSG:4326")
+        props = f["properties"]
+        for name in GPKG_COLUMNS:
+            value = props.get(name)
+            columns[name].append(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value)
+        geometry = shape(f["geometry"])
+        geometries.append(MultiPolygon([geometry]) if geometry.geom_type == "Polygon" else geometry)
+    data: dict[str, Any] = {}
+    for name, kind in GPKG_COLUMNS.items():
+        values = columns[name]
+        if kind == "datetime":
+            data[name] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True, format="ISO8601")
+        elif kind == "str":
+            data[name] = pd.Series(values, dtype="object")
+        elif kind == "bool":
+            data[name] = pd.Series(values, dtype="boolean")
+        elif kind == "int64":
+            data[name] = pd.Series(values, dtype="Int64")
+        else:
+            data[name] = pd.Series(values, dtype=kind)
+    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"), crs="EPSG:4326")
     if path.exists():
         path.unlink()
-    frame.to_file(path, layer=layer, driver="GPKG")
+    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type="MultiPolygon")
 
 
 # --- lifecycle (the CLI acts as a local admin; the audit log names the OS user) --------------------------------
+
+
+def _body(model: type[T], options: dict[str, str], **fields: Any) -> T:
+    """The request body of a lifecycle step, with bad input reported as the option it came from (exit 2)."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{options.get(str(e['loc'][0]), str(e['loc'][0])) if e['loc'] else 'input'}: {e['msg']}"
+            for e in exc.errors())
+        raise GeoserviceError(problems) from None
 
 
 def _geometry_file(path: Path | None) -> dict[str, Any] | None:
@@ -125,13 +175,17 @@ def zones_publish(
     zone_id: int,
     effective_from: Annotated[str | None, typer.Option(help="When it takes effect (default: draft's start)")] = None,
     decision_ref: Annotated[str | None, typer.Option()] = None,
+    allow_overlap: Annotated[bool, typer.Option(help="An extension may start before the current end")] = False,
     override_reason: Annotated[str | None, typer.Option(help="Override a kind rule, with this reason")] = None,
 ) -> None:
     """Publish the zone's draft decision."""
     from geoservice import lifecycle
     from geoservice.schemas import PublishIn
 
-    body = PublishIn(effective_from=effective_from, decision_ref=decision_ref, override_reason=override_reason)
+    body = _body(PublishIn, {"effective_from": "--effective-from", "decision_ref": "--decision-ref",
+                             "override_reason": "--override-reason"},
+                 effective_from=effective_from, decision_ref=decision_ref, allow_overlap=allow_overlap,
+                 override_reason=override_reason)
     with_db(lambda db: lifecycle.publish(db, operator(), zone_id, body))
     typer.echo(f"zone {zone_id} published")
 
@@ -153,9 +207,11 @@ def zones_extend(
     from geoservice import lifecycle
     from geoservice.schemas import ExtendIn
 
-    body = ExtendIn(valid_to=valid_to, valid_from=valid_from, decision_ref=decision_ref, reason=reason,
-                    geometry=_geometry_file(geometry), allow_overlap=allow_overlap, publish=not draft,
-                    override_reason=override_reason)
+    body = _body(ExtendIn, {"valid_to": "--to", "valid_from": "--from", "decision_ref": "--decision-ref",
+                            "reason": "--reason", "geometry": "--geometry", "override_reason": "--override-reason"},
+                 valid_to=valid_to, valid_from=valid_from, decision_ref=decision_ref, reason=reason,
+                 geometry=_geometry_file(geometry), allow_overlap=allow_overlap, publish=not draft,
+                 override_reason=override_reason)
     with_db(lambda db: lifecycle.extend(db, operator(), zone_id, body, content_crs=None,
                                                           repair=False))
     typer.echo(f"zone {zone_id} extended to {valid_to}")
@@ -174,8 +230,10 @@ def zones_amend(
     from geoservice import lifecycle
     from geoservice.schemas import AmendIn
 
-    body = AmendIn(effective_from=effective_from, geometry=_geometry_file(geometry) or {},
-                   decision_ref=decision_ref, reason=reason)
+    body = _body(AmendIn, {"effective_from": "--from", "geometry": "--geometry", "decision_ref": "--decision-ref",
+                           "reason": "--reason"},
+                 effective_from=effective_from, geometry=_geometry_file(geometry) or {}, decision_ref=decision_ref,
+                 reason=reason)
     with_db(lambda db: lifecycle.amend(db, operator(), zone_id, body, content_crs=None,
                                                          repair=False))
     typer.echo(f"zone {zone_id} amended from {effective_from}")
@@ -193,7 +251,8 @@ def zones_revoke(
     from geoservice import lifecycle
     from geoservice.schemas import RevokeIn
 
-    body = RevokeIn(reason=reason, at=at, decision_ref=decision_ref)
+    body = _body(RevokeIn, {"reason": "--reason", "at": "--at", "decision_ref": "--decision-ref"},
+                 reason=reason, at=at, decision_ref=decision_ref)
     moment = with_db(lambda db: lifecycle.revoke(db, operator(), zone_id, body))
     typer.echo(f"zone {zone_id} revoked from {timeutil.isoformat_local(moment)}")
 
@@ -205,7 +264,8 @@ def zones_archive(zone_id: int, reason: Annotated[str | None, typer.Option()] = 
     from geoservice import lifecycle
     from geoservice.schemas import ArchiveIn
 
-    with_db(lambda db: lifecycle.archive(db, operator(), zone_id, ArchiveIn(reason=reason)))
+    body = _body(ArchiveIn, {"reason": "--reason"}, reason=reason)
+    with_db(lambda db: lifecycle.archive(db, operator(), zone_id, body))
     typer.echo(f"zone {zone_id} archived")
 
 
