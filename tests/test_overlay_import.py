@@ -291,6 +291,31 @@ def test_only_analysts_and_admins_import(client: TestClient, tokens: dict, who: 
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("officer", 403), ("legal", 403)])
+def test_an_upload_is_refused_before_it_is_read_or_stored(client: TestClient, tokens: dict, who: str | None,
+                                                          status: int, monkeypatch) -> None:
+    """The role comes first: a body that is not even valid multipart gets 401/403 (FastAPI would otherwise parse,
+    and spool, the form before resolving who is asking), and no temporary copy is made."""
+    import tempfile
+
+    made: list[str] = []
+    real = tempfile.TemporaryDirectory
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", lambda *a, **kw: made.append("dir") or real(*a, **kw))
+    headers = {"content-type": "multipart/form-data; boundary=nope", **(bearer(tokens[who]) if who else {})}
+    garbage = client.post("/api/v1/imports/incidents", params={"source": "early"}, headers=headers,
+                          content=b"not multipart at all" * 1000)
+    assert garbage.status_code == status, garbage.text
+    data = csv_text([{**GOOD[0], "id": "EARLY-1"}]).encode()
+    upload = client.post("/api/v1/imports/survey-responses", params={"source": "early"},
+                         headers=bearer(tokens[who]) if who else {}, files={"file": ("e.csv", data, "text/csv")})
+    assert upload.status_code == status and made == []
+    fine = post(client, tokens["analyst"], "e.csv", data, source=f"early-{who}")
+    assert fine.status_code == 201 and made == ["dir"]
+    missing = client.post("/api/v1/imports/incidents", params={"source": "early"}, headers=bearer(tokens["analyst"]),
+                          files={"other": ("e.csv", data, "text/csv")})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "file"
+
+
 def test_cli_import_with_progress_and_rejected_rows_report(settings, db_name: str, tmp_path: Path,
                                                            conn: psycopg.Connection, monkeypatch) -> None:
     from geoservice.cli import app

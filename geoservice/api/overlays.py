@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.responses import Response
 
 from geoservice import timeutil
@@ -27,7 +28,7 @@ from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_bbox, pa
 from geoservice.errors import FieldError, InvalidInput
 from geoservice.overlays import aggregates, effect, points, survey
 from geoservice.overlays import official_statistics as statistics
-from geoservice.overlays.importer import SUPPORTED_SUFFIXES, import_file
+from geoservice.overlays.importer import SUPPORTED_SUFFIXES, check_may_import, import_file
 from geoservice.overlays.schemas import ReportIn, ReportPatch
 from geoservice.overlays.taxonomy import get_overlay_rules
 from geoservice.store import overlays as store
@@ -293,25 +294,39 @@ async def patch_report(db: DbDep, principal: PrincipalDep, report_id: ReportId,
 # --- imports -------------------------------------------------------------------------------------------------
 
 
-async def _upload(db: DbDep, principal: PrincipalDep, kind: str, file: UploadFile, source: str,
+async def _upload(request: Request, db: DbDep, principal: PrincipalDep, kind: str, source: str,
                   skip_invalid: bool, layer: str | None) -> Response:
-    name = Path(file.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise InvalidInput(f"{name}: unsupported file type", errors=[FieldError(
-            "file", "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")])
-    with tempfile.TemporaryDirectory(prefix="geoservice-import-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        with path.open("wb") as out:
-            # Up to the upload limit (hundreds of MB) of blocking file I/O: off the event loop.
-            await asyncio.to_thread(shutil.copyfileobj, file.file, out, 1 << 20)
-        report = await import_file(db, principal, kind, path, file_name=name, source=source,
-                                   skip_invalid=skip_invalid, layer=layer)
+    # The role is checked before a byte of the upload is read: the handlers take the Request, not an UploadFile
+    # parameter, because FastAPI parses (and spools to disk) a form body before it resolves the dependencies.
+    check_may_import(principal)
+    form = await request.form(max_files=1, max_fields=10)
+    try:
+        file = form.get("file")
+        if not isinstance(file, StarletteUploadFile):
+            raise InvalidInput("file is missing", errors=[FieldError(
+                "file", "send the file as multipart/form-data in a field named file")])
+        name = Path(file.filename or "upload").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise InvalidInput(f"{name}: unsupported file type", errors=[FieldError(
+                "file", "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")])
+        with tempfile.TemporaryDirectory(prefix="geoservice-import-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            with path.open("wb") as out:
+                # Up to the upload limit (hundreds of MB) of blocking file I/O: off the event loop.
+                await asyncio.to_thread(shutil.copyfileobj, file.file, out, 1 << 20)
+            report = await import_file(db, principal, kind, path, file_name=name, source=source,
+                                       skip_invalid=skip_invalid, layer=layer)
+    finally:
+        await form.close()
     status = 201 if report.inserted else 200
     return _json(report.as_dict(), status=status)
 
 
-UploadQ = Annotated[UploadFile, File(description="CSV, GeoJSON, GeoPackage or zipped Shapefile")]
+# The multipart body, for the OpenAPI document (the handlers read it themselves, after the role check).
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "format": "binary", "description": "CSV, GeoJSON, GeoPackage or zipped Shapefile"}}}}}}}
 SourceQ = Annotated[str, Query(min_length=1, max_length=100, description="Where the rows come from; (source, id) "
                                                                          "identifies a row across re-imports")]
 SkipQ = Annotated[bool, Query(description="Import the good rows and report the rejected ones (default: all or "
@@ -319,17 +334,17 @@ SkipQ = Annotated[bool, Query(description="Import the good rows and report the r
 LayerQ = Annotated[str | None, Query(description="GeoPackage layer (default the first)")]
 
 
-@router.post("/imports/incidents", summary="Import incidents from a file (analyst, admin)")
-async def import_incidents(db: DbDep, principal: PrincipalDep, file: UploadQ, source: SourceQ = "import",
+@router.post("/imports/incidents", summary="Import incidents from a file (analyst, admin)", openapi_extra=UPLOAD_BODY)
+async def import_incidents(request: Request, db: DbDep, principal: PrincipalDep, source: SourceQ = "import",
                            skip_invalid: SkipQ = False, layer: LayerQ = None) -> Response:
-    return await _upload(db, principal, "incidents", file, source, skip_invalid, layer)
+    return await _upload(request, db, principal, "incidents", source, skip_invalid, layer)
 
 
 @router.post("/imports/survey-responses", summary="Import Tryghedsindeks survey responses from a file "
-                                                  "(analyst, admin)")
-async def import_survey(db: DbDep, principal: PrincipalDep, file: UploadQ, source: SourceQ = "import",
+                                                  "(analyst, admin)", openapi_extra=UPLOAD_BODY)
+async def import_survey(request: Request, db: DbDep, principal: PrincipalDep, source: SourceQ = "import",
                         skip_invalid: SkipQ = False, layer: LayerQ = None) -> Response:
-    return await _upload(db, principal, "survey_responses", file, source, skip_invalid, layer)
+    return await _upload(request, db, principal, "survey_responses", source, skip_invalid, layer)
 
 
 @router.get("/imports", summary="Overlay import batches (analyst, admin)")

@@ -687,18 +687,24 @@ def rejected_csv(report: ImportReport) -> str:
 # --- running an import ---------------------------------------------------------------------------------------
 
 
-async def import_file(
-    db: Any, principal: Principal, kind: str, path: Path, *, file_name: str | None = None, source: str = "import",
-    skip_invalid: bool = False, layer: str | None = None, progress: Callable[[str, int, int], None] | None = None,
-    record: bool = True,
-) -> ImportReport:
-    """Read, check and (all or nothing, unless skip_invalid) write one file. `progress(stage, done, total)`."""
+def check_may_import(principal: Principal) -> None:
+    """Who may import: asked before an upload is read or stored (the HTTP layer), and again by import_file."""
     require(principal, Role.analyst, Role.admin, action="Importing overlay data")
     # The roles above say who may try; the overlay rules of geoservice.access decide (and `assert` would vanish
     # under python -O).
     if not overlay_access(principal).imports:
         raise Forbidden(f"Importing overlay data is not allowed for the role {principal.role.value}",
                         extra={"role": principal.role.value})
+
+
+
+async def import_file(
+    db: Any, principal: Principal, kind: str, path: Path, *, file_name: str | None = None, source: str = "import",
+    skip_invalid: bool = False, layer: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+    record: bool = True,
+) -> ImportReport:
+    """Read, check and (all or nothing, unless skip_invalid) write one file. `progress(stage, done, total)`."""
+    check_may_import(principal)
     if kind not in store.STAGES:
         raise InvalidInput(f"unknown import kind {kind!r}")
     source = source.strip()
