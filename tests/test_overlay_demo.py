@@ -3,7 +3,9 @@ lower in visitation zones once they start; insecurity reports along the SUB area
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +13,12 @@ import psycopg
 import pytest
 import shapely
 import yaml
+from fastapi.testclient import TestClient
 
+from geoservice import timeutil
 from geoservice.demo.build import build
 from geoservice.overlays.demo import build_overlays
+from tests.conftest import bearer
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +32,18 @@ def test_kommune_totals_follow_straf11_at_the_sampling_fraction(conn: psycopg.Co
                         dtype={"kommune_code": str})
     totals = straf[straf["quarter"].str.startswith(str(spec["straf11_year"]))].groupby("kommune_code")[
         "reported_offences"].sum()
-    got = dict(conn.execute("SELECT kommune_code, count(*) FROM incident WHERE source = 'demo' GROUP BY 1").fetchall())
+    got = dict(conn.execute("SELECT kommune_code, count(*) FROM incident WHERE source = 'demo' AND "
+                            "extract(year FROM occurred_at AT TIME ZONE 'Europe/Copenhagen') = %s GROUP BY 1",
+                            (spec["year"],)).fetchall())
     expected = {k: round(int(v) * spec["sample_fraction"]) for k, v in totals.items()}
     assert got == {k: v for k, v in expected.items() if v}
-    years = conn.execute("SELECT DISTINCT extract(year FROM occurred_at AT TIME ZONE 'Europe/Copenhagen')::int"
-                         " FROM incident WHERE source = 'demo'").fetchall()
-    assert years == [(spec["year"],)]
+    # Every other demo incident is of the rolling recent slice, after that year and before today.
+    others = conn.execute("SELECT count(*), count(*) FILTER (WHERE external_id LIKE %s AND occurred_at < now()"
+                          " AND occurred_at >= %s::timestamptz) FROM incident WHERE source = 'demo' AND extract("
+                          "year FROM occurred_at AT TIME ZONE 'Europe/Copenhagen') <> %s",
+                          (spec["recent"]["id_prefix"] + "-%", f"{spec['year'] + 1}-01-01T00:00+01:00",
+                           spec["year"])).fetchone()
+    assert others[0] == others[1] and others[0] > 0
 
 
 def test_nightlife_zones_are_busy_between_midnight_and_five(conn: psycopg.Connection) -> None:
@@ -49,22 +60,97 @@ def test_nightlife_zones_are_busy_between_midnight_and_five(conn: psycopg.Connec
 def test_insecurity_reports_lie_along_the_sub_areas(conn: psycopg.Connection) -> None:
     far = conn.execute("""
         SELECT count(*) FROM insecurity_report r
-        WHERE r.external_key LIKE 'demo-%%' AND NOT EXISTS (
+        WHERE r.external_key LIKE 'demo-%%' AND r.external_key NOT LIKE 'demo-report-recent-%%' AND NOT EXISTS (
             SELECT 1 FROM zone z JOIN zone_version v ON v.zone_id = z.id
             WHERE z.kind = 'sub_omraade' AND ST_DWithin(v.geom, r.geom, 151))""").fetchone()[0]
     total, opened = conn.execute("SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM insecurity_report"
-                                 " WHERE external_key LIKE 'demo-%%'").fetchone()
+                                 " WHERE external_key LIKE 'demo-%%' AND external_key NOT LIKE 'demo-report-recent-%%'"
+                                 ).fetchone()
     assert far == 0 and total == 36 and 0 < opened < total
 
 
 @pytest.mark.slow
 def test_overlay_build_is_deterministic(settings) -> None:
     data = build(settings.shared_data_dir, settings.layers_dir)
-    first = build_overlays(data, settings.shared_data_dir, settings.layers_dir)
-    second = build_overlays(data, settings.shared_data_dir, settings.layers_dir)
+    first = build_overlays(data, settings.shared_data_dir, settings.layers_dir, today=dt.date(2026, 11, 22))
+    second = build_overlays(data, settings.shared_data_dir, settings.layers_dir, today=dt.date(2026, 11, 22))
     pd.testing.assert_frame_equal(first.incidents, second.incidents)
     pd.testing.assert_frame_equal(first.survey, second.survey)
     assert first.reports == second.reports
+
+
+def test_every_din_betjent_sector_has_recent_incidents_and_open_reports(client: TestClient, tokens: dict,
+                                                                       conn: psycopg.Connection) -> None:
+    """The officer view's last 30 days is never empty on the demo: the rolling slice is dated before the load."""
+    sectors = [r[0] for r in conn.execute("SELECT code FROM patrol_sector ORDER BY code").fetchall()]
+    assert len(sectors) > 20
+    for code in sectors:
+        body = client.get(f"/api/v1/overlays/sectors/{code}/recent", headers=bearer(tokens["analyst"])).json()
+        assert body["incidents"]["count"] > 0, code
+        assert body["open_reports"]["count"] > 0, code
+    officer = client.get("/api/v1/overlays/sectors/KBH-CITY-01/recent", headers=bearer(tokens["officer"])).json()
+    assert officer["incidents"]["count"] > 10 and officer["open_reports"]["count"] > 0
+
+
+def test_a_load_on_a_later_day_adds_the_new_days_and_changes_nothing_else(settings, make_db) -> None:
+    """Same day: nothing changes (tests/test_demo.py). Three days later: the three new days are added, the rows of
+    the days already loaded stay as they are (same keys, same content), no incident or report twice."""
+    from geoservice.db import connect, connect_async
+    from geoservice.overlays.demo import load_overlays
+
+    name = make_db()
+    with connect(settings, name, autocommit=True) as db:
+        before = db.execute("SELECT count(*), max(occurred_at) FROM incident WHERE source = 'demo'").fetchone()
+        reports_before = db.execute("SELECT count(*) FROM insecurity_report").fetchone()[0]
+    data = build(settings.shared_data_dir, settings.layers_dir)
+    today = timeutil.to_local(timeutil.now()).date()
+    later = build_overlays(data, settings.shared_data_dir, settings.layers_dir, today=today + dt.timedelta(days=3))
+    new_days = {d.strftime("%Y%m%d") for d in later.recent_days if d >= today}
+    assert len(new_days) == 3
+
+    async def go():
+        conn = await connect_async(settings, name)
+        try:
+            return await load_overlays(conn, later)
+        finally:
+            await conn.close()
+
+    report = asyncio.run(go())
+    recent = later.incidents[later.incidents["external_id"].str.startswith("demo-recent-")]
+    added = recent["external_id"].str.split("-").str[2].isin(new_days).sum()
+    assert report.incidents == (added, 0) and added > 0
+    new_reports = [r for r in later.reports if r["reported_on"] >= today]
+    assert report.reports_added == len(new_reports)
+    with connect(settings, name, autocommit=True) as db:
+        after = db.execute("SELECT count(*), max(occurred_at) FROM incident WHERE source = 'demo'").fetchone()
+        assert after[0] == before[0] + added and after[1] > before[1]
+        assert db.execute("SELECT count(*) FROM insecurity_report").fetchone()[0] == reports_before + len(new_reports)
+
+
+def test_demo_survey_reproduces_the_published_sub_fall_and_varies_by_kreds(client: TestClient, tokens: dict
+                                                                         ) -> None:
+    """Seed facts: SUB areas 18.8% (2014) -> 16.5% (2016) unsafe is a significant fall; 16.5% against 6.4%
+    nationally. The kredse without a published figure differ (a labelled spread), so the choropleth shows
+    something, and none but København (11) and Københavns Vestegn (10) is significantly less safe than the
+    country (more unsafe, beyond its 95% interval)."""
+    analyst = bearer(tokens["analyst"])
+    change = client.get("/api/v1/overlays/survey/change", params={"by": "kind", "from_year": 2014, "to_year": 2016},
+                        headers=analyst).json()
+    sub = next(a for a in change["areas"] if a["key"] == "sub_omraade")
+    assert sub["from"]["share"] == pytest.approx(0.188, abs=0.002) and sub["to"]["share"] == pytest.approx(0.165,
+                                                                                                           abs=0.002)
+    assert sub["change"]["significant_5pct"] and sub["change"]["verdict"] == "significant at 5%"
+    national = client.get("/api/v1/overlays/survey", params={"by": "national", "year": 2016},
+                          headers=analyst).json()["areas"][0]
+    assert national["unsafe"]["share"] == pytest.approx(0.064, abs=0.002)
+    kredse = {a["key"]: a for a in client.get("/api/v1/overlays/survey", params={"by": "politikreds", "year": 2016},
+                                              headers=analyst).json()["areas"]}
+    assert len(kredse) == 12
+    for metric in ("unsafe", "trust"):
+        shares = [a[metric]["share"] for a in kredse.values()]
+        assert len(set(shares)) >= 10, (metric, shares)
+    less_safe = {k for k, a in kredse.items() if a["unsafe"]["ci95"][0] > national["unsafe"]["share"]}
+    assert less_safe <= {"10", "11"} and "10" in less_safe, less_safe
 
 
 # --- rules as data, and times by the service's own rule ------------------------------------------------------------

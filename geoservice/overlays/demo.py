@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 import shapely
 import yaml
 from psycopg import AsyncConnection
+from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from geoservice import timeutil
@@ -46,6 +48,7 @@ class OverlayDemo:
     sample_fraction: float
     year: int
     straf11_year: int
+    recent_days: tuple[dt.date, ...] = ()  # the days of the rolling recent slice (see build_recent_incidents)
 
 
 def _sample_in(geom: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -108,9 +111,7 @@ def build_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats:
         if area is None or n == 0:
             continue
         geom = area.geom
-        x0, y0, x1, y1 = geom.bounds
-        near = osm[(osm[:, 0] >= x0) & (osm[:, 0] <= x1) & (osm[:, 1] >= y0) & (osm[:, 1] <= y1)]
-        near = near[shapely.contains_xy(geom, near[:, 0], near[:, 1])] if len(near) else near
+        near = _anchors(osm, geom)
         zones_here = [z for z in nightlife if z.kommune == code]
         n_night = round(n * night["share"]) if zones_here else 0
         xy = _around(near, n - n_night, geom, spec["jitter_m"], rng)
@@ -131,13 +132,7 @@ def build_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats:
     frame = frame.sort_values(["kommune_code", "occurred_at", "x", "y"], kind="stable").reset_index(drop=True)
     frame["external_id"] = [f"demo-{year}-{k}-{i:06d}" for k, i in
                             zip(frame["kommune_code"], frame.groupby("kommune_code").cumcount(), strict=True)]
-    frame["x"] = frame["x"].round(2)
-    frame["y"] = frame["y"].round(2)
-    frame["precision_m"] = np.nan
-    frame["occurred_us"] = epoch_us(frame["occurred_at"])
-    frame["x_cm"] = np.round(frame["x"].to_numpy() * 100).astype(np.int64)
-    frame["y_cm"] = np.round(frame["y"].to_numpy() * 100).astype(np.int64)
-    return frame
+    return _finish(frame)
 
 
 def _local_times(year: int, days: np.ndarray, hours: np.ndarray, seconds: np.ndarray) -> pd.Series:
@@ -214,6 +209,130 @@ def _thin_visitation(part: pd.DataFrame, zones: list[tuple[DemoZone, list]], anc
     return part
 
 
+def recent_days(spec: dict[str, Any], today: dt.date) -> list[dt.date]:
+    """The days of the rolling recent slice: the `recent.days` whole days before `today` (so every incident in
+    it lies in an officer's "last 30 days" on the day of loading), never a day of the STRAF11-following year."""
+    first_allowed = dt.date(spec["year"] + 1, 1, 1)
+    return [d for d in (today - dt.timedelta(days=k) for k in range(spec["recent"]["days"], 0, -1))
+            if d >= first_allowed]
+
+
+def _day_rng(seed: int, day: dt.date, key: str = "") -> np.random.Generator:
+    """One generator per day (and key): a day's rows are the same whichever day the demo is loaded on."""
+    return np.random.default_rng([seed, day.toordinal(), zlib.crc32(key.encode())])
+
+
+def build_recent_incidents(data: DemoData, data_dir: Path, spec: dict[str, Any], stats: pd.DataFrame,
+                           days: list[dt.date]) -> pd.DataFrame:
+    """Ordinary incidents for each of `days`, in every kommune at its STRAF11 daily rate (Poisson), placed and
+    thinned in visitation zones like the historical year; keyed by day, so loading on a later day adds the new
+    days and changes none of the old ones."""
+    recent = spec["recent"]
+    straf = stats[stats["quarter"].str.startswith(str(spec["straf11_year"])) & (stats["kommune_code"] != UNKNOWN)]
+    totals = straf.groupby("kommune_code")["reported_offences"].sum()
+    kommuner = {a.code: a for a in data.reference if a.area_type == "kommune"}
+    codes = [c for c in sorted(totals.index) if c in kommuner]
+    rate = np.array([int(totals[c]) * spec["sample_fraction"] / 365 for c in codes])
+    if not days or not codes:
+        return _finish(pd.DataFrame(columns=["x", "y", "occurred_at", "category", "kommune_code",
+                                             "politikreds_code", "external_id"]))
+    osm = _osm_points(data_dir)
+    anchors = {c: _anchors(osm, kommuner[c].geom) for c in codes}
+    cats = list(spec["categories"])
+    cat_p = np.array([spec["categories"][c] for c in cats], dtype=float)
+    cat_p /= cat_p.sum()
+    hour_p = np.array(spec["hours"], dtype=float)
+    hour_p /= hour_p.sum()
+    visitation = [(z, _zone_periods(z)) for z in data.zones if z.kind == spec["visitation"]["kind"] and not z.draft
+                  and (z.visibility or "public") == "public"]
+    # Din Betjent sectors get a few more, uniformly in their part of the kommune, so none is empty by chance.
+    sector_land = [(sc, sc.geom.intersection(kommuner[sc.kommune_code].geom))
+                   for sc in sorted(data.sectors, key=lambda sc: sc.code) if sc.kommune_code in kommuner]
+    frames = []
+    for day in days:
+        rng = _day_rng(recent["seed"], day)
+        counts = rng.poisson(rate)
+        xy = [_around(anchors[c], int(n), kommuner[c].geom, spec["jitter_m"], rng)
+              for c, n in zip(codes, counts, strict=True) if n]
+        where = [np.repeat(np.array([c for c, n in zip(codes, counts, strict=True) if n], dtype=object),
+                           counts[counts > 0])]
+        extra = rng.poisson(recent["per_sector_day"], len(sector_land))
+        for (sector, land), n in zip(sector_land, extra, strict=True):
+            if n and not land.is_empty:
+                xy.append(_sample_in(land, int(n), rng))
+                where.append(np.full(int(n), sector.kommune_code, dtype=object))
+        points = np.vstack(xy) if xy else np.empty((0, 2))
+        n_day = len(points)
+        local = _local_times(day.year, np.full(n_day, (day - dt.date(day.year, 1, 1)).days),
+                             rng.choice(24, n_day, p=hour_p), rng.integers(0, 3600, n_day))
+        part = pd.DataFrame({"x": points[:, 0], "y": points[:, 1], "occurred_at": local,
+                             "category": rng.choice(cats, n_day, p=cat_p), "kommune_code": np.concatenate(where)})
+        for code in sorted({z.kommune for z, _ in visitation}):
+            rows = (part["kommune_code"] == code).to_numpy()
+            if rows.any():
+                thinned = _thin_visitation(part[rows].reset_index(drop=True),
+                                           [v for v in visitation if v[0].kommune == code], anchors[code],
+                                           kommuner[code].geom, spec, rng)
+                part.loc[rows, ["x", "y"]] = thinned[["x", "y"]].to_numpy()
+        part = part.sort_values(["kommune_code", "occurred_at", "x", "y"], kind="stable").reset_index(drop=True)
+        part["politikreds_code"] = part["kommune_code"].map({c: kommuner[c].parent_code for c in codes})
+        part["external_id"] = [f"{recent['id_prefix']}-{day:%Y%m%d}-{k}-{i:04d}" for k, i in
+                               zip(part["kommune_code"], part.groupby("kommune_code").cumcount(), strict=True)]
+        frames.append(part)
+    return _finish(pd.concat(frames, ignore_index=True))
+
+
+def _anchors(osm: np.ndarray, geom: BaseGeometry) -> np.ndarray:
+    """The OpenStreetMap places inside a kommune."""
+    x0, y0, x1, y1 = geom.bounds
+    near = osm[(osm[:, 0] >= x0) & (osm[:, 0] <= x1) & (osm[:, 1] >= y0) & (osm[:, 1] <= y1)]
+    return near[shapely.contains_xy(geom, near[:, 0], near[:, 1])] if len(near) else near
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Round the points and add the COPY columns."""
+    frame["x"] = frame["x"].astype(float).round(2)
+    frame["y"] = frame["y"].astype(float).round(2)
+    frame["precision_m"] = np.nan
+    frame["occurred_us"] = epoch_us(frame["occurred_at"]) if len(frame) else np.array([], dtype=np.int64)
+    frame["x_cm"] = np.round(frame["x"].to_numpy() * 100).astype(np.int64)
+    frame["y_cm"] = np.round(frame["y"].to_numpy() * 100).astype(np.int64)
+    return frame
+
+
+def build_recent_reports(data: DemoData, spec: dict[str, Any], days: list[dt.date]) -> list[dict[str, Any]]:
+    """Open insecurity reports in every Din Betjent sector: a tryghedsvandring every `every_days` days (each
+    sector on its own day of the cycle) with `per_walk` reports, keyed by sector and day like the incidents."""
+    recent = spec["recent"]
+    to_wgs = transformer(STORAGE_SRID, WGS84_SRID)
+    cats = list(spec["categories"])
+    places = data.places
+    tree = STRtree(shapely.points(places.x, places.y))
+    out = []
+    for sector in sorted(data.sectors, key=lambda s: s.code):
+        offset = zlib.crc32(sector.code.encode()) % recent["every_days"]
+        for day in days:
+            if day.toordinal() % recent["every_days"] != offset:
+                continue
+            rng = _day_rng(recent["seed"], day, sector.code)
+            xy = _sample_in(sector.geom, recent["per_walk"], rng)
+            lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
+            nearest = tree.query_nearest(shapely.points(xy[:, 0], xy[:, 1]), all_matches=False)[1]
+            for i in range(recent["per_walk"]):
+                category = cats[int(rng.integers(0, len(cats)))]
+                texts = spec["categories"][category]
+                out.append({
+                    "external_key": f"{recent['key_prefix']}-{sector.code}-{day:%Y%m%d}-{i + 1}",
+                    "category": category,
+                    "text": texts[int(rng.integers(0, len(texts)))].format(place=places.names[int(nearest[i])]),
+                    "reported_on": day,
+                    "lon": round(float(lon[i]), 7), "lat": round(float(lat[i]), 7),
+                    "status": "open",
+                    "walk": f"Tryghedsvandring {sector.name} {day.isoformat()} (demo)",
+                })
+    return out
+
+
 def build_reports(data: DemoData, spec: dict[str, Any]) -> list[dict[str, Any]]:
     rng = np.random.default_rng(spec["seed"])
     to_wgs = transformer(STORAGE_SRID, WGS84_SRID)
@@ -240,11 +359,31 @@ def build_reports(data: DemoData, spec: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _solve_others(fixed: dict[str, float], population: dict[str, int], national: float) -> float:
+def _spread(kommuner: list[Any], stats: pd.DataFrame, spec: dict[str, Any], kreds_pop: dict[str, int]
+            ) -> dict[str, float]:
+    """Each politikreds's place in the spread, -1 (fewest reported offences per resident in STRAF11) to +1 (most),
+    evenly by rank: an ILLUSTRATIVE stand-in for the differences between kredse the seed figures do not give."""
+    year = stats[stats["quarter"].str.startswith(str(spec["spread"]["straf11_year"]))]
+    offences = year.groupby("kommune_code")["reported_offences"].sum()
+    per_kreds: dict[str, float] = {}
+    for a in kommuner:
+        per_kreds[a.parent_code] = per_kreds.get(a.parent_code, 0.0) + float(offences.get(a.code, 0))
+    ranked = sorted(kreds_pop, key=lambda k: (per_kreds.get(k, 0.0) / max(kreds_pop[k], 1), k))
+    step = 2 / max(len(ranked) - 1, 1)
+    return {k: -1 + i * step for i, k in enumerate(ranked)}
+
+
+def _kreds_targets(national: float, fixed: dict[str, float], population: dict[str, int], place: dict[str, float],
+                   spread: float) -> dict[str, float]:
+    """Published kredse keep their figure; the others lie `spread * place` around a common level chosen so that
+    the population-weighted national figure comes out right."""
     total = sum(population.values())
     rest = [k for k in population if k not in fixed]
     known = sum(population[k] * v for k, v in fixed.items() if k in population)
-    return (national * total - known) / sum(population[k] for k in rest)
+    offset = {k: spread * place[k] for k in rest}
+    level = (national * total - known - sum(population[k] * offset[k] for k in rest)) / sum(population[k]
+                                                                                              for k in rest)
+    return {k: fixed[k] if k in fixed else level + offset[k] for k in population}
 
 
 def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> pd.DataFrame:
@@ -256,6 +395,7 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
     kreds_pop: dict[str, int] = {}
     for a in kommuner:
         kreds_pop[a.parent_code] = kreds_pop.get(a.parent_code, 0) + pop_k.get(a.code, 0)
+    place = _spread(kommuner, stats, spec, kreds_pop)
     sub_zones = [z for z in data.zones if z.kind == spec["sub_kind"] and not z.draft]
     # The SUB areas are their own stratum (the boosted sample): the ordinary sample is drawn outside them.
     sub_union = shapely.union_all([z.geom for z in sub_zones])
@@ -266,8 +406,8 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
         for metric in ("unsafe", "safe", "trust"):
             national = _num(spec["national"][metric][year]) / 100
             fixed = {k: _num(v[metric]) / 100 for k, v in spec["politikreds"].items() if metric in v}
-            other = _solve_others(fixed, kreds_pop, national)
-            targets[metric] = {k: fixed.get(k, other) for k in kreds_pop}
+            targets[metric] = _kreds_targets(national, fixed, kreds_pop, place,
+                                             spec["spread"]["points"][metric] / 100)
         for kreds in sorted(kreds_pop, key=int):
             n = spec["per_politikreds"]
             weight = kreds_pop[kreds] / n
@@ -298,11 +438,14 @@ def build_survey(data: DemoData, spec: dict[str, Any], stats: pd.DataFrame) -> p
         scores, trust = _answers(n, _num(spec["sub_areas"]["unsafe"][year]) / 100,
                                  _num(spec["sub_areas"]["safe"][year]) / 100,
                                  _num(spec["sub_areas"]["trust"][year]) / 100, rng)
+        xy = np.empty((n, 2))
+        for z, zone in enumerate(sub_zones):
+            idx = np.flatnonzero(which == z)
+            xy[idx] = _sample_in(zone.geom, len(idx), rng)
         for i in range(n):
-            xy = _sample_in(sub_zones[which[i]].geom, 1, rng)[0]
             rows.append({"external_id": f"demo-{year}-sub-{i:04d}", "year": year, "safety_score": scores[i],
-                         "trust": trust[i], "weight": round(sub["population"] / n, 4), "x": round(xy[0], 2),
-                         "y": round(xy[1], 2), "area_type": None, "area_code": None,
+                         "trust": trust[i], "weight": round(sub["population"] / n, 4), "x": round(xy[i, 0], 2),
+                         "y": round(xy[i, 1], 2), "area_type": None, "area_code": None,
                          "kommune_code": sub_zones[which[i]].kommune,
                          "politikreds_code": kreds_of[sub_zones[which[i]].kommune]})
     return pd.DataFrame(rows)
@@ -321,17 +464,23 @@ def _answers(n: int, unsafe: float, safe: float, trust: float, rng: np.random.Ge
     return [int(s) for s in rng.permutation(scores)], list(rng.permutation(answers))
 
 
-def build_overlays(data: DemoData, data_dir: Path, layers_dir: Path) -> OverlayDemo:
+def build_overlays(data: DemoData, data_dir: Path, layers_dir: Path, today: dt.date | None = None) -> OverlayDemo:
+    """`today` (default: the Copenhagen date now) places the rolling recent slice; everything else is fixed."""
     spec = yaml.safe_load((layers_dir / "demo" / "overlays.yaml").read_text(encoding="utf-8"))
     stats = read_statistics(data_dir)
+    days = recent_days(spec["incidents"], today or timeutil.to_local(timeutil.now()).date())
+    incidents = pd.concat([build_incidents(data, data_dir, spec["incidents"], stats),
+                           build_recent_incidents(data, data_dir, spec["incidents"], stats, days)], ignore_index=True)
     return OverlayDemo(
-        incidents=build_incidents(data, data_dir, spec["incidents"], stats),
-        reports=build_reports(data, spec["insecurity_reports"]),
+        incidents=incidents,
+        reports=build_reports(data, spec["insecurity_reports"])
+        + build_recent_reports(data, spec["insecurity_reports"], days),
         survey=build_survey(data, spec["survey"], stats),
         statistics=stats,
         sample_fraction=spec["incidents"]["sample_fraction"],
         year=spec["incidents"]["year"],
         straf11_year=spec["incidents"]["straf11_year"],
+        recent_days=tuple(days),
     )
 
 
