@@ -149,7 +149,52 @@ async def check_track(db: Database, principal: Principal, body: TrackIn) -> dict
         hits = await store.track_hits(conn, lons, lats, times, access, kinds)
         zone_ids = sorted({zone_id for _, zone_id, _, _ in hits})
         zones = orjson.loads(await store.track_zones(conn, zone_ids)) if zone_ids else {}
-    return build_track_answer(body, times, hits, zones)
+        answer = build_track_answer(body, times, hits, zones)
+        # an exit while the zone was still in force: did the person move, or did the boundary move?
+        open_exits = [e for e in answer["events"] if e["type"] == "exit" and e["reason"] is None]
+        if open_exits:
+            inside = await store.track_exit_inside_old_boundary(conn, [
+                (e["zone_id"], e["last_version"], body.points[e["index"]].lon, body.points[e["index"]].lat)
+                for e in open_exits])
+            for event, still_inside in zip(open_exits, inside, strict=True):
+                event["reason"] = "boundary_changed" if still_inside else "left"
+                if not still_inside:
+                    event["reason_at"] = None
+    return answer
+
+
+EXIT_REASONS = {
+    "left": "moved out of the zone",
+    "ended": "the designation ended (no version in force any more)",
+    "revoked": "the zone was revoked",
+    "boundary_changed": "the boundary changed (an amendment or a new version) and the point is outside the new one",
+}
+
+
+def _in_force(zone: dict[str, Any], t: dt.datetime) -> dict[str, Any] | None:
+    """The published version of a zone in force at t (from track_zones.sql), or None."""
+    for version in reversed(zone.get("versions") or []):
+        start = dt.datetime.fromisoformat(version["valid_from"])
+        ends = [dt.datetime.fromisoformat(v) for v in (version["valid_to"], version["ended_at"]) if v]
+        if start <= t and all(t < end for end in ends):
+            return version
+    return None
+
+
+def _exit_reason(zone: dict[str, Any], last_inside: dt.datetime, t: dt.datetime,
+                 last_version: int) -> tuple[str | None, str | None]:
+    """Why a zone was left between two samples, when the zone data alone says so: (reason, the moment it
+    happened); (None, None) when a boundary check decides between 'left' and 'boundary_changed'."""
+    revoked = zone.get("revoked_at")
+    if revoked and last_inside < dt.datetime.fromisoformat(revoked) <= t:
+        return "revoked", revoked
+    now_version = _in_force(zone, t)
+    if now_version is None:
+        was = next((v for v in zone.get("versions") or [] if v["version"] == last_version), None)
+        ended = (was or {}).get("ended_at") or (was or {}).get("valid_to")
+        return "ended", ended
+    # still in force: if another version took over since, its start is when the boundary may have moved
+    return None, now_version["valid_from"] if now_version["version"] != last_version else None
 
 
 def build_track_answer(body: TrackIn, times: list[dt.datetime], hits: list[tuple[int, int, int, bool | None]],
@@ -166,6 +211,7 @@ def build_track_answer(body: TrackIn, times: list[dt.datetime], hits: list[tuple
         })
     events: list[dict[str, Any]] = []
     current: set[int] = set()
+    previous: int | None = None
     for position, i in enumerate(order):
         now_in = set(inside[i])
         for zone_id in sorted(now_in - current):
@@ -173,12 +219,22 @@ def build_track_answer(body: TrackIn, times: list[dt.datetime], hits: list[tuple
                            "index": i, "first_point": position == 0,
                            "daily_window_applies": inside[i][zone_id]["daily_window_applies"]})
         for zone_id in sorted(current - now_in):
+            # noticed at this sample; the person was last seen inside at the previous one
+            assert previous is not None
+            last_version = inside[previous][zone_id]["version"]
+            reason, moment = _exit_reason(zones.get(str(zone_id), {}), times[previous], times[i], last_version)
             events.append({"type": "exit", "zone_id": zone_id, "at": timeutil.isoformat_local(times[i]),
-                           "index": i})
+                           "index": i, "reason": reason,
+                           "last_inside_at": timeutil.isoformat_local(times[previous]),
+                           "last_version": last_version,
+                           "reason_at": timeutil.isoformat_local(dt.datetime.fromisoformat(moment))
+                           if moment else None})
         current = now_in
+        previous = i
     return {
         "points": points,
         "events": events,
+        "exit_reasons": EXIT_REASONS,
         "still_inside_at_end": sorted(current),
         "zones": zones,
     }

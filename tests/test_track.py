@@ -42,6 +42,8 @@ def test_track_enters_and_leaves_two_zones(client: TestClient, tokens: dict, two
     body = response.json()
     assert [sorted(z["zone_id"] for z in p["zones"]) for p in body["points"]] == [
         [], [west], [west], [], [east], [east], []]
+    assert [e["reason"] for e in body["events"] if e["type"] == "exit"] == ["left", "left"]
+    assert body["events"][1]["last_inside_at"] == "2026-05-10T01:10:00+02:00"
     events = [(e["type"], e["zone_id"], e["at"]) for e in body["events"]]
     assert events == [
         ("enter", west, "2026-05-10T01:00:00+02:00"), ("exit", west, "2026-05-10T01:20:00+02:00"),
@@ -63,6 +65,39 @@ def test_a_zone_that_ends_while_you_stand_still_is_an_exit(client: TestClient, t
     assert [(e["type"], e["at"]) for e in body["events"]] == [
         ("enter", "2026-05-30T23:00:00+02:00"), ("exit", "2026-05-31T00:00:00+02:00")]
     assert body["events"][0]["first_point"] is True and body["events"][0]["zone_id"] == east
+    exit_event = body["events"][1]
+    assert exit_event["reason"] == "ended" and exit_event["reason_at"] == "2026-05-31T00:00:00+02:00"
+    assert exit_event["last_inside_at"] == "2026-05-30T23:59:00+02:00"
+
+
+def test_exit_reasons_revoked_and_narrowed(client: TestClient, tokens: dict) -> None:
+    admin, legal = bearer(tokens["admin"]), bearer(tokens["legal"])
+    here = offset(*BASE, 0, 1500)
+    revoked = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        square(*here, 300), name="Spor ophævet", valid_from="2030-01-01T00:00", valid_to="2031-01-01T00:00")).json()
+    assert client.post(f"/api/v1/zones/{revoked['id']}/revoke", headers=legal,
+                       json={"at": "2030-06-01T02:00", "reason": "Ophævet midt i natten"}).status_code == 200
+    points = [{"lon": here[0], "lat": here[1], "at": at} for at in ("2030-06-01T01:30", "2030-06-01T02:30")]
+    body = client.post("/api/v1/check/track", json={"points": points}, headers=legal).json()
+    (exit_event,) = [e for e in body["events"] if e["type"] == "exit"]
+    assert exit_event["reason"] == "revoked" and exit_event["reason_at"] == "2030-06-01T02:00:00+02:00"
+
+    there = offset(*BASE, 0, 3000)
+    edge = offset(*there, 250, 0)  # inside the wide boundary, outside the narrowed one
+    narrowed = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        square(*there, 600), name="Spor indsnævret", valid_from="2030-01-01T00:00",
+        valid_to="2031-01-01T00:00")).json()
+    assert client.post(f"/api/v1/zones/{narrowed['id']}/amend", headers=legal, json={
+        "effective_from": "2030-06-01T02:00", "geometry": square(*there, 200), "decision_ref": "N-2"}
+    ).status_code == 201
+    standing = [{"lon": edge[0], "lat": edge[1], "at": at} for at in ("2030-06-01T01:30", "2030-06-01T02:30")]
+    walking = [{"lon": edge[0], "lat": edge[1], "at": "2030-05-01T01:30"},
+               {"lon": offset(*there, 900, 0)[0], "lat": there[1], "at": "2030-05-01T01:40"}]
+    for track, reason, at in ((standing, "boundary_changed", "2030-06-01T02:00:00+02:00"), (walking, "left", None)):
+        body = client.post("/api/v1/check/track", json={"points": track}, headers=legal).json()
+        (exit_event,) = [e for e in body["events"] if e["type"] == "exit" and e["zone_id"] == narrowed["id"]]
+        assert (exit_event["reason"], exit_event["reason_at"]) == (reason, at)
+        assert reason in body["exit_reasons"]
 
 
 def test_points_are_ordered_by_time_not_by_position_in_the_request(client: TestClient, tokens: dict,

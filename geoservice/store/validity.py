@@ -45,3 +45,15 @@ async def verify_audit(conn: AsyncConnection) -> dict[str, Any]:
     row = await cur.fetchone()
     assert row is not None
     return dict(row)
+
+
+async def track_exit_inside_old_boundary(conn: AsyncConnection, exits: list[tuple[int, int, float, float]]
+                                         ) -> list[bool]:
+    """For (zone id, version the person was in, lon, lat of the exit point): still inside that version's
+    boundary?"""
+    cur = conn.cursor(row_factory=tuple_row)
+    await cur.execute(query("track_exit"), {
+        "zone_ids": [e[0] for e in exits], "versions": [e[1] for e in exits],
+        "lons": [e[2] for e in exits], "lats": [e[3] for e in exits],
+    })
+    return [bool(inside) for _, inside in await cur.fetchall()]
