@@ -137,6 +137,36 @@ def test_extension_chain_with_a_boundary_change_in_the_middle(client: TestClient
     assert zone_id not in [g["zone_id"] for g in report["chain_gaps"] + report["chain_overlaps"]]
 
 
+def test_extension_chain_with_a_new_boundary_in_the_extension(client: TestClient, admin: dict, legal: dict
+                                                              ) -> None:
+    """Three designations; the second is an extension that brings its own, smaller boundary, which the third
+    (an extension without a boundary) keeps."""
+    centre, wide = spot(600)
+    narrow = square(*centre, 200)
+    edge = offset(*centre, 250, 0)  # inside the wide boundary, outside the narrow one
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        wide, name="Kæde med ny grænse", valid_from="2030-01-01T00:00", valid_to="2031-01-01T00:00",
+        decision_ref="G-1")).json()["id"]
+    second = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_to": "2032-12-31", "decision_ref": "G-2", "geometry": narrow, "reason": "Mindre område"})
+    assert second.status_code == 201, second.text
+    third = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
+                        json={"valid_to": "2034-12-31", "decision_ref": "G-3"})
+    assert third.status_code == 201, third.text
+    assert edge_in(client, edge, "2030-12-31T23:59", legal, zone_id)          # the first, wide boundary
+    assert not edge_in(client, edge, "2031-01-01T00:00", legal, zone_id)      # the extension's own boundary
+    assert edge_in(client, centre, "2031-01-01T00:00", legal, zone_id)        # no gap at the core
+    assert not edge_in(client, edge, "2034-06-01T12:00", legal, zone_id)      # the third keeps the narrow line
+    assert edge_in(client, centre, "2034-06-01T12:00", legal, zone_id)
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+    assert [(v["version"], v["change"], v["continues_version"]) for v in history["versions"]] == [
+        (1, "designation", None), (2, "extension", 1), (3, "extension", 2)]
+    areas = [v["area_m2"] for v in history["versions"]]
+    assert areas[1] < areas[0] and areas[2] == areas[1]
+    report = client.get("/api/v1/validity/report", params={"at": "2031-06-01T12:00"}, headers=legal).json()
+    assert zone_id not in [g["zone_id"] for g in report["chain_gaps"] + report["chain_overlaps"]]
+
+
 def edge_in(client: TestClient, point: tuple[float, float], at: str, headers: dict, zone_id: int) -> bool:
     return zone_id in lookup_ids(client, point, at, headers)
 
