@@ -45,6 +45,83 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     return None
 
 
+# OpenStreetMap tags of the places as a citizen reads them (Danish, English); unknown tags fall back per key.
+_PLACE_LABELS: dict[str, tuple[str, str]] = {
+    "place=city": ("By", "City"), "place=town": ("By", "Town"), "place=village": ("Landsby", "Village"),
+    "place=hamlet": ("Mindre bebyggelse", "Hamlet"), "place=suburb": ("Bydel", "Suburb"),
+    "place=neighbourhood": ("Kvarter", "Neighbourhood"), "place=quarter": ("Kvarter", "Quarter"),
+    "place=locality": ("Lokalitet", "Locality"), "place=isolated_dwelling": ("Enkeltliggende bolig", "Dwelling"),
+    "place=farm": ("Gård", "Farm"), "place=square": ("Plads", "Square"), "place=island": ("Ø", "Island"),
+    "place=islet": ("Holm", "Islet"),
+    "amenity=fast_food": ("Fastfood", "Fast food"), "amenity=cafe": ("Café", "Café"),
+    "amenity=restaurant": ("Restaurant", "Restaurant"), "amenity=pub": ("Værtshus", "Pub"),
+    "amenity=bar": ("Bar", "Bar"), "amenity=nightclub": ("Natklub", "Nightclub"), "amenity=club": ("Klub", "Club"),
+    "amenity=social_facility": ("Socialt tilbud", "Social facility"), "amenity=school": ("Skole", "School"),
+    "amenity=kindergarten": ("Børnehave", "Kindergarten"), "amenity=college": ("Uddannelsessted", "College"),
+    "amenity=university": ("Universitet", "University"), "amenity=bank": ("Bank", "Bank"),
+    "amenity=fuel": ("Tankstation", "Fuel station"), "amenity=parking": ("Parkering", "Parking"),
+    "amenity=parking_entrance": ("Indkørsel til parkering", "Parking entrance"),
+    "amenity=bicycle_parking": ("Cykelparkering", "Bicycle parking"), "amenity=pharmacy": ("Apotek", "Pharmacy"),
+    "amenity=ice_cream": ("Is", "Ice cream"), "amenity=events_venue": ("Festlokale", "Events venue"),
+    "amenity=shelter": ("Shelter", "Shelter"), "amenity=library": ("Bibliotek", "Library"),
+    "amenity=community_centre": ("Medborgerhus", "Community centre"), "amenity=cinema": ("Biograf", "Cinema"),
+    "amenity=theatre": ("Teater", "Theatre"), "amenity=hospital": ("Hospital", "Hospital"),
+    "amenity=clinic": ("Klinik", "Clinic"), "amenity=doctors": ("Læge", "Doctor"),
+    "amenity=dentist": ("Tandlæge", "Dentist"), "amenity=veterinary": ("Dyrlæge", "Vet"),
+    "amenity=post_office": ("Posthus", "Post office"), "amenity=bus_station": ("Busstation", "Bus station"),
+    "amenity=ferry_terminal": ("Færgeterminal", "Ferry terminal"),
+    "amenity=bicycle_rental": ("Cykeludlejning", "Bicycle rental"),
+    "amenity=car_rental": ("Biludlejning", "Car rental"),
+    "amenity=car_wash": ("Bilvask", "Car wash"), "amenity=fire_station": ("Brandstation", "Fire station"),
+    "amenity=police": ("Politi", "Police"), "amenity=toilets": ("Toilet", "Toilets"),
+    "amenity=embassy": ("Ambassade", "Embassy"), "amenity=prison": ("Fængsel", "Prison"),
+    "amenity=nursing_home": ("Plejehjem", "Nursing home"), "amenity=place_of_worship": ("Kirke", "Place of worship"),
+    "amenity=townhall": ("Rådhus", "Town hall"), "amenity=marketplace": ("Torv", "Marketplace"),
+    "amenity=fountain": ("Springvand", "Fountain"), "amenity=recycling": ("Genbrugsstation", "Recycling"),
+    "shop=supermarket": ("Supermarked", "Supermarket"), "shop=convenience": ("Nærbutik", "Convenience store"),
+    "shop=kiosk": ("Kiosk", "Kiosk"), "shop=bakery": ("Bager", "Bakery"), "shop=butcher": ("Slagter", "Butcher"),
+    "shop=clothes": ("Tøjbutik", "Clothes shop"), "shop=shoes": ("Skobutik", "Shoe shop"),
+    "shop=hairdresser": ("Frisør", "Hairdresser"), "shop=beauty": ("Skønhedssalon", "Beauty salon"),
+    "shop=bicycle": ("Cykelhandler", "Bicycle shop"), "shop=jewelry": ("Guldsmed", "Jeweller"),
+    "shop=florist": ("Blomsterhandler", "Florist"), "shop=charity": ("Genbrugsbutik", "Charity shop"),
+    "shop=second_hand": ("Genbrugsbutik", "Second-hand shop"), "shop=car_repair": ("Autoværksted", "Car repair"),
+    "shop=car": ("Bilforhandler", "Car dealer"), "shop=optician": ("Optiker", "Optician"),
+    "shop=doityourself": ("Byggemarked", "DIY store"), "shop=hardware": ("Isenkræmmer", "Hardware store"),
+    "shop=sports": ("Sportsbutik", "Sports shop"), "shop=books": ("Boghandel", "Bookshop"),
+    "shop=alcohol": ("Vinhandel", "Off-licence"), "shop=wine": ("Vinhandel", "Wine shop"),
+    "shop=furniture": ("Møbelbutik", "Furniture shop"), "shop=gift": ("Gavebutik", "Gift shop"),
+    "shop=chemist": ("Materialist", "Chemist"), "shop=houseware": ("Boligtilbehør", "Houseware"),
+    "shop=confectionery": ("Slikbutik", "Sweet shop"), "shop=chocolate": ("Chokoladebutik", "Chocolate shop"),
+    "shop=electronics": ("Elektronik", "Electronics"), "shop=deli": ("Delikatesse", "Deli"),
+    "shop=seafood": ("Fiskehandler", "Fishmonger"), "shop=greengrocer": ("Grønthandler", "Greengrocer"),
+    "shop=ice_cream": ("Is", "Ice cream"), "shop=mobile_phone": ("Mobiltelefoner", "Mobile phones"),
+    "shop=toys": ("Legetøj", "Toy shop"), "shop=pet": ("Dyrehandel", "Pet shop"),
+    "shop=outdoor": ("Friluftsbutik", "Outdoor shop"), "shop=antiques": ("Antikvitetshandel", "Antiques"),
+    "shop=art": ("Kunsthandel", "Art shop"), "shop=photo": ("Fotohandler", "Photo shop"),
+    "shop=computer": ("Computerbutik", "Computer shop"), "shop=laundry": ("Vaskeri", "Laundry"),
+    "shop=dry_cleaning": ("Renseri", "Dry cleaner"), "shop=tattoo": ("Tatovør", "Tattoo studio"),
+    "shop=travel_agency": ("Rejsebureau", "Travel agency"), "shop=massage": ("Massage", "Massage"),
+    "shop=funeral_directors": ("Bedemand", "Funeral director"), "shop=garden_centre": ("Planteskole", "Garden centre"),
+    "shop=farm": ("Gårdbutik", "Farm shop"), "shop=craft": ("Håndværk", "Craft"),
+    "shop=paint": ("Farvehandel", "Paint"),
+    "shop=interior_decoration": ("Boligindretning", "Interior decoration"), "shop=car_parts": ("Autodele", "Car parts"),
+    "leisure=marina": ("Lystbådehavn", "Marina"), "leisure=sports_centre": ("Idrætsanlæg", "Sports centre"),
+    "leisure=playground": ("Legeplads", "Playground"), "leisure=fitness_centre": ("Fitnesscenter", "Gym"),
+    "leisure=park": ("Park", "Park"), "leisure=bowling_alley": ("Bowlinghal", "Bowling alley"),
+    "leisure=slipway": ("Bådrampe", "Slipway"), "leisure=fishing": ("Fiskested", "Fishing spot"),
+    "leisure=horse_riding": ("Rideskole", "Riding school"), "leisure=summer_camp": ("Lejrplads", "Camp"),
+}
+_KEY_LABELS = {"shop": ("Butik", "Shop"), "place": ("Sted", "Place")}
+_GENERIC = ("Sted", "Place")
+
+
+def place_label(category: str | None) -> tuple[str, str]:
+    """A person's words for an OpenStreetMap tag such as 'shop=ice_cream': ('Is', 'Ice cream')."""
+    if not category:
+        return _GENERIC
+    return _PLACE_LABELS.get(category) or _KEY_LABELS.get(category.split("=", 1)[0], _GENERIC)
+
+
 async def search(db: Database, principal: Principal, q: str, at: dt.datetime | None, limit: int
                  ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
@@ -52,7 +129,7 @@ async def search(db: Database, principal: Principal, q: str, at: dt.datetime | N
     if coordinates:
         lon, lat = coordinates
         results.append({"type": "coordinates", "ref": f"{lat:.6f},{lon:.6f}", "name": f"{lat:.5f}, {lon:.5f}",
-                        "detail": "Koordinater / coordinates", "lon": lon, "lat": lat, "bbox": None})
+                        "detail": "Koordinater", "detail_en": "Coordinates", "lon": lon, "lat": lat, "bbox": None})
     text = q.strip().lower()
     if len(text) < 2 or coordinates:
         return results
@@ -68,4 +145,8 @@ async def search(db: Database, principal: Principal, q: str, at: dt.datetime | N
     }
     async with db.connection() as conn:
         rows = await store.search(conn, params)
-    return results + [{**r, "bbox": list(r["bbox"]) if r["bbox"] else None} for r in rows]
+    for row in rows:
+        if row["type"] == "place":  # the raw tag stays out of sight: citizens get words
+            row["detail"], row["detail_en"] = place_label(row["detail"])
+        results.append({**row, "bbox": list(row["bbox"]) if row["bbox"] else None})
+    return results

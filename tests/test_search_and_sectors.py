@@ -42,6 +42,29 @@ def test_search_finds_zones_areas_and_places(demo_client: TestClient) -> None:
     assert sector[0]["type"] == "sector" and sector[0]["ref"] == "KBH-CITY-01"
 
 
+def test_search_describes_places_in_words_and_ranks_zones_before_shops(demo_client: TestClient) -> None:
+    results = demo_client.get("/api/v1/search", params={"q": "Kødbyen", "limit": 20}).json()["results"]
+    places = [r for r in results if r["type"] == "place"]
+    assert places and not [r for r in results if "=" in (r["detail"] or "")]  # no raw OpenStreetMap tags
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail"] == "Kvarter"
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail_en"] == "Neighbourhood"
+    zone = next(r for r in results if r["type"] == "zone")
+    assert (zone["detail"], zone["detail_en"]) == ("Nattelivszone", "Nightlife zone")
+    # the nightlife zone comes before the shops named after the same street
+    vestergade = demo_client.get("/api/v1/search", params={"q": "Vestergade", "at": "2026-06-01T12:00"}).json()
+    assert vestergade["results"][0]["name"] == "Nattelivszone Vestergade"
+
+
+def test_place_labels() -> None:
+    from geoservice.search import place_label
+
+    assert place_label("shop=ice_cream") == ("Is", "Ice cream")
+    assert place_label("place=neighbourhood") == ("Kvarter", "Neighbourhood")
+    assert place_label("shop=something_new") == ("Butik", "Shop")
+    assert place_label("tourism=viewpoint") == ("Sted", "Place")
+    assert place_label(None) == ("Sted", "Place")
+
+
 def test_search_never_reveals_hidden_zones_to_the_public(demo_client: TestClient, tokens: dict) -> None:
     public = demo_client.get("/api/v1/search", params={"q": "intern", "at": "2026-11-15T12:00"}).json()
     assert not [r for r in public["results"] if r["type"] == "zone"]

@@ -109,7 +109,8 @@ def test_place_search_and_am_i_in_a_zone(page, live_server: str) -> None:
     here.locator("h3").first.wait_for()
     text = here.inner_text()
     assert "Nattelivszone Gothersgade" in text
-    assert "Forbuddet gælder nu (kl. 00:00–05:00)" in text
+    # a chosen moment is not "now"; the ban is named, the times written the Danish way
+    assert "Nattelivsforbuddet gælder på det valgte tidspunkt (kl. 00.00–05.00)" in text
     assert "Din Betjent" in text and "Nærpolitistation City" in text and "@demo.invalid" in text
     page.fill("#search", "Kødbyen")
     page.wait_for_selector("#search-results li")
@@ -178,12 +179,58 @@ def test_list_view_is_accessible_and_download_is_exactly_what_is_shown(page, liv
 
 
 def test_english_toggle(page, live_server: str) -> None:
-    open_map(page, live_server)
+    open_map(page, live_server, "#z=15&c=55.68150,12.57950&t=2026-05-02T01:30")
+    page.fill("#search", "55.6815, 12.5795")
+    page.wait_for_selector("#search-results li")
+    page.keyboard.press("Enter")
+    page.locator("#here .officers").wait_for()
     page.click("#lang")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#tab-legend").inner_text() == "Legend"
     assert "People banned from nightlife" in page.locator("#legend").inner_text()
     assert "lang=en" in page.url
+    # everything on the page follows: the last answer, the title, the map's label, the credits, search details
+    here = page.locator("#here").inner_text()
+    assert "What applies here" in here and "The nightlife ban applies at the chosen time (00:00–05:00)" in here
+    assert page.title() == "Police zones – map"
+    assert page.locator("#map").get_attribute("aria-label") == "Map of zones"
+    assert page.locator("#credits").inner_text().startswith("Data sources: ")
+    page.fill("#search", "Kødbyen")
+    page.wait_for_selector("#search-results li")
+    details = page.locator("#search-results li span").all_inner_texts()
+    assert "Neighbourhood" in details and "Nightlife zone" in details
+    page.click("#lang")
+    assert "Her gælder" in page.locator("#here").inner_text() and page.title() == "Politiets zoner – kort"
+    assert_clean(page)
+
+
+def test_time_on_the_nights_the_clocks_change(page, live_server: str) -> None:
+    open_map(page, live_server, "#z=15&c=55.68150,12.57950&t=2025-10-25T23:30")
+    # 02.30 happens twice on 26 October 2025: the page asks with an offset, says which, and offers the other
+    set_time(page, "2025-10-26T02:30", "26. oktober 2025 kl. 02.30 (sommertid, +02:00)")
+    note = page.locator("#time-note")
+    assert "findes to gange" in note.inner_text()
+    assert "t=2025-10-26T02:30%2B02:00" in page.url
+    note.locator("button", has_text="vintertid").click()
+    page.wait_for_function("document.getElementById('status').textContent.includes('(vintertid, +01:00)')")
+    assert "t=2025-10-26T02:30%2B01:00" in page.url
+    # 02.30 does not exist on 30 March 2025: said, and the map moves to 03.00
+    set_time(page, "2025-03-30T02:30", "30. marts 2025 kl. 03.00")
+    assert "findes ikke" in note.inner_text()
+    assert page.locator("#time").input_value() == "2025-03-30T03:00" and "t=2025-03-30T03:00" in page.url
+    assert page.locator("path.leaflet-interactive").count() > 0
+    assert_clean(page)
+
+
+def test_a_permalink_pasted_into_the_same_tab_is_followed(page, live_server: str) -> None:
+    open_map(page, live_server)
+    page.evaluate("location.hash = '#z=13&c=57.04800,9.92000&t=2025-09-05T12:00&lang=en'")
+    page.wait_for_function("document.getElementById('status').textContent.includes('5 September 2025 12:00')")
+    assert page.locator("#time").input_value() == "2025-09-05T12:00"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click("#tab-list")
+    assert listed(page) >= AALBORG_VZ
+    assert "c=57.04800,9.92000" in page.url and "z=13" in page.url
     assert_clean(page)
 
 

@@ -40,8 +40,10 @@ def test_staff_views_refuse_the_wrong_role(page, live_server: str, tokens: dict,
     page.goto(live_server + path)
     page.wait_for_selector("form.login")
     login(page, tokens[who])
-    page.wait_for_function("document.getElementById('refusal') && "
-                           "document.getElementById('refusal').textContent.includes('kræver rollen')")
+    page.wait_for_function("document.querySelector('form.login .message').textContent.includes('kræver rollen')")
+    message = page.locator("form.login .message").inner_text()
+    # a valid key of the wrong role: the role lacks access, the key is not called bad
+    assert f"rollen {who} har ikke adgang" in message and "ikke godkendt" not in message
     assert page.locator("#sheet, #content").first.is_hidden()
 
 
@@ -152,9 +154,13 @@ def test_legal_view_report_timeline_and_as_of(page, live_server: str, tokens: di
     page.locator("#report-at").dispatch_event("change")
     page.wait_for_selector("#report-table[data-report-at='2026-11-22T12:00:00+01:00']")
     row = page.locator("#report-table tbody tr", has_text="Nattelivszone Vestergade")
-    assert row.locator(".badge").inner_text() == "expiring" and "22.5" in row.inner_text()
-    assert page.locator("#report-table tbody tr", has_text="Visitationszone Aalborg Midtby").locator(
-        ".badge").inner_text() == "expired"
+    # Danish status labels and whole days (22.5 days left)
+    assert row.locator(".badge").inner_text() == "Udløber snart" and "23 dage" in row.inner_text()
+    expired = page.locator("#report-table tbody tr", has_text="Visitationszone Aalborg Midtby")
+    assert expired.locator(".badge").inner_text() == "Udløbet"
+    assert re.search(r"udløbet for \d+ dage siden", expired.inner_text())
+    counts = page.locator("#counts").inner_text()
+    assert "I kraft:" in counts and "in_force" not in counts and "expired" not in counts
     # sortable: days descending puts the longest-expired last when ascending, first when descending
     days_header = page.locator("#report-table th", has_text="Dage")
     days_header.locator("button").click()
@@ -163,7 +169,10 @@ def test_legal_view_report_timeline_and_as_of(page, live_server: str, tokens: di
     page.locator("#report-table a", has_text="Visitationszone Aalborg Øst").click()
     page.wait_for_selector("svg.timeline g.version")
     assert page.locator("svg.timeline g.version").count() == 3
-    assert "DEMO NJ-2025-VZ-03-F2" in page.locator("svg.timeline").inner_html()
+    # the whole decision reference and the change in Danish
+    assert "DEMO NJ-2025-VZ-03-F2" in page.locator("svg.timeline g.version text").all_text_contents()
+    assert "v2 forlængelse" in page.locator("svg.timeline g.version text").all_text_contents()
+    assert "(Udløbet)" in page.locator("#timeline-zone").inner_text()
     assert "demo.load" in page.locator("#events").inner_text()
     # as-of: Gothersgade at 01:30 on a May night — the ban applied
     page.fill("#asof-time", "2026-05-02T01:30")
@@ -173,4 +182,21 @@ def test_legal_view_report_timeline_and_as_of(page, live_server: str, tokens: di
     page.wait_for_function("document.getElementById('asof-result').textContent.includes('Gothersgade')")
     result = page.locator("#asof-result").inner_text()
     assert "forbuddet gjaldt på tidspunktet" in result and "DEMO KBH-2025-NZ-01" in result
+    assert "Døgnvindue kl. 00.00–05.00" in result
+    assert page.locator("#asof-place").get_attribute("placeholder") == "Sted, zone eller koordinater"
+    # the zone search offers zones only: Enter on "Vestergade" opens the zone's timeline, not a shop
+    page.fill("#zone-search", "Vestergade")
+    page.wait_for_selector("#zone-search-results li[data-index]")
+    assert page.locator("#zone-search-results li").all_inner_texts() == [
+        t for t in page.locator("#zone-search-results li").all_inner_texts() if "Nattelivszone" in t]
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('timeline-zone').textContent.includes('Vestergade')")
+    page.fill("#zone-search", "Kiosk")
+    page.wait_for_selector("#zone-search-results li.empty")
+    assert page.locator("#zone-search-results li.empty").inner_text() == "Ingen zone hedder sådan"
+    # a repeated hour on the night summer time ends: resolved to the first, and said in Danish
+    page.fill("#asof-time", "2025-10-26T02:30")
+    page.locator("#asof-time").dispatch_event("change")
+    page.wait_for_function("document.getElementById('asof-result').textContent.includes('findes to gange')")
+    assert "sommertid (+02:00)" in page.locator("#asof-result").inner_text()
     assert_local_only(page)

@@ -1,9 +1,11 @@
 -- Offline place search over what the service holds: zones the caller may see, Din Betjent sectors, police
 -- stations, politikredse, kommuner, bydele and OpenStreetMap places. Best matches first: exact name, then
--- names starting with the text, then names containing it; areas before points of interest.
+-- names with a word starting with the text, then names containing it; zones and sectors before areas, areas
+-- before shops and other points of interest, which also count one step worse: a shop called "Vestergade"
+-- comes after "Nattelivszone Vestergade". detail is Danish, detail_en English (places: search.py labels them).
 -- Parameters: q (lower case), t, visibilities, restricted_kreds, in_force_only, drafts, limit.
 WITH hits AS (
-    SELECT 'zone' AS type, z.id::text AS ref, z.name, k.name_da AS detail, 1 AS priority,
+    SELECT 'zone' AS type, z.id::text AS ref, z.name, k.name_da AS detail, k.name_en AS detail_en, 1 AS priority,
            v.geom AS geom
     FROM zone z
     JOIN zone_kind k ON k.code = z.kind
@@ -16,27 +18,33 @@ WITH hits AS (
     WHERE lower(z.name) LIKE '%%' || %(q)s || '%%'
       AND zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
     UNION ALL
-    SELECT 'sector', s.code, s.name, st.name, 2, s.geom
+    SELECT 'sector', s.code, s.name, st.name, st.name, 2, s.geom
     FROM patrol_sector s JOIN police_station st ON st.code = s.station_code
     WHERE s.valid @> %(t)s::timestamptz AND (lower(s.name) LIKE '%%' || %(q)s || '%%' OR lower(s.code) = %(q)s)
     UNION ALL
-    SELECT 'station', st.code, st.name, st.address, 2, st.geom
+    SELECT 'station', st.code, st.name, st.address, st.address, 2, st.geom
     FROM police_station st WHERE lower(st.name) LIKE '%%' || %(q)s || '%%' AND st.geom IS NOT NULL
     UNION ALL
     SELECT a.area_type, a.code, a.name, CASE a.area_type WHEN 'politikreds' THEN 'Politikreds'
-                                                    WHEN 'kommune' THEN 'Kommune' ELSE 'Bydel' END, 3, a.geom
+                                                    WHEN 'kommune' THEN 'Kommune' ELSE 'Bydel' END,
+           CASE a.area_type WHEN 'politikreds' THEN 'Police district' WHEN 'kommune' THEN 'Municipality'
+                            ELSE 'District' END, 3, a.geom
     FROM reference_area a WHERE lower(a.name) LIKE '%%' || %(q)s || '%%'
     UNION ALL
-    SELECT 'place', p.id::text, p.name, p.category, CASE WHEN p.category LIKE 'place=%%' THEN 4 ELSE 5 END, p.geom
+    SELECT 'place', p.id::text, p.name, p.category, NULL, CASE WHEN p.category LIKE 'place=%%' THEN 4 ELSE 5 END,
+           p.geom
     FROM place p WHERE lower(p.name) LIKE '%%' || %(q)s || '%%'
 )
-SELECT type, ref, name, detail,
+SELECT type, ref, name, detail, detail_en,
        ST_X(ST_Transform(ST_PointOnSurface(geom), 4326)) AS lon,
        ST_Y(ST_Transform(ST_PointOnSurface(geom), 4326)) AS lat,
        CASE WHEN GeometryType(geom) = 'POINT' THEN NULL
             ELSE ARRAY[ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)] END AS bbox
 FROM (SELECT h.*, ST_Transform(ST_Envelope(h.geom), 4326)::box2d AS b,
-             CASE WHEN lower(h.name) = %(q)s THEN 0 WHEN lower(h.name) LIKE %(q)s || '%%' THEN 1 ELSE 2 END AS rank
+             CASE WHEN lower(h.name) = %(q)s THEN 0
+                  WHEN lower(h.name) LIKE %(q)s || '%%' OR lower(h.name) LIKE '%% ' || %(q)s || '%%'
+                       OR lower(h.name) LIKE '%%/' || %(q)s || '%%' OR lower(h.name) LIKE '%%-' || %(q)s || '%%' THEN 1
+                  ELSE 2 END + CASE WHEN h.priority >= 5 THEN 1 ELSE 0 END AS rank
       FROM hits h) ranked
 ORDER BY rank, priority, length(name), name
 LIMIT %(limit)s

@@ -15,6 +15,7 @@ const GS = (() => {
   // UI text, Danish first. Kind names and meanings come from the API in both languages.
   const TEXT = {
     da: {
+      pageTitle: "Politiets zoner – kort", mapLabel: "Kort over zoner", summer: "sommertid", winter: "vintertid",
       title: "Politiets zoner", subtitle: "nattelivszoner, visitationszoner og andre zoner",
       legend: "Signaturforklaring", list: "Liste", here: "Er jeg i en zone?", search: "Søg sted, zone eller koordinater",
       time: "Tidspunkt", now: "Nu", showingNow: "Viser zoner i kraft nu", showingAt: "Viser zoner i kraft",
@@ -23,9 +24,14 @@ const GS = (() => {
       illustrative: "Illustrativ afgrænsning", showOnMap: "Vis på kort", download: "Hent som GeoJSON",
       useMyPosition: "Brug min position", orClick: "… eller klik på kortet.", notInZone: "Ikke i nogen zone lige her.",
       inZones: "Her gælder", sector: "Din Betjent", station: "Nærpolitistation", district: "Politikreds",
-      municipality: "Kommune", dailyWindowApplies: "Forbuddet gælder nu (kl. {start}–{end})",
-      dailyWindowNot: "Forbuddet gælder kl. {start}–{end}, ikke lige nu", noEnd: "uden udløb",
-      positionFailed: "Kunne ikke finde din position", error: "Fejl", credits: "Data",
+      municipality: "Kommune", dailyWindow: "Nattelivsforbuddet gælder kl. {start}–{end}",
+      dailyWindowNow: "Nattelivsforbuddet gælder nu (kl. {start}–{end})",
+      dailyWindowNotNow: "Nattelivsforbuddet gælder kl. {start}–{end}, ikke lige nu",
+      dailyWindowAt: "Nattelivsforbuddet gælder på det valgte tidspunkt (kl. {start}–{end})",
+      dailyWindowNotAt: "Nattelivsforbuddet gælder kl. {start}–{end}, ikke på det valgte tidspunkt",
+      noEnd: "uden udløb", noZoneHit: "Ingen zone hedder sådan",
+      roleLacksAccess: "Nøglen er gyldig, men rollen {role} har ikke adgang: siden kræver rollen {roles}.",
+      positionFailed: "Kunne ikke finde din position", error: "Fejl", credits: "Datakilder",
       illustrativeNote: "Afgrænsninger markeret illustrativ er afledt af offentlige data og er ikke de officielle grænser.",
       login: "Log ind", token: "API-nøgle (token)", logout: "Log ud", refused: "Adgang nægtet",
       needsRole: "Denne side kræver rollen {roles}.", badToken: "Nøglen blev ikke godkendt.",
@@ -33,8 +39,12 @@ const GS = (() => {
       extendedUntil: "Forlænget til {date}", extendedNoEnd: "Forlænget uden udløb",
       amendedFrom: "Ændret afgrænsning fra {from}, gælder til {until}",
       revokedEarly: "Ophævet før tid (afgørelsen gjaldt til {date})",
+      timeTwice: "Kl. {time} den {date} findes to gange, fordi uret stilles tilbage fra sommertid til vintertid. Viser {chosen}.",
+      timeSkipped: "Kl. {time} den {date} findes ikke, fordi uret stilles frem til sommertid. Viser i stedet kl. {shown}.",
+      summerTime: "kl. {time} sommertid ({offset})", winterTime: "kl. {time} vintertid ({offset})",
     },
     en: {
+      pageTitle: "Police zones – map", mapLabel: "Map of zones", summer: "summer time", winter: "winter time",
       title: "Police zones", subtitle: "nightlife zones, search zones and other zones",
       legend: "Legend", list: "List", here: "Am I in a zone?", search: "Search place, zone or coordinates",
       time: "Time", now: "Now", showingNow: "Showing zones in force now", showingAt: "Showing zones in force at",
@@ -43,9 +53,14 @@ const GS = (() => {
       illustrative: "Illustrative boundary", showOnMap: "Show on map", download: "Download as GeoJSON",
       useMyPosition: "Use my position", orClick: "… or click the map.", notInZone: "Not in any zone right here.",
       inZones: "What applies here", sector: "Din Betjent", station: "Local police station", district: "Police district",
-      municipality: "Municipality", dailyWindowApplies: "The ban applies now ({start}–{end})",
-      dailyWindowNot: "The ban applies {start}–{end}, not right now", noEnd: "no end",
-      positionFailed: "Could not find your position", error: "Error", credits: "Data",
+      municipality: "Municipality", dailyWindow: "The nightlife ban applies {start}–{end}",
+      dailyWindowNow: "The nightlife ban applies now ({start}–{end})",
+      dailyWindowNotNow: "The nightlife ban applies {start}–{end}, not right now",
+      dailyWindowAt: "The nightlife ban applies at the chosen time ({start}–{end})",
+      dailyWindowNotAt: "The nightlife ban applies {start}–{end}, not at the chosen time",
+      noEnd: "no end", noZoneHit: "No zone by that name",
+      roleLacksAccess: "The key is valid, but the role {role} has no access: this page needs the role {roles}.",
+      positionFailed: "Could not find your position", error: "Error", credits: "Data sources",
       illustrativeNote: "Boundaries marked illustrative are derived from public data and are not the official ones.",
       login: "Log in", token: "API key (token)", logout: "Log out", refused: "Access refused",
       needsRole: "This page needs the role {roles}.", badToken: "The key was not accepted.",
@@ -53,6 +68,9 @@ const GS = (() => {
       extendedUntil: "Extended until {date}", extendedNoEnd: "Extended with no end",
       amendedFrom: "Amended boundary from {from}, in force until {until}",
       revokedEarly: "Revoked early (the decision ran until {date})",
+      timeTwice: "{time} on {date} happens twice: the clocks go back from summer to winter time. Showing {chosen}.",
+      timeSkipped: "{time} on {date} does not exist: the clocks go forward to summer time. Showing {shown} instead.",
+      summerTime: "{time} summer time ({offset})", winterTime: "{time} winter time ({offset})",
     },
   };
 
@@ -107,6 +125,72 @@ const GS = (() => {
     const p = localParts(date.toISOString());
     const pad = (n) => String(n).padStart(2, "0");
     return `${p.year}-${pad(p.month)}-${pad(p.day)}T${p.hour}:${p.minute}`;
+  }
+
+  // Copenhagen's offset from UTC, in minutes, at an instant.
+  function offsetAt(ms) {
+    const p = localParts(new Date(ms).toISOString());
+    return Math.round((Date.UTC(p.year, p.month - 1, p.day, +p.hour, +p.minute) - Math.floor(ms / 60000) * 60000) / 60000);
+  }
+
+  function offsetText(minutes) {
+    const sign = minutes < 0 ? "-" : "+";
+    const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+    return `${sign}${pad(minutes / 60)}:${pad(minutes % 60)}`;
+  }
+
+  // A wall-clock time from <input type="datetime-local"> ("2025-10-26T02:30") as the instants it can mean in
+  // Copenhagen: one on an ordinary day, two on the night the clocks go back (summer time first, the earlier),
+  // none in the hour skipped when they go forward. Each with an explicit offset, as the API wants it.
+  function instantsOf(wall) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec((wall || "").slice(0, 16));
+    if (!m) return [];
+    const asUtc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+    const found = [];
+    for (const minutes of [120, 60, 0, -60]) {
+      const ms = asUtc - minutes * 60000;
+      if (offsetAt(ms) === minutes && !found.some((f) => f.ms === ms)) {
+        found.push({ ms, offset: offsetText(minutes), iso: `${m[0]}:00${offsetText(minutes)}` });
+      }
+    }
+    return found.sort((a, b) => a.ms - b.ms);
+  }
+
+  // The first wall-clock time at or after `wall` that exists (the skipped hour moves to its end, 03.00).
+  function nextExisting(wall) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(wall.slice(0, 16));
+    const pad = (n) => String(n).padStart(2, "0");
+    for (let hour = +m[4] + 1; hour < 24; hour++) {
+      const candidate = `${m[1]}-${m[2]}-${m[3]}T${pad(hour)}:00`;
+      if (instantsOf(candidate).length) return candidate;
+    }
+    return wall;
+  }
+
+  // Resolve a wall-clock time for the API. Returns { wall, at, choices, note }: `wall` the time the field should
+  // show (moved past a skipped hour), `at` the instant to ask for (with offset; `offset` picks one of two),
+  // `choices` both instants when the time happens twice, `note` a sentence saying what was done.
+  function resolveWall(wall, offset = null, language = lang) {
+    const say = (key, vars) => textIn(language, key, vars);
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec((wall || "").slice(0, 16));
+    if (!m) return { wall, at: wall, choices: [], note: "" };
+    const date = language === "en" ? `${+m[3]} ${MONTHS.en[+m[2] - 1]} ${m[1]}` : `${+m[3]}. ${MONTHS.da[+m[2] - 1]} ${m[1]}`;
+    const clock = (h, min) => (language === "en" ? `${h}:${min}` : `${h}.${min}`);
+    const time = clock(m[4], m[5]);
+    const found = instantsOf(wall);
+    if (found.length === 0) {
+      const moved = nextExisting(wall);
+      const shown = clock(moved.slice(11, 13), moved.slice(14, 16));
+      return { wall: moved, at: instantsOf(moved)[0]?.iso || moved, choices: [],
+        note: say("timeSkipped", { time, date, shown }) };
+    }
+    if (found.length === 1) return { wall, at: found[0].iso, choices: [], note: "" };
+    const choices = found.map((f) => Object.assign({}, f, {
+      label: say(f.offset === "+02:00" ? "summerTime" : "winterTime", { time, offset: f.offset }),
+    }));
+    const chosen = choices.find((c) => c.offset === offset) || choices[0];
+    return { wall, at: chosen.iso, offset: chosen.offset, choices, chosen,
+      note: say("timeTwice", { time, date, chosen: chosen.label }) };
   }
 
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
@@ -212,13 +296,19 @@ const GS = (() => {
     return map;
   }
 
-  function dailyWindowText(zone) {
+  // A clock time of the daily window as the language writes it: "00.00" in Danish, "00:00" in English.
+  function clockText(hhmm, language = lang) {
+    return language === "en" ? hhmm : String(hhmm).replace(":", ".");
+  }
+
+  // The nightlife ban's daily window, and whether it applies at the moment asked about: `chosen` says whether
+  // that moment is now or one the user picked (a past or future time must not read "now").
+  function dailyWindowText(zone, chosen = false) {
     if (!zone.daily_window) return "";
-    const vars = { start: zone.daily_window.start, end: zone.daily_window.end };
-    if (zone.daily_window_applies === undefined || zone.daily_window_applies === null) {
-      return t("dailyWindowNot", vars).replace(/, .*$/, "");
-    }
-    return zone.daily_window_applies ? t("dailyWindowApplies", vars) : t("dailyWindowNot", vars);
+    const vars = { start: clockText(zone.daily_window.start), end: clockText(zone.daily_window.end) };
+    if (zone.daily_window_applies === undefined || zone.daily_window_applies === null) return t("dailyWindow", vars);
+    if (chosen) return t(zone.daily_window_applies ? "dailyWindowAt" : "dailyWindowNotAt", vars);
+    return t(zone.daily_window_applies ? "dailyWindowNow" : "dailyWindowNotNow", vars);
   }
 
   // The period of the version shown — the one whose decision reference is shown next to it — cut short by an
@@ -283,7 +373,9 @@ const GS = (() => {
         await onSubmit();
       } catch (error) {
         clearToken();
-        form.querySelector(".message").textContent = `${t("badToken")} (${error.message})`;
+        // a valid key of another role is not a bad key: say that the role lacks access
+        form.querySelector(".message").textContent = error.status === 403 ? error.message
+          : `${t("badToken")} (${error.message})`;
       }
     });
   }
@@ -293,7 +385,7 @@ const GS = (() => {
     if (!token()) throw Object.assign(new Error(t("needsRole", { roles: roles.join(", ") })), { status: 401 });
     const me = await api("/api/v1/me");
     if (!roles.includes(me.role)) {
-      throw Object.assign(new Error(t("needsRole", { roles: roles.join(", ") })), { status: 403 });
+      throw Object.assign(new Error(t("roleLacksAccess", { role: me.role, roles: roles.join(", ") })), { status: 403 });
     }
     return me;
   }
@@ -319,35 +411,43 @@ const GS = (() => {
     }
   }
 
-  // Place search box: results from our own API, keyboard navigable (listbox pattern).
-  function searchBox(input, list, onPick, extraParams = () => ({})) {
+  // Place search box: results from our own API, keyboard navigable (listbox pattern). `options.only` keeps one
+  // type of result (the legal page's zone search), `options.empty` is said when nothing is left to pick.
+  function searchBox(input, list, onPick, extraParams = () => ({}), options = {}) {
     let timer = null;
     let results = [];
     let active = -1;
+    let said = "";
+    const detail = (r) => (lang === "en" && r.detail_en) || r.detail || r.type;
     const render = () => {
-      list.innerHTML = results.map((r, i) => `<li role="option" id="search-opt-${i}" tabindex="-1"
+      list.innerHTML = results.map((r, i) => `<li role="option" id="${list.id}-opt-${i}" tabindex="-1"
           aria-selected="${i === active}" data-index="${i}"><strong>${escapeHtml(r.name)}</strong>
-          <span>${escapeHtml(r.detail || r.type)}</span></li>`).join("");
-      list.hidden = results.length === 0;
-      input.setAttribute("aria-expanded", String(results.length > 0));
-      if (active >= 0) input.setAttribute("aria-activedescendant", `search-opt-${active}`);
+          <span>${escapeHtml(detail(r))}</span></li>`).join("") ||
+        (said ? `<li class="empty" role="option" aria-disabled="true">${escapeHtml(said)}</li>` : "");
+      list.hidden = results.length === 0 && !said;
+      input.setAttribute("aria-expanded", String(!list.hidden));
+      if (active >= 0) input.setAttribute("aria-activedescendant", `${list.id}-opt-${active}`);
+      else input.removeAttribute("aria-activedescendant");
     };
     const pick = (i) => {
       const result = results[i];
       if (!result) return;
       results = [];
+      said = "";
       render();
       onPick(result);
     };
     input.addEventListener("input", () => {
       clearTimeout(timer);
       const q = input.value.trim();
-      if (!q) { results = []; render(); return; }
+      if (!q) { results = []; said = ""; render(); return; }
       timer = setTimeout(async () => {
-        const params = new URLSearchParams(Object.assign({ q, limit: 8 }, extraParams()));
+        const params = new URLSearchParams(Object.assign({ q, limit: options.only ? 20 : 8 }, extraParams()));
         try {
           results = (await api(`/api/v1/search?${params}`)).results;
         } catch { results = []; }
+        if (options.only) results = results.filter((r) => r.type === options.only).slice(0, 8);
+        said = results.length || !options.empty ? "" : options.empty;
         active = results.length ? 0 : -1;
         render();
       }, 200);
@@ -356,7 +456,7 @@ const GS = (() => {
       if (event.key === "ArrowDown") { active = Math.min(results.length - 1, active + 1); render(); event.preventDefault(); }
       if (event.key === "ArrowUp") { active = Math.max(0, active - 1); render(); event.preventDefault(); }
       if (event.key === "Enter") { event.preventDefault(); pick(active < 0 ? 0 : active); }
-      if (event.key === "Escape") { results = []; render(); }
+      if (event.key === "Escape") { results = []; said = ""; render(); }
     });
     list.addEventListener("click", (event) => {
       const item = event.target.closest("li[data-index]");
@@ -375,6 +475,7 @@ const GS = (() => {
 
   return {
     t, setLang, translatePage, versionPeriod, continuation, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
+    resolveWall,
     token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
     addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
     goTo,

@@ -12,6 +12,14 @@
     missing_decision_ref: { da: "Mangler afgørelsesreference", badge: "missing" },
     overrides: { da: "Regel tilsidesat", badge: "override" },
   };
+  // Status codes of the API (zone_status_at, version_status_at, the report's badges) as Danish labels.
+  const STATUS_DA = {
+    in_force: "I kraft", expiring: "Udløber snart", expired: "Udløbet", scheduled: "Planlagt", revoked: "Ophævet",
+    draft: "Udkast", superseded: "Afløst", archived: "Arkiveret", gap: "Hul", overlap: "Overlap",
+    missing: "Mangler afgørelse", override: "Tilsidesat regel", overdue: "Forfaldne",
+  };
+  const CHANGE_DA = { designation: "udpegning", extension: "forlængelse", amendment: "ændring" };
+  const statusText = (code) => STATUS_DA[code] || code;
   let kinds = {};
   let rows = [];
   let sort = { key: "days", dir: 1 };
@@ -34,9 +42,10 @@
       sort = { key, dir: sort.key === key ? -sort.dir : 1 };
       renderTable();
     }));
+    // zones only: Enter always opens a zone's timeline, or the list says that no zone matches
     GS.searchBox(document.getElementById("zone-search"), document.getElementById("zone-search-results"), (r) => {
-      if (r.type === "zone") showTimeline(Number(r.ref));
-    });
+      showTimeline(Number(r.ref));
+    }, () => ({}), { only: "zone", empty: GS.t("noZoneHit") });
     setupAsOf();
     await loadReport();
     document.body.dataset.ready = "true";
@@ -44,13 +53,18 @@
 
 
   async function loadReport() {
-    const at = document.getElementById("report-at").value;
-    const params = new URLSearchParams(at ? { at } : {});
+    // a time that happens twice or not at all on a DST night: resolved here, with an offset, and said
+    const time = GS.resolveWall(document.getElementById("report-at").value);
+    const params = new URLSearchParams(time.at ? { at: time.at } : {});
+    const note = document.getElementById("report-time-note");
+    note.textContent = time.note;
+    note.hidden = !time.note;
     const report = await GS.api(`/api/v1/validity/report?${params}`);
     document.getElementById("report-csv").href = `/api/v1/validity/report?${params}&format=csv`;
     document.getElementById("counts").innerHTML = Object.entries(report.status_counts)
-      .map(([status, n]) => `<span class="badge ${status}">${GS.escapeHtml(status)}: ${n}</span>`).join("") +
-      ` <span class="badge ${report.overdue ? "expired" : "in_force"}">overdue: ${report.overdue}</span>`;
+      .map(([status, n]) => `<span class="badge ${status}" data-status="${status}">${GS.escapeHtml(statusText(status))}: ${n}</span>`).join("") +
+      ` <span class="badge ${report.overdue ? "expired" : "in_force"}" title="Udløbet, men stadig offentliggjort">` +
+      `${statusText("overdue")}: ${report.overdue}</span>`;
     rows = [];
     for (const [section, items] of Object.entries(report)) {
       if (!SECTION[section]) continue;
@@ -65,11 +79,11 @@
       kind: GS.kindName(kinds, item.kind), badge: SECTION[section].badge, days: null, detail: "" };
     switch (section) {
       case "expiring":
-        row.days = item.days_left; row.badge = "expiring";
+        row.days = item.days_left; row.badge = "expiring"; row.daysText = daysLeftText(item.days_left);
         row.detail = `Ophører ${GS.dateTime(item.designation_end)} (varsler ${item.warning_days.join("/")} dage)`;
         break;
       case "expired_still_published":
-        row.days = -item.days_since; row.badge = "expired";
+        row.days = -item.days_since; row.badge = "expired"; row.daysText = daysSinceText(item.days_since);
         row.detail = `Udløb ${GS.dateTime(item.expired_at)}; arkivér eller forlæng`;
         break;
       case "chain_gaps":
@@ -85,12 +99,25 @@
         row.detail = `Version ${item.version}: «${item.rule}» – ${item.reason}`;
         break;
     }
+    row.badgeText = statusText(row.badge);
     return row;
   }
 
+  // Whole days, as a lawyer reads them: "23 dage", "udløbet for 531 dage siden".
+  function daysLeftText(days) {
+    const n = Math.round(days);
+    return n <= 0 ? "under en dag" : n === 1 ? "1 dag" : `${n} dage`;
+  }
+
+  function daysSinceText(days) {
+    const n = Math.round(days);
+    return n <= 0 ? "udløbet i dag" : n === 1 ? "udløbet for 1 dag siden" : `udløbet for ${n} dage siden`;
+  }
+
   function renderTable() {
+    const sortKey = sort.key === "badge" ? "badgeText" : sort.key;
     const sorted = [...rows].sort((a, b) => {
-      const x = a[sort.key], y = b[sort.key];
+      const x = a[sortKey], y = b[sortKey];
       if (x === y) return a.name.localeCompare(b.name, "da");
       if (x === null) return 1;
       if (y === null) return -1;
@@ -102,8 +129,8 @@
     });
     document.querySelector("#report-table tbody").innerHTML = sorted.map((r) => `<tr>
         <th scope="row"><a href="#zone=${r.zoneId}" data-zone="${r.zoneId}">${GS.escapeHtml(r.name)}</a></th>
-        <td>${GS.escapeHtml(r.kind)}</td><td><span class="badge ${r.badge}">${GS.escapeHtml(r.badge)}</span></td>
-        <td>${GS.escapeHtml(r.sectionText)}</td><td>${r.days === null ? "" : r.days}</td><td>${GS.escapeHtml(r.detail)}</td>
+        <td>${GS.escapeHtml(r.kind)}</td><td><span class="badge ${r.badge}" data-status="${r.badge}">${GS.escapeHtml(r.badgeText)}</span></td>
+        <td>${GS.escapeHtml(r.sectionText)}</td><td data-days="${r.days ?? ""}">${GS.escapeHtml(r.daysText || "")}</td><td>${GS.escapeHtml(r.detail)}</td>
       </tr>`).join("") || `<tr><td colspan="6">Ingen fund / no findings</td></tr>`;
     document.querySelectorAll("#report-table a[data-zone]").forEach((a) => a.addEventListener("click", (event) => {
       event.preventDefault();
@@ -113,7 +140,7 @@
 
   async function showTimeline(zoneId) {
     const history = await GS.api(`/api/v1/zones/${zoneId}/history`);
-    document.getElementById("timeline-zone").textContent = `– ${history.zone.name} (${history.zone.status})`;
+    document.getElementById("timeline-zone").textContent = `– ${history.zone.name} (${statusText(history.zone.status)})`;
     document.getElementById("timeline").innerHTML = timelineSvg(history);
     document.getElementById("events").innerHTML = `<h3>Hændelser / recorded steps</h3><ol class="events">${
       (history.events || []).map((e) => `<li><time>${GS.escapeHtml(GS.dateTime(e.at))}</time> ${GS.escapeHtml(e.action)}
@@ -131,7 +158,7 @@
     const pad = Math.max(span * 0.05, 86400000);
     const start = Math.min(...times) - pad;
     const end = Math.max(...times) + pad;
-    const width = 760, left = 190, rowH = 26, top = 24;
+    const width = 760, left = 200, rowH = 34, top = 24;
     const x = (ms) => left + ((ms - start) / (end - start)) * (width - left - 10);
     const colours = { designation: "#457b9d", extension: "#2a9d8f", amendment: "#e9c46a" };
     const bars = versions.map((v, i) => {
@@ -139,10 +166,16 @@
       const to = v.valid_to ? Date.parse(v.valid_to) : end;
       const cut = v.ended_at ? Date.parse(v.ended_at) : null;
       const y = top + i * rowH;
-      const label = `v${v.version} ${v.change}${v.decision_ref ? ` · ${v.decision_ref}` : ""}`;
-      const title = `${label}\n${GS.period(v.valid_from, v.valid_to)}${v.ended_at ? `\n${v.ended_reason} ${GS.dateTime(v.ended_at)}` : ""}`;
+      // two lines, nothing cut: the version and its change, then the whole decision reference
+      const change = CHANGE_DA[v.change] || v.change;
+      const head = `v${v.version} ${change}${v.state === "draft" ? " (udkast)" : ""}`;
+      const ref = v.decision_ref || "uden afgørelsesreference";
+      const ended = v.ended_at ? `\n${v.ended_reason === "revoked" ? "Ophævet" : "Ændret"} ${GS.dateTime(v.ended_at)}` : "";
+      const title = `${head} · ${ref}\n${GS.period(v.valid_from, v.valid_to)}${ended}`;
+      const squeeze = ref.length > 30 ? ` textLength="${left - 10}" lengthAdjust="spacingAndGlyphs"` : "";
       return `<g class="version" data-version="${v.version}"><title>${GS.escapeHtml(title)}</title>
-        <text x="4" y="${y + 15}">${GS.escapeHtml(label.length > 34 ? `${label.slice(0, 33)}…` : label)}</text>
+        <text x="4" y="${y + 13}" font-weight="600">${GS.escapeHtml(head)}</text>
+        <text x="4" y="${y + 27}"${squeeze}>${GS.escapeHtml(ref)}</text>
         <rect x="${x(from)}" y="${y + 3}" width="${Math.max(2, x(cut ?? to) - x(from))}" height="${rowH - 8}"
               fill="${colours[v.change] || "#999"}" ${v.state === "draft" ? 'fill-opacity="0.35"' : ""}></rect>
         ${cut !== null && cut < to ? `<rect x="${x(cut)}" y="${y + 3}" width="${Math.max(1, x(to) - x(cut))}" height="${rowH - 8}"
@@ -150,7 +183,7 @@
     }).join("");
     const revoked = history.zone.revoked_at
       ? `<line x1="${x(Date.parse(history.zone.revoked_at))}" x2="${x(Date.parse(history.zone.revoked_at))}" y1="10"
-           y2="${top + versions.length * rowH}" stroke="#c00" stroke-width="2"><title>Tilbagekaldt ${GS.escapeHtml(GS.dateTime(history.zone.revoked_at))}</title></line>` : "";
+           y2="${top + versions.length * rowH}" stroke="#c00" stroke-width="2"><title>Ophævet ${GS.escapeHtml(GS.dateTime(history.zone.revoked_at))}</title></line>` : "";
     const height = top + versions.length * rowH + 20;
     const ticks = [0.1, 0.5, 0.9].map((f) => start + f * (end - start)).map((ms) => `<text x="${x(ms)}" y="14"
         text-anchor="middle">${GS.escapeHtml(GS.dateTime(new Date(ms).toISOString()).replace(/ kl\..*$/, ""))}</text>`).join("");
@@ -175,13 +208,15 @@
     const check = async () => {
       if (!point) return;
       asofMarker.setLatLng(point).addTo(asofMap);
-      const params = new URLSearchParams({ lat: point[0].toFixed(6), lon: point[1].toFixed(6), at: time.value });
-      const zonesParams = new URLSearchParams({ at: time.value, limit: 1000, simplify: 5,
+      const moment = GS.resolveWall(time.value); // a DST night's repeated or skipped time, resolved and said
+      const params = new URLSearchParams({ lat: point[0].toFixed(6), lon: point[1].toFixed(6), at: moment.at });
+      const zonesParams = new URLSearchParams({ at: moment.at, limit: 1000, simplify: 5,
         bbox: `${point[1] - 0.02},${point[0] - 0.015},${point[1] + 0.02},${point[0] + 0.015}` });
       try {
         const [body, zones] = await Promise.all([GS.api(`/api/v1/lookup?${params}`), GS.api(`/api/v1/zones?${zonesParams}`)]);
         asofZones.clearLayers().addData(zones);
-        document.getElementById("asof-result").innerHTML = asofHtml(body);
+        document.getElementById("asof-result").innerHTML =
+          (moment.note ? `<p class="time-note">${GS.escapeHtml(moment.note)}</p>` : "") + asofHtml(body);
       } catch (error) {
         document.getElementById("asof-result").innerHTML = `<p class="error">${GS.escapeHtml(error.message)}</p>`;
       }
@@ -200,7 +235,7 @@
         v${z.version}, ${GS.escapeHtml(z.decision_ref || "uden afgørelsesreference")}<br>
         ${GS.escapeHtml(GS.versionPeriod(z))}${GS.continuation(z) ? ` (${GS.escapeHtml(GS.continuation(z))})` : ""}
         · ${GS.escapeHtml(z.legal_basis || "")}
-        ${z.daily_window ? `<br><em>Døgnvindue ${z.daily_window.start}–${z.daily_window.end}: ${z.daily_window_applies
+        ${z.daily_window ? `<br><em>Døgnvindue kl. ${z.daily_window.start.replace(":", ".")}–${z.daily_window.end.replace(":", ".")}: ${z.daily_window_applies
           ? "forbuddet gjaldt på tidspunktet" : "forbuddet gjaldt ikke på tidspunktet"}</em>` : ""}</li>`).join("");
     return `<p>${GS.escapeHtml(GS.dateTime(body.at))} · ${body.point.lat.toFixed(5)}, ${body.point.lon.toFixed(5)}
         ${body.municipality ? ` · ${GS.escapeHtml(body.municipality.name)}` : ""}</p>

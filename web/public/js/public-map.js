@@ -11,8 +11,11 @@
   let firstDrawn = false;
   let openZoneId = null; // keeps a zone's popup open across reloads at another zoom level
   let redrawing = false;
+  let timeInfo = null; // the chosen moment resolved to an instant with its offset (GS.resolveWall)
+  let lastLookup = null; // the last "am I in a zone?" answer, drawn again when the language changes
+  let config = null;
   GS.setLang(state.lang);
-  GS.translatePage();
+  translate();
   const map = GS.createMap("map", { center: state.center, zoom: state.zoom });
   const zoneLayer = L.geoJSON(null, {
     style: (f) => Object.assign(GS.styleFor(kinds, f), { className: `gs-zone gs-zone-${f.id}` }),
@@ -28,37 +31,46 @@
   map.on("popupclose", () => { if (!redrawing) openZoneId = null; });
   const hereMarker = L.circleMarker([0, 0], { radius: 7, color: "#111", fillColor: "#ffd60a", fillOpacity: 1 });
   const timeInput = document.getElementById("time");
+  const timeNote = document.getElementById("time-note");
   const status = document.getElementById("status");
+  setTime(state.t);
 
   // Zones first (time to first drawn zone), then the rest.
   const kindsPromise = GS.kinds();
   const configPromise = GS.api("/api/v1/config", { auth: false });
   kinds = await kindsPromise;
   await loadZones();
-  const config = await configPromise;
-  document.getElementById("credits").textContent = `${GS.t("credits")}: ${config.credits.join(" · ")}`;
+  config = await configPromise;
+  renderCredits();
   map.attributionControl.addAttribution(config.credits[0]);
   GS.addReferenceLayers(map, config).catch((error) => console.warn("reference layers:", error.message));
 
-  timeInput.value = state.t || GS.localInputValue();
+  if (!state.t) timeInput.value = GS.localInputValue();
   timeInput.addEventListener("change", () => {
-    state.t = timeInput.value || null;
+    if ((timeInput.value || null) === (timeInfo ? timeInfo.wall : null)) return; // the field shows what is shown
+    setTime(timeInput.value || null);
     loadZones();
   });
   document.getElementById("now").addEventListener("click", () => {
-    state.t = null;
+    setTime(null);
     timeInput.value = GS.localInputValue();
     loadZones();
   });
   const langButton = document.getElementById("lang");
   updateLangButton();
   langButton.addEventListener("click", () => {
-    state.lang = state.lang === "da" ? "en" : "da";
-    GS.setLang(state.lang);
-    GS.translatePage();
-    updateLangButton();
-    render();
+    setLanguage(state.lang === "da" ? "en" : "da");
     writeHash();
+  });
+  // A permalink pasted into this tab changes only the fragment: take the whole view from it.
+  window.addEventListener("hashchange", () => {
+    const next = readHash();
+    state.hidden = next.hidden;
+    if (next.lang !== state.lang) setLanguage(next.lang);
+    setTime(next.t);
+    if (!next.t) timeInput.value = GS.localInputValue();
+    map.setView(next.center, next.zoom, { animate: false });
+    loadZones();
   });
   map.on("moveend", writeHash);
   let lastTolerance = currentTolerance();
@@ -85,7 +97,61 @@
     } else if (!result.bbox) {
       lookupAt(result.lat, result.lon);
     }
-  }, () => (state.t ? { at: state.t } : {}));
+  }, () => (timeInfo ? { at: timeInfo.at } : {}));
+
+  function translate() {
+    GS.translatePage();
+    document.title = GS.t("pageTitle");
+  }
+
+  function setLanguage(language) {
+    state.lang = language;
+    GS.setLang(language);
+    translate();
+    updateLangButton();
+    if (timeInfo) setTime(timeInfo.requested); // the note about a repeated or skipped hour, in the new language
+    renderCredits();
+    render();
+    if (lastLookup) showHere(lookupHtml(lastLookup));
+    // a popup is drawn when it opens: open it again in the new language
+    const reopen = openZoneId;
+    map.closePopup();
+    if (reopen !== null) zoneLayer.eachLayer((layer) => { if (layer.feature.id === reopen) layer.openPopup(); });
+  }
+
+  function renderCredits() {
+    if (config) document.getElementById("credits").textContent = `${GS.t("credits")}: ${config.credits.join(" · ")}`;
+  }
+
+  // The moment to show, as the field gives it ("2025-10-26T02:30") or as a permalink keeps it (with an offset
+  // when the time happens twice). The API is always asked with an explicit offset.
+  function setTime(value) {
+    if (!value) {
+      state.t = null;
+      timeInfo = null;
+    } else {
+      const wall = value.slice(0, 16);
+      timeInfo = Object.assign(GS.resolveWall(wall, value.length > 16 ? value.slice(16) : null), { requested: value });
+      state.t = timeInfo.choices.length ? `${timeInfo.wall}${timeInfo.offset}` : timeInfo.wall;
+      timeInput.value = timeInfo.wall;
+    }
+    renderTimeNote();
+  }
+
+  function renderTimeNote() {
+    if (!timeInfo || !timeInfo.note) {
+      timeNote.hidden = true;
+      timeNote.innerHTML = "";
+      return;
+    }
+    timeNote.hidden = false;
+    timeNote.innerHTML = `<p>${GS.escapeHtml(timeInfo.note)}</p>${timeInfo.choices.map((c) => `<button type="button"
+        data-offset="${c.offset}" aria-pressed="${c.offset === timeInfo.offset}">${GS.escapeHtml(c.label)}</button>`).join(" ")}`;
+    timeNote.querySelectorAll("button").forEach((button) => button.addEventListener("click", () => {
+      setTime(`${timeInfo.wall}${button.dataset.offset}`);
+      loadZones();
+    }));
+  }
 
   function currentTolerance() {
     return GS.simplifyForZoom(map.getZoom(), map.getCenter().lat);
@@ -94,7 +160,7 @@
   async function loadZones() {
     const seq = ++loadSeq;
     const params = new URLSearchParams({ limit: 1000, simplify: currentTolerance() });
-    if (state.t) params.set("at", state.t);
+    if (timeInfo) params.set("at", timeInfo.at);
     try {
       const data = await GS.api(`/api/v1/zones?${params}`, { auth: false });
       if (seq !== loadSeq) return; // a newer request superseded this one
@@ -108,6 +174,13 @@
       writeHash();
       document.body.dataset.ready = "true";
     } catch (error) {
+      if (seq !== loadSeq) return;
+      // never leave the zones of another moment on the map under an error
+      collection = { features: [], at: null };
+      redraw();
+      renderList([]);
+      updateDownload([]);
+      writeHash();
       status.textContent = `${GS.t("error")}: ${error.message}`;
       document.body.dataset.ready = "error";
     }
@@ -129,7 +202,8 @@
 
   function render() {
     const shown = visibleFeatures();
-    const when = state.t ? `${GS.t("showingAt")} ${GS.dateTime(collection.at)}` : GS.t("showingNow");
+    const season = timeInfo && timeInfo.chosen ? ` (${GS.t(timeInfo.chosen.offset === "+02:00" ? "summer" : "winter")}, ${timeInfo.chosen.offset})` : "";
+    const when = state.t ? `${GS.t("showingAt")} ${GS.dateTime(collection.at)}${season}` : GS.t("showingNow");
     status.textContent = shown.length ? `${when}: ${shown.length} ${GS.t("zonesInForce")}.` : `${when}. ${GS.t("noZones")}`;
     renderLegend();
     renderList(shown);
@@ -204,11 +278,13 @@
     hereMarker.setLatLng([lat, lon]).addTo(map);
     selectTab("here");
     const params = new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6) });
-    if (state.t) params.set("at", state.t);
+    if (timeInfo) params.set("at", timeInfo.at);
     try {
       const body = await GS.api(`/api/v1/lookup?${params}`, { auth: false });
+      lastLookup = body;
       showHere(lookupHtml(body));
     } catch (error) {
+      lastLookup = null;
       showHere(`<p class="error">${GS.t("error")}: ${GS.escapeHtml(error.message)}</p>`);
     }
   }
@@ -217,7 +293,7 @@
     const zones = body.zones.length
       ? `<h3>${GS.t("inZones")}</h3><ul class="hits">${body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong>
           (${GS.escapeHtml(GS.kindName(kinds, z.kind))})<br>${z.decision_ref ? `${GS.escapeHtml(z.decision_ref)}: ` : ""}${periodCell(z)}
-          ${z.daily_window ? `<br><em>${GS.escapeHtml(GS.dailyWindowText(z))}</em>` : ""}
+          ${z.daily_window ? `<br><em>${GS.escapeHtml(GS.dailyWindowText(z, Boolean(state.t)))}</em>` : ""}
           ${kinds[z.kind] ? `<br><small>${GS.escapeHtml(kinds[z.kind].meaning[GS.lang])}</small>` : ""}</li>`).join("")}</ul>`
       : `<p>${GS.t("notInZone")}</p>`;
     const s = body.sector;
@@ -270,7 +346,7 @@
     return {
       center: [Number.isFinite(lat) ? lat : 55.679, Number.isFinite(lon) ? lon : 12.57],
       zoom: Number(p.get("z")) || 13,
-      t: p.get("t") || null,
+      t: (p.get("t") || "").replace(" ", "+") || null, // a pasted "+02:00" arrives as a space
       hidden: new Set((p.get("hide") || "").split(",").filter(Boolean)),
       lang: p.get("lang") === "en" ? "en" : "da",
     };
