@@ -9,6 +9,7 @@ import sys
 import psycopg
 from fastapi.testclient import TestClient
 
+from geoservice.validity import CSV_COLUMNS
 from tests.conftest import bearer
 from tests.helpers import GOTHERSGADE, offset, square, zone_feature
 
@@ -149,4 +150,5 @@ def test_validity_report_as_csv_from_the_cli(db_name: str) -> None:
     result = subprocess.run([sys.executable, "-m", "geoservice.cli", "validity", "report", "--format", "csv",
                              "--fail-on", "never"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "section,zone_id,name,kind,detail"
+    assert result.stdout.splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert result.stdout.splitlines()[0].startswith("section,zone_id,name,kind,status,designation_end,days_left")
