@@ -125,3 +125,23 @@ def test_lifecycle_options_are_checked_as_messages(cli, client: TestClient, toke
 
 def test_migrate_is_idempotent(cli) -> None:
     assert "applied 0 migration(s)" in cli("db", "migrate").stdout
+
+
+def test_import_refused_names_each_line_and_writes_the_report(cli, tmp_path: Path) -> None:
+    """`overlays import-incidents bad.csv --rejected-report r.csv` (all or nothing): every bad row by line on the
+    terminal, exit 2, and r.csv written although nothing was imported."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,category,occurred_at,lat,lon\n"
+                   "c1,vold,2025-08-01T01:30:00+02:00,55.68,12.579\n"
+                   "c2,,2025-08-01T01:30:00+02:00,55.68,12.579\n"
+                   "c3,alien,2025-08-01T01:30:00+02:00,55.68,12.579\n"
+                   "c4,vold,,55.68,12.579\n", encoding="utf-8")
+    report = tmp_path / "r.csv"
+    result = cli("overlays", "import-incidents", str(bad), "--source", "cli-proc", "--quiet",
+                 "--rejected-report", str(report), ok=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "3 of 4 rows rejected, nothing was imported" in result.stderr
+    assert "line 3: category: missing category" in result.stderr
+    assert "line 4: category: unknown category" in result.stderr
+    assert "line 5: occurred_at: missing time" in result.stderr
+    assert [line.split(",")[0] for line in report.read_text(encoding="utf-8").splitlines()] == ["line", "3", "4", "5"]
