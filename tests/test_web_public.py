@@ -158,6 +158,24 @@ def test_public_page_on_a_phone(page, live_server: str) -> None:
     assert_clean(page)
 
 
+def test_zones_too_small_to_see_get_markers_and_kommune_outlines_show_everywhere(page, live_server: str,
+                                                                                 client: TestClient) -> None:
+    expected = client.get("/api/v1/zones", params={"limit": 1000, "at": "2025-09-05T12:00"}).json()["numberMatched"]
+    open_map(page, live_server, "#z=7&c=56.2,11.0&t=2025-09-05T12:00")  # all of Denmark: every zone a few pixels
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == expected
+    assert page.locator("path.gs-zone-marker").count() == expected
+    # a marker opens its zone: zoomed in, the zone is big enough and has no marker any more
+    box = page.locator("path.gs-zone-marker").last.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(".leaflet-popup-content").wait_for()
+    page.wait_for_function("document.querySelectorAll('path.gs-zone-marker').length === 0")
+    # Aalborg in a street view: the kommune outlines are drawn there too (bydele exist only for Copenhagen)
+    open_map(page, live_server, "#z=14&c=57.04800,9.92000&t=2025-09-05T12:00")
+    page.wait_for_function("""() => [...document.querySelectorAll('.leaflet-reference-pane path')]
+        .some((p) => { const r = p.getBoundingClientRect(); return r.width > 50 && r.height > 50; })""")
+    assert_clean(page)
+
+
 def test_list_view_is_accessible_and_download_is_exactly_what_is_shown(page, live_server: str, tmp_path: Path
                                                                        ) -> None:
     open_map(page, live_server, "#t=2026-06-01T12:00&hide=bobleromraade")

@@ -241,11 +241,12 @@ const GS = (() => {
   }
 
   // Our own reference boundaries as the offline base layer, drawn lightly. The DAGI outlines are
-  // 1:500,000, too coarse for a street view, so each layer shows only at the zooms it suits and is fetched
-  // the first time it is needed. An online tile layer is added only when the service is configured with one.
+  // 1:500,000, coarse in a street view, so politikredse show only zoomed out and bydele (Copenhagen's only)
+  // zoomed in; each layer is fetched the first time it is needed. An online tile layer is added only when the service is configured with one.
   const REFERENCE_LAYERS = [
     { type: "politikreds", style: { color: "#44546a", weight: 1.2, fill: false }, simplify: 400, minZoom: 0, maxZoom: 11 },
-    { type: "kommune", style: { color: "#8a96a3", weight: 0.7, fill: false, dashArray: "3 3" }, simplify: 150, minZoom: 8, maxZoom: 12 },
+    // kommune outlines at every zoom: outside Copenhagen they are the only base map there is
+    { type: "kommune", style: { color: "#8a96a3", weight: 0.7, fill: false, dashArray: "3 3" }, simplify: 150, minZoom: 0, maxZoom: 20 },
     { type: "bydel", style: { color: "#8a96a3", weight: 0.8, fill: false }, simplify: 10, minZoom: 11, maxZoom: 20 },
   ];
 

@@ -4,6 +4,7 @@
 "use strict";
 
 (async function main() {
+  const SMALL_ZONE_PX = 8; // a zone smaller than this on screen is also shown as a marker
   const state = readHash();
   let kinds = {};
   let collection = { features: [] };
@@ -27,6 +28,12 @@
       layer.on("click", (event) => lookupAt(event.latlng.lat, event.latlng.lng));
     },
   }).addTo(map);
+  // Zones too small to see at this zoom (a street zone seen from all of Denmark) get a marker of their kind's
+  // colour, in a pane of its own; a click zooms to the zone and opens its popup.
+  map.createPane("zone-markers");
+  map.getPane("zone-markers").style.zIndex = 450;
+  const markerLayer = L.layerGroup().addTo(map);
+  map.on("zoomend", markSmallZones);
   map.on("popupopen", (event) => { openZoneId = event.popup._source?.feature?.id ?? null; });
   map.on("popupclose", () => { if (!redrawing) openZoneId = null; });
   const hereMarker = L.circleMarker([0, 0], { radius: 7, color: "#111", fillColor: "#ffd60a", fillOpacity: 1 });
@@ -186,10 +193,33 @@
     }
   }
 
+  function markSmallZones() {
+    markerLayer.clearLayers();
+    zoneLayer.eachLayer((layer) => {
+      const bounds = layer.getBounds();
+      const a = map.latLngToLayerPoint(bounds.getSouthWest());
+      const b = map.latLngToLayerPoint(bounds.getNorthEast());
+      if (Math.max(Math.abs(b.x - a.x), Math.abs(b.y - a.y)) >= SMALL_ZONE_PX) return;
+      const style = GS.styleFor(kinds, layer.feature);
+      const marker = L.circleMarker(bounds.getCenter(), {
+        pane: "zone-markers", radius: 6, weight: 2, color: style.color, fillColor: style.fillColor || style.color,
+        fillOpacity: 0.7, className: `gs-zone-marker gs-zone-marker-${layer.feature.id}`,
+      });
+      marker.bindTooltip(layer.feature.properties.name);
+      marker.on("click", (event) => {
+        L.DomEvent.stop(event); // not a click on the map: the marker stands for the zone, not for a place
+        map.fitBounds(bounds, { maxZoom: 16 });
+        layer.openPopup();
+      });
+      markerLayer.addLayer(marker);
+    });
+  }
+
   function redraw() {
     redrawing = true;
     zoneLayer.clearLayers();
     zoneLayer.addData(collection);
+    markSmallZones();
     redrawing = false;
     if (openZoneId !== null) {
       zoneLayer.eachLayer((layer) => { if (layer.feature.id === openZoneId) layer.openPopup(); });
