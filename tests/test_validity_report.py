@@ -105,6 +105,9 @@ def test_cli_report_exit_codes(make_db) -> None:
     assert down.returncode == 3 and time.monotonic() - started < 15
     assert down.stderr.startswith("error: database unavailable") and down.stderr.count("\n") == 1
     assert "Traceback" not in down.stderr
+    audit_down = subprocess.run([sys.executable, "-m", "geoservice.cli", "audit", "verify"],
+                                env={**env, "GEOSERVICE_PG_PORT": "1"}, capture_output=True, text=True, timeout=120)
+    assert audit_down.returncode == 3 and "Traceback" not in audit_down.stderr
 
 
 def test_cli_report_uses_the_kind_rules_of_the_file(make_db, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ EXIT_DB_DOWN = 3
 CONNECT_TIMEOUT_S = 5
 
 
-def ready_database() -> None:
+def ready_database(*, sync: bool = True) -> None:
     """Reach the database quickly (a one-line message and exit 3 when it is down, instead of a pool timeout
     after 30 s), and copy layers/kinds.yaml into it: a rule changed in the file since the last `db migrate`
     applies to this run (cheap and idempotent)."""
@@ -33,7 +33,8 @@ def ready_database() -> None:
     settings = current_settings()
     try:
         with connect(settings, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-            sync_kinds(conn, get_layers())
+            if sync:
+                sync_kinds(conn, get_layers())
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split())
         typer.echo(f"error: database unavailable, nothing was checked: {reason}", err=True)
@@ -118,9 +119,15 @@ def audit_verify() -> None:
     """Check the audit log's hash chain. Exits 1 naming the first row that was changed, removed or written past
     the database trigger; prints the hash of the last row when the chain is whole (keep it elsewhere: a
     superuser could rebuild the whole chain, but not one that matches a head hash kept outside)."""
+    import psycopg
+
     from geoservice import validity
 
-    result = with_db(lambda db: validity.verify_audit(db, operator()))
+    ready_database(sync=False)
+    try:
+        result = with_db(lambda db: validity.verify_audit(db, operator()))
+    except psycopg.errors.UndefinedFunction:
+        raise GeoserviceError("this database has no audit chain yet: run `geoservice db migrate` first") from None
     if result["ok"]:
         typer.echo(f"audit log ok: {result['rows_checked']} rows, head {result['head_hash']}")
         return
