@@ -20,6 +20,12 @@
   };
   const CHANGE_DA = { designation: "udpegning", extension: "forlængelse", amendment: "ændring" };
   const statusText = (code) => STATUS_DA[code] || code;
+  // The audit trail's actions in Danish (the code stays beside it, as the log has it).
+  const ACTION_DA = {
+    "zone.create": "Oprettet", "zone.update": "Ændret", "zone.publish": "Offentliggjort", "zone.extend": "Forlænget",
+    "zone.amend": "Afgrænsning ændret", "zone.revoke": "Ophævet", "zone.archive": "Arkiveret",
+    "demo.load": "Indlæst som demodata",
+  };
   let kinds = {};
   let rows = [];
   let sort = { key: "days", dir: 1 };
@@ -143,7 +149,8 @@
     document.getElementById("timeline-zone").textContent = `– ${history.zone.name} (${statusText(history.zone.status)})`;
     document.getElementById("timeline").innerHTML = timelineSvg(history);
     document.getElementById("events").innerHTML = `<h3>Hændelser / recorded steps</h3><ol class="events">${
-      (history.events || []).map((e) => `<li><time>${GS.escapeHtml(GS.dateTime(e.at))}</time> ${GS.escapeHtml(e.action)}
+      (history.events || []).map((e) => `<li><time>${GS.escapeHtml(GS.dateTime(e.at))}</time> ${GS.escapeHtml(ACTION_DA[e.action] || e.action)}
+        <code>${GS.escapeHtml(e.action)}</code>
         ${e.version ? `(v${e.version})` : ""} – ${GS.escapeHtml(e.actor)}${e.reason ? `: «${GS.escapeHtml(e.reason)}»` : ""}</li>`).join("")
     }</ol>`;
     document.getElementById("h-timeline").scrollIntoView({ behavior: "smooth" });
