@@ -105,12 +105,14 @@ def open_sector(page, live_server: str, token: str, sector: str) -> None:
 def test_officer_print_sheet_is_one_a4_page_with_the_sector_fitted(page, live_server: str, tokens: dict,
                                                                     sector: str, artifacts) -> None:
     open_sector(page, live_server, tokens["officer"], sector)
+    pages = re.compile(rb"/Type\s*/Page[^s]")
+    assert len(pages.findall(page.pdf(format="A4"))) == 1  # printing straight away (beforeprint)
     page.emulate_media(media="print")  # as the browser does for printing: the page refits the map
     page.wait_for_function("document.getElementById('map').style.height === '100mm'")
     assert inside(page.locator("path.gs-sector").bounding_box(), page.locator("#map").bounding_box())
     pdf = page.pdf(format="A4")
     (artifacts / f"officer-sheet-{sector}.pdf").write_bytes(pdf)
-    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    assert len(pages.findall(pdf)) == 1
     page.emulate_media(media="screen")
     page.wait_for_function("document.getElementById('map').style.height === ''")
     assert_local_only(page)
