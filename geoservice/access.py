@@ -125,22 +125,22 @@ def hash_token(token: str) -> bytes:
 # | legal   | everywhere             | everywhere                      | no             | nothing       |
 # | admin   | everywhere             | everywhere                      | yes            | everything    |
 #
-# Published (public) tables are built so that no query, nor any difference of queries, shows a count below k:
-# - fixed geographies only (PUBLIC_GEOGRAPHIES: no 100 m cells, no bbox, no politikreds/kommune slicing);
-# - fixed, non-overlapping, complete periods: one calendar quarter per table, once it has ended (no free
-#   windows to subtract, no running quarter that changes row by row);
+# Published (public) tables are built so that no query, nor any combination of queries, pins a count below k:
+# - fixed geographies only (PUBLIC_GEOGRAPHIES: no grid cells, no bbox, no politikreds/kommune slicing);
+# - fixed, non-overlapping, complete periods: one calendar quarter per table, once it has ended, published once
+#   and then frozen (geoservice.overlays.aggregates.published_table; no running quarter, no second version);
 # - fixed category groups (the taxonomy's top level), each with the row total;
-# - every cell of the whole quarter's table (all geographies, groups and totals, and the national total) is
-#   computed at once; counts 0 < n < k are suppressed, then secondary suppression (geoservice.overlays.
-#   suppression) closes every subtraction: total minus groups, politikreds minus kommuner, country minus
-#   politikredse or 1 km cells, an area minus a smaller area inside it;
+# - every cell of the whole quarter's table is computed at once; counts 0 < n < k are suppressed, then secondary
+#   suppression (geoservice.overlays.suppression) withholds more until no combination of published figures
+#   pins a small count, the labels read as bounds ("<k" is 1..k-1, "withheld" k or more), officers' exact
+#   knowledge of their own politikreds included;
 # - a rate (per km², per 1,000 residents) of a suppressed count is withheld too (rate × area = count);
 # - survey shares need at least `survey_min_respondents` respondents, by the same relations on respondent counts,
 #   applied separately to those who answered the trust question (a group of their own);
 # - zone effect (arbitrary designation windows) and raw points are staff only.
 
-PUBLIC_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone", "grid1km")
-STAFF_GEOGRAPHIES = (*PUBLIC_GEOGRAPHIES, "grid100m")
+PUBLIC_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone")
+STAFF_GEOGRAPHIES = (*PUBLIC_GEOGRAPHIES, "grid1km", "grid100m")
 PUBLIC_SURVEY_GEOGRAPHIES = ("national", "politikreds", "kommune", "sector", "zone", "kind")
 
 

@@ -1,8 +1,13 @@
-"""The public tables (counts and survey) are computed once per quarter or year and cached until anything they
-depend on changes: their rows, and the zones (visibility, name, boundary, period). On a database of its own,
-because it changes demo zones."""
+"""The public count tables are published once per quarter and then frozen (a later row must not let anyone
+subtract two versions), while zones that stop being public leave them at once and renamed zones are renamed;
+`geoservice overlays republish` builds a quarter again on purpose. The public survey tables are cached until their
+responses or the zones change. On a database of its own, because it changes demo zones and imports rows."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import psycopg
 import pytest
@@ -58,7 +63,7 @@ def test_a_zone_made_internal_leaves_the_public_table_at_once(own_client: TestCl
     assert builds["counts"] == 1  # the second request was served from the cache
     patch_zone(own_client, tokens, zid, {"visibility": "internal"})
     assert zid not in public_zones(own_client)
-    assert builds["counts"] == 2
+    assert builds["counts"] == 1  # the frozen table, without the zone's row
     # Staff still count it.
     staff = own_client.get("/api/v1/overlays/counts", params={"by": "zone", "period": PERIOD},
                            headers=bearer(tokens["analyst"])).json()
@@ -87,3 +92,31 @@ def test_the_public_survey_table_is_cached_and_follows_zone_changes(own_client: 
     patch_zone(own_client, tokens, zid, {"visibility": "internal"})
     assert zid not in public_survey()
     assert builds["survey"] == 2
+
+
+def test_a_late_row_does_not_change_a_published_quarter_until_it_is_republished(
+        own_client: TestClient, own_conn, tokens: dict, settings, own_db: str) -> None:
+    def kommuner() -> dict[str, dict]:
+        response = own_client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": PERIOD})
+        assert response.status_code == 200, response.text
+        return {a["key"]: a for a in response.json()["areas"]}
+
+    before = kommuner()
+    staff_before = own_conn.execute("SELECT count(*) FROM incident WHERE kommune_code = '0101' AND occurred_at >= "
+                                    "'2025-07-01' AND occurred_at < '2025-10-01'").fetchone()[0]
+    rows = "id,category,occurred_at,lat,lon\n" + "".join(
+        f"late-{i},tyveri,2025-08-0{i + 1}T12:00:00+02:00,55.6761,12.5683\n" for i in range(6))
+    response = own_client.post("/api/v1/imports/incidents", params={"source": "late"}, headers=bearer(tokens["admin"]),
+                               files={"file": ("late.csv", rows.encode(), "text/csv")})
+    assert response.status_code == 201, response.text
+    # Staff see the new rows at once; the public table of the quarter stays as published.
+    staff = own_client.get("/api/v1/overlays/counts", params={"by": "kommune", "period": PERIOD},
+                           headers=bearer(tokens["analyst"])).json()
+    assert next(a for a in staff["areas"] if a["key"] == "0101")["count"] == staff_before + 6
+    assert kommuner() == before
+    result = subprocess.run([sys.executable, "-m", "geoservice.cli", "overlays", "republish", "--period", PERIOD],
+                            env={**os.environ, "GEOSERVICE_DB_NAME": own_db}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "republished" in result.stdout.lower() or "withdrawn" in result.stdout.lower()
+    after = kommuner()
+    assert after["0101"]["count"] != before["0101"]["count"]

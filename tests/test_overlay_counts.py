@@ -130,8 +130,9 @@ def test_geojson_has_boundaries_and_the_same_properties(client: TestClient, toke
     assert body["type"] == "FeatureCollection" and len(body["features"]) == 12
     assert [f["properties"] for f in body["features"]] == as_json["areas"]
     assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in body["features"])
-    public = client.get("/api/v1/overlays/counts", params={"period": PERIOD, "by": "grid1km", "format": "geojson"})
-    assert public.status_code == 200 and public.json()["features"][0]["geometry"]["type"] == "Polygon"
+    cells = client.get("/api/v1/overlays/counts", params={"period": PERIOD, "by": "grid1km", "format": "geojson"},
+                       headers=bearer(tokens["analyst"]))
+    assert cells.status_code == 200 and cells.json()["features"][0]["geometry"]["type"] == "Polygon"
 
 
 def test_insecurity_reports_are_counted_too(client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
@@ -191,3 +192,13 @@ def test_staff_kind_filter_on_zones(client: TestClient, tokens: dict) -> None:
     assert body["areas"] and {a["kind"] for a in body["areas"]} == {"visitationszone", "sub_omraade"}
     everything = {a["key"]: a for a in analyst(client, tokens, by="zone")["areas"]}
     assert all(a == everything[a["key"]] for a in body["areas"])
+
+
+@pytest.mark.parametrize("by", ["national", "kommune", "politikreds", "grid1km"])
+def test_split_none_counts_each_incident_once(client: TestClient, tokens: dict, by: str) -> None:
+    grouped = analyst(client, tokens, by=by)
+    single = analyst(client, tokens, by=by, split="none")
+    national = analyst(client, tokens, by="national")["areas"][0]["count"]
+    assert sum(a["count"] for a in single["areas"]) == sum(a["count"] for a in grouped["areas"]) == national
+    if "total" in single:
+        assert single["total"]["count"] == grouped["total"]["count"] == national

@@ -171,3 +171,57 @@ def test_public_trust_shares_follow_the_trust_suppression(client: TestClient) ->
     for area in body["areas"]:
         if area["trust"] is not None:
             assert area["trust"]["n"] >= 30 and not area["withheld"]
+
+
+@pytest.mark.parametrize("year", [2013, 2014, 2015, 2016])
+def test_public_survey_sector_minus_the_zone_almost_inside_it_keeps_30(client: TestClient, conn: psycopg.Connection,
+                                                                       year: int) -> None:
+    # Mjølnerparken lies 98.8 % inside Din Betjent sector KBH-NORREBRO-08 (by area): a reviewer subtracted the two
+    # and recovered three respondents' answers. Whatever the area share, the difference must not be published.
+    zone = str(conn.execute("SELECT id FROM zone WHERE name LIKE 'Mjølnerparken%'").fetchone()[0])
+    sectors = {a["key"]: a for a in client.get("/api/v1/overlays/survey", params={"by": "sector", "year": year}
+                                               ).json()["areas"]}
+    zones = {a["key"]: a for a in client.get("/api/v1/overlays/survey", params={"by": "zone", "year": year}
+                                             ).json()["areas"]}
+    outer, inner = sectors["KBH-NORREBRO-08"]["n"], zones[zone]["n"]
+    if isinstance(outer, int) and isinstance(inner, int):
+        assert not 0 < outer - inner < 30, (outer, inner)
+
+
+def test_public_survey_sector_minus_a_zone_mostly_inside_it_is_withheld(own_client: TestClient,
+                                                                          own_conn: psycopg.Connection,
+                                                                          tokens: dict) -> None:
+    # 40 respondents in Mjølnerparken (98.8 % inside sector KBH-NORREBRO-08 by area, all of them inside it here)
+    # and 3 more in the sector: sector 43 minus zone 40 would give the answers of those 3. (A year of its own.)
+    points = own_conn.execute("""
+        WITH z AS (SELECT v.geom FROM zone_version v JOIN zone z ON z.id = v.zone_id
+                   WHERE z.name LIKE 'Mjølnerparken%%' ORDER BY v.version_no DESC LIMIT 1),
+             s AS (SELECT geom FROM patrol_sector WHERE code = 'KBH-NORREBRO-08')
+        SELECT 'in' AS part, ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_Transform(ST_GeneratePoints(
+               ST_Intersection(z.geom, s.geom), 40, 7), 4326))).geom AS p FROM z, s) a
+        UNION ALL
+        SELECT 'out', ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_Transform(ST_GeneratePoints(
+               ST_Difference(s.geom, ST_Buffer(z.geom, 50)), 3, 7), 4326))).geom AS p FROM z, s) b
+        UNION ALL
+        -- and 100 elsewhere in København, so that nothing but the sector and the zone isolates the 3
+        SELECT 'elsewhere', ST_X(p), ST_Y(p) FROM (SELECT (ST_Dump(ST_Transform(ST_GeneratePoints(
+               o.geom, 100, 7), 4326))).geom AS p FROM patrol_sector o WHERE o.code = 'KBH-AMAGER-22') c
+        """).fetchall()
+    lines = ["id,year,score,trust,weight,lat,lon"]
+    for i, (part, lon, lat) in enumerate(points):
+        lines.append(f"mj-{i},2019,{2 if part == 'out' else 6},{'nej' if part == 'out' else 'ja'},1,{lat:.7f},"
+                     f"{lon:.7f}")
+    response = own_client.post("/api/v1/imports/survey-responses", params={"source": "mj"},
+                               headers=bearer(tokens["analyst"]),
+                               files={"file": ("mj.csv", ("\n".join(lines) + "\n").encode(), "text/csv")})
+    assert response.status_code == 201, response.text
+    zone = str(own_conn.execute("SELECT id FROM zone WHERE name LIKE 'Mjølnerparken%'").fetchone()[0])
+    staff = {by: {a["key"]: a for a in own_client.get("/api/v1/overlays/survey", params={"by": by, "year": 2019},
+                                                      headers=bearer(tokens["analyst"])).json()["areas"]}
+             for by in ("sector", "zone")}
+    assert (staff["sector"]["KBH-NORREBRO-08"]["n"], staff["zone"][zone]["n"]) == (43, 40)
+    assert staff["sector"]["KBH-AMAGER-22"]["n"] == 100
+    public = {by: {a["key"]: a for a in own_client.get("/api/v1/overlays/survey", params={"by": by, "year": 2019}
+                                                       ).json()["areas"]} for by in ("sector", "zone")}
+    outer, inner = public["sector"]["KBH-NORREBRO-08"]["n"], public["zone"][zone]["n"]
+    assert not (isinstance(outer, int) and isinstance(inner, int)), (outer, inner)

@@ -164,6 +164,21 @@ def zone_effect(zone_id: int, category: Annotated[str | None, typer.Option()] = 
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
 
 
+@overlays_app.command("republish")
+@reports_errors
+def republish(period: Annotated[str, typer.Option(help="The quarter, e.g. 2025Q3")],
+              source: Annotated[str | None, typer.Option(help="incidents or insecurity_reports; default both")] = None,
+              ) -> None:
+    """Build a quarter's public tables again (they are frozen when first published). The previous and the new
+    version can be subtracted by anyone who kept both: only for corrections that matter."""
+    from geoservice.overlays.aggregates import SOURCES
+    from geoservice.overlays.aggregates import republish as rebuild
+
+    sources = (source,) if source else SOURCES
+    with_db(lambda db: rebuild(db, current_settings(), period, sources))
+    typer.echo(f"republished the public tables of {period}: {', '.join(sources)}")
+
+
 @reports_app.command("list")
 @reports_errors
 def reports_list(status: Annotated[str | None, typer.Option(help="open or handled")] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import pickle
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,7 @@ from geoservice.errors import FieldError, Forbidden, InvalidInput
 from geoservice.geometry import STORAGE_SRID, WGS84_SRID, transformer
 from geoservice.layers import get_layers
 from geoservice.overlays import grid
-from geoservice.overlays.suppression import Key, Relation, suppress
+from geoservice.overlays.suppression import Atoms, Key, Relation, suppress
 from geoservice.overlays.taxonomy import OverlayRules, get_overlay_rules
 from geoservice.settings import Settings
 from geoservice.store import overlays as store
@@ -412,8 +413,10 @@ async def _exact(db: Database, principal: Principal, p: CountParams, rules: Over
     total: dict[str, int] = defaultdict(int)
     if p.by not in ("zone", "sector"):
         for r in raw:
-            total[column_of[r["category"]]] += int(r["n"])
-            total[TOTAL] += int(r["n"])
+            column = column_of[r["category"]]
+            total[column] += int(r["n"])
+            if column != TOTAL:  # with split=none every category already counts in TOTAL
+                total[TOTAL] += int(r["n"])
     notes = []
     if p.by == "grid100m" and len(rows) >= MAX_CELLS:
         notes.append(f"only the first {MAX_CELLS} cells are listed; narrow the bbox")
@@ -524,7 +527,7 @@ def _cells(raw: list[dict[str, Any]], p: CountParams) -> list[AreaRow]:
 
 # --- the published tables ------------------------------------------------------------------------------------
 
-_PUBLIC_CACHE: dict[tuple, tuple[tuple, dict[str, Any]]] = {}
+_PUBLIC_CACHE: dict[tuple, tuple[dt.datetime, dict[str, Any]]] = {}
 
 
 async def _published(db: Database, settings: Settings, principal: Principal, p: CountParams,
@@ -532,6 +535,14 @@ async def _published(db: Database, settings: Settings, principal: Principal, p: 
     table = await published_table(db, settings, p.source, p.window, rules)
     rows = table["rows"][p.by]
     notes = []
+    if p.by == "zone":
+        # The table is frozen, the zones are not: a zone no longer public leaves it, a renamed one is renamed.
+        # (Whole rows only: no figure changes.)
+        async with db.connection() as conn:
+            current = {str(z["key"]): z["name"] for z in await store.zones_in_window(
+                conn, CountQuery(source=p.source, by="zone", t0=p.window.t0, t1=p.window.t1,
+                                 access=zone_filter(PUBLIC)), geometry=False)}
+        rows = [replace(r, name=current[r.key]) for r in rows if r.key in current]
     if p.kinds:
         # Selecting whole rows of the published table shows no figure that is not published anyway.
         rows = [r for r in rows if r.extra.get("kind") in p.kinds]
@@ -579,16 +590,43 @@ async def _geometries(db: Database, p: CountParams) -> dict[str, str]:
 async def published_table(db: Database, settings: Settings, source: str, window: Window, rules: OverlayRules
                           ) -> dict[str, Any]:
     """The whole public table of one quarter: every public geography × category group (and totals), suppressed
-    together. Cached until the rows of the quarter (or the zones) change."""
+    together. Built at the first public request after the quarter ended and then frozen in the database
+    (overlay_publication): later rows of the quarter would otherwise let anyone subtract two versions of it.
+    `geoservice overlays republish` builds it again on purpose."""
+    k = settings.suppression_k
+    assert window.label is not None
     async with db.connection() as conn:
-        stamp = await store.data_stamp(conn, source, window.t0, window.t1)
-    cache_key = (source, window.label, settings.suppression_k, str(db.conninfo))
+        stamp = await store.publication_stamp(conn, source, window.label, k)
+    cache_key = (source, window.label, k, str(db.conninfo))
     cached = _PUBLIC_CACHE.get(cache_key)
-    if cached and cached[0] == stamp:
+    if cached and stamp is not None and cached[0] == stamp:
         return cached[1]
-    table = await _build_published(db, settings, source, window, rules)
-    _PUBLIC_CACHE[cache_key] = (stamp, table)
+    async with db.connection() as conn:
+        row = await store.publication(conn, source, window.label, k)
+    if row is None:
+        table = await _build_published(db, settings, source, window, rules)
+        async with db.connection() as conn:
+            row = await store.publish(conn, source, window.label, k, pickle.dumps(table))
+    table = pickle.loads(row["body"])  # written by this module, into our own database
+    _PUBLIC_CACHE[cache_key] = (row["published_at"], table)
     return table
+
+
+async def republish(db: Database, settings: Settings, period: str, sources: tuple[str, ...] = SOURCES) -> None:
+    """Build the public tables of a quarter again from the rows as they are now. Anyone who kept the previous
+    version can subtract the two, so this is for corrections that matter, not routine."""
+    window = period_window(period)
+    if not window.is_quarter or window.t1 > timeutil.now():
+        raise InvalidInput(f"period: {period!r} is not a complete quarter",
+                           errors=[FieldError("period", "public tables exist for complete quarters, e.g. 2025Q3")])
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise InvalidInput(f"source: unknown source {', '.join(unknown)}",
+                           errors=[FieldError("source", f"expected one of {', '.join(SOURCES)}")])
+    for source in sources:
+        async with db.connection() as conn:
+            await store.withdraw_publications(conn, source, window.label)
+        await published_table(db, settings, source, window, get_overlay_rules())
 
 
 async def _build_published(db: Database, settings: Settings, source: str, window: Window, rules: OverlayRules,
@@ -623,9 +661,11 @@ def _assemble_published(events: list[dict[str, Any]], rows: dict[str, list[AreaR
                         column_of: dict[str, str], source: str, window: Window, k: int, pop_quarter: str | None,
                         secondary: bool) -> dict[str, Any]:
     member = _memberships(events, column_of)
-    rows["grid1km"] = _cells([{"gx": int(k.split("_")[2]), "gy": int(k.split("_")[1])}
-                              for k in sorted(member.loc[member["family"] == "grid1km", "key"].unique())],
-                             CountParams(source=source, by="grid1km", window=window))
+    member = member[member["family"].isin(PUBLIC_GEOGRAPHIES)]
+    if "grid1km" in PUBLIC_GEOGRAPHIES:
+        rows["grid1km"] = _cells([{"gx": int(k.split("_")[2]), "gy": int(k.split("_")[1])}
+                                  for k in sorted(member.loc[member["family"] == "grid1km", "key"].unique())],
+                                 CountParams(source=source, by="grid1km", window=window))
     counts = member.groupby(["family", "key", "column"]).size().to_dict()
     values: dict[Key, int] = {}
     for by, family in rows.items():
@@ -639,7 +679,8 @@ def _assemble_published(events: list[dict[str, Any]], rows: dict[str, list[AreaR
     total = {c: national.counts.get(c, 0) for c in columns}
     if secondary:
         relations = _relations(rows, columns) + _subset_relations(member, values, k)
-        hidden = suppress(values, relations, k)
+        hidden = suppress(values, relations, k, atoms=table_atoms(member, list(values)),
+                          insider_parts=insider_parts(member))
     else:
         hidden = suppress(values, [], k)
     return {"rows": rows, "columns": columns, "total": total, "hidden": hidden, "population_quarter": pop_quarter}
@@ -667,6 +708,47 @@ def _memberships(events: list[dict[str, Any]], column_of: dict[str, str]) -> pd.
     by_group = long.rename(columns={"group": "column"})
     as_total = long.drop(columns="group").assign(column=TOTAL)
     return pd.concat([by_group, as_total], ignore_index=True)
+
+
+def table_atoms(member: pd.DataFrame, cells: list[Key]) -> Atoms:
+    """The atoms of a table: rows of one column group that count in exactly the same areas (see suppression)."""
+    if member.empty:
+        return Atoms(cells, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
+    groups = member[member["column"] != TOTAL]
+    signature = (groups.assign(area=groups["family"] + ":" + groups["key"].astype(str))
+                 .sort_values(["event", "area"])
+                 .groupby("event", sort=False).agg(areas=("area", "|".join), column=("column", "first")))
+    signature["atom"] = pd.factorize(signature["column"] + "#" + signature["areas"])[0]
+    first = signature.reset_index().drop_duplicates("atom")[["event", "atom"]]
+    edges = groups.merge(first, on="event")[["family", "key", "column", "atom"]]
+    edges = pd.concat([edges, edges.assign(column=TOTAL)], ignore_index=True)
+    index = {cell: i for i, cell in enumerate(cells)}
+    cell_of_edge = np.fromiter((index.get(c, -1) for c in zip(edges["family"], edges["key"].astype(str),
+                                                               edges["column"], strict=True)),
+                               dtype=np.int64, count=len(edges))
+    keep = cell_of_edge >= 0
+    # Zeros are published, so every withheld cell is known not to be empty.
+    listed = frozenset(cells)
+    return Atoms(cells, cell_of_edge[keep], edges["atom"].to_numpy(dtype=np.int64)[keep],
+                 int(signature["atom"].max()) + 1, listed)
+
+
+# Areas that may straddle politikredse, whose part in one kreds an officer of that kreds knows exactly.
+_STRADDLING = ("grid1km", "zone", "sector")
+
+
+def insider_parts(member: pd.DataFrame) -> dict[Key, tuple[int, ...]]:
+    """For each cell counted in more than one politikreds, its part in each."""
+    if member.empty:
+        return {}
+    kreds_of = member[(member["family"] == "politikreds") & (member["column"] == TOTAL)].set_index("event")["key"]
+    sub = member[member["family"].isin(_STRADDLING)]
+    parts = sub.assign(kreds=sub["event"].map(kreds_of)).groupby(["family", "key", "column", "kreds"]).size()
+    spread = parts.groupby(level=[0, 1, 2]).transform("size")
+    out: dict[Key, list[int]] = defaultdict(list)
+    for (family, key, column, _), n in parts[spread > 1].items():
+        out[(family, str(key), column)].append(int(n))
+    return {cell: tuple(ns) for cell, ns in out.items()}
 
 
 # Pairs already covered by an explicit relation of the hierarchy.
@@ -716,7 +798,7 @@ def _relations(rows: dict[str, list[AreaRow]], columns: list[str]) -> list[Relat
     rels: list[Relation] = []
     for by, family in rows.items():
         for r in family:
-            rels.append(Relation((by, r.key, TOTAL), tuple((by, r.key, g) for g in groups)))
+            rels.append(Relation((by, r.key, TOTAL), tuple((by, r.key, g) for g in groups), exact=True))
     kommuner_of: dict[str, list[str]] = defaultdict(list)
     for r in rows["kommune"]:
         kommuner_of[r.parent or ""].append(r.key)
@@ -724,10 +806,14 @@ def _relations(rows: dict[str, list[AreaRow]], columns: list[str]) -> list[Relat
     for s in rows["sector"]:
         sectors_by_kommune[s.extra.get("kommune") or ""].append(s.key)
     for c in columns:
-        rels.append(Relation(("national", "DK", c), tuple(("politikreds", r.key, c) for r in rows["politikreds"])))
-        rels.append(Relation(("national", "DK", c), tuple(("grid1km", r.key, c) for r in rows["grid1km"])))
+        rels.append(Relation(("national", "DK", c), tuple(("politikreds", r.key, c) for r in rows["politikreds"]),
+                             exact=True))
+        if "grid1km" in rows:
+            rels.append(Relation(("national", "DK", c), tuple(("grid1km", r.key, c) for r in rows["grid1km"]),
+                                 exact=True))
         for kreds, kommuner in kommuner_of.items():
-            rels.append(Relation(("politikreds", kreds, c), tuple(("kommune", km, c) for km in kommuner)))
+            rels.append(Relation(("politikreds", kreds, c), tuple(("kommune", km, c) for km in kommuner),
+                                 exact=True))
         for kommune, sectors in sectors_by_kommune.items():
             rels.append(Relation(("kommune", kommune, c), tuple(("sector", s, c) for s in sectors)))
     return rels
@@ -737,7 +823,7 @@ def containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dict
                 kommune_geoms: dict[str, bytes], kreds_geoms: dict[str, bytes], full_days: float | None,
                 inner_families: tuple[str, ...] = ("zone", "sector", "grid1km", "kommune"),
                 outer_families: tuple[str, ...] = ("national", "politikreds", "kommune", "sector", "zone", "grid1km"),
-                ) -> list[Relation]:
+                share: float = CONTAINED_SHARE) -> list[Relation]:
     """Relations `outer = inner + rest` for an area inside another. Only pairs where the rest could be small
     in some column matter (otherwise neither the rest nor a suppressed inner cell can be isolated), so the
     geometry is tested for those only. `full_days`: the window's length, when zones count only while in force."""
@@ -803,7 +889,7 @@ def containment(rows: dict[str, list[AreaRow]], columns: list[str], values: dict
                         og, ig = geom(outer_by, outer), geom(inner_by, inner)
                         if og is None or ig is None or ig.area <= 0:
                             continue
-                        if shapely.intersection(og, ig).area < CONTAINED_SHARE * ig.area:
+                        if shapely.intersection(og, ig).area < share * ig.area:
                             continue
                     added.add(pair)
                     rels += [Relation((outer_by, outer.key, col), ((inner_by, inner.key, col),)) for col in columns]

@@ -36,6 +36,10 @@ from geoservice.store import overlays as store
 METRICS = ("unsafe", "trust")
 N = "n"              # respondents
 N_TRUST = "n_trust"  # respondents who answered the trust question
+# Respondents are placed by where they live, not spread evenly over an area: an area mostly inside another (a
+# zone 98.8 % inside a sector) may hold all its respondents inside it, so `outer - inner` is treated as a
+# subtraction as soon as half of the inner area lies inside (a relation too many only withholds more).
+SURVEY_OVERLAP_SHARE = 0.5
 # The column whose suppression decides whether a metric's share is published.
 METRIC_COLUMN = {"unsafe": N, "trust": N_TRUST}
 
@@ -155,7 +159,8 @@ def withheld_cells(families: dict[str, list[AreaRow]], kommune_geoms: dict[str, 
         pool.wkb = shapely.to_wkb(shapely.union_all(parts)) if parts else None
     rels += containment(families, columns, values, minimum, kommune_geoms, kreds_geoms, None,
                         inner_families=("zone", "sector", "kommune", "kind"),
-                        outer_families=("national", "politikreds", "kommune", "sector", "zone"))
+                        outer_families=("national", "politikreds", "kommune", "sector", "zone"),
+                        share=SURVEY_OVERLAP_SHARE)
     # Below the minimum is "small" here; zero respondents show nothing anyway.
     return {(k[0], k[1], k[2]) for k in suppress(values, rels, minimum)}
 

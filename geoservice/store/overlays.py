@@ -382,11 +382,6 @@ SELECT (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM zo
        (SELECT row(count(*), coalesce(sum(xmin::text::bigint), 0))::text FROM stat_kommune_quarter) AS statistics
 """
 
-WINDOW_STAMP = """
-SELECT count(*) AS n, coalesce(sum(i.xmin::text::bigint), 0) AS h, max(i.id) AS m
-FROM {table} i WHERE {when} >= %(t0)s AND {when} < %(t1)s
-"""
-
 SURVEY_STAMP = """
 SELECT count(*) AS n, coalesce(sum(r.xmin::text::bigint), 0) AS h, max(r.id) AS m
 FROM survey_response r WHERE r.year = %(year)s
@@ -399,18 +394,9 @@ async def areas_stamp(conn: AsyncConnection) -> tuple:
     return tuple(row.values())
 
 
-async def data_stamp(conn: AsyncConnection, source: str, t0: dt.datetime, t1: dt.datetime) -> tuple:
-    """Changes whenever the rows of a window change, or anything the published table of the window depends on
-    (zones, sectors, areas, population): the key for caching the public tables."""
-    table, when = TABLES[source]
-    stmt = S.SQL(WINDOW_STAMP).format(table=S.Identifier(table), when=S.SQL(when))
-    row = await (await conn.execute(stmt, {"t0": t0, "t1": t1})).fetchone()
-    assert row is not None
-    return (row["n"], row["h"], row["m"], *await areas_stamp(conn))
-
-
 async def survey_stamp(conn: AsyncConnection, year: int) -> tuple:
-    """As `data_stamp`, for the survey responses of a year (the public survey tables)."""
+    """Changes whenever the survey responses of a year change, or the areas they are published by: the key for
+    caching the public survey tables."""
     row = await (await conn.execute(SURVEY_STAMP, {"year": year})).fetchone()
     assert row is not None
     return (row["n"], row["h"], row["m"], *await areas_stamp(conn))
@@ -831,3 +817,35 @@ async def membership(conn: AsyncConnection, q: CountQuery) -> list[dict[str, Any
     params: dict[str, Any] = {"t0": q.t0, "t1": q.t1}
     stmt = S.SQL(MEMBERSHIP).format(table=S.Identifier(table), when=S.SQL(when), zone=_zone_conditions(q, params))
     return await (await conn.execute(stmt, params)).fetchall()
+
+
+# --- published (frozen) public tables ------------------------------------------------------------------------
+
+PUBLICATION = "SELECT published_at, body FROM overlay_publication WHERE source = %s AND period = %s AND k = %s"
+PUBLICATION_STAMP = "SELECT published_at FROM overlay_publication WHERE source = %s AND period = %s AND k = %s"
+
+
+async def publication_stamp(conn: AsyncConnection, source: str, period: str, k: int) -> dt.datetime | None:
+    row = await (await conn.execute(PUBLICATION_STAMP, (source, period, k))).fetchone()
+    return row["published_at"] if row else None
+
+
+async def publication(conn: AsyncConnection, source: str, period: str, k: int) -> dict[str, Any] | None:
+    return await (await conn.execute(PUBLICATION, (source, period, k))).fetchone()
+
+
+async def publish(conn: AsyncConnection, source: str, period: str, k: int, body: bytes) -> dict[str, Any]:
+    """Store a public table unless another process published it first; the stored one wins."""
+    await conn.execute("INSERT INTO overlay_publication (source, period, k, body) VALUES (%s, %s, %s, %s)"
+                       " ON CONFLICT DO NOTHING", (source, period, k, body))
+    row = await publication(conn, source, period, k)
+    assert row is not None
+    return row
+
+
+async def withdraw_publications(conn: AsyncConnection, source: str | None, period: str | None) -> int:
+    """Forget published tables (they are built again on the next public request)."""
+    cur = await conn.execute("DELETE FROM overlay_publication WHERE (%(source)s::text IS NULL OR source = %(source)s)"
+                             " AND (%(period)s::text IS NULL OR period = %(period)s)",
+                             {"source": source, "period": period})
+    return cur.rowcount
