@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     # Online base layer, off unless configured (the service works with no internet).
     tile_url: str | None = None
     tile_attribution: str = "© OpenStreetMap contributors"
+
+    # The day the demo's rolling "last 30 days" slice ends before (default: today in Copenhagen); fixed in the
+    # tests so that a run across midnight loads the same demo twice.
+    demo_today: dt.date | None = None
 
     # Public aggregates: counts below k are shown as "<k"; survey shares need at least n respondents.
     suppression_k: int = Field(default=5, ge=1)

@@ -23,6 +23,10 @@ from geoservice.db import connect
 from geoservice.demo.load import load_demo
 from geoservice.settings import REPO_ROOT, Settings, get_settings
 from geoservice.store import users
+from geoservice.timeutil import now, to_local
+
+# One demo day for the whole run (the demo's rolling recent slice moves with the date).
+os.environ.setdefault("GEOSERVICE_DEMO_TODAY", to_local(now()).date().isoformat())
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 

@@ -69,10 +69,11 @@ def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens:
     assert "i alt" in page.locator("#status").inner_text()
     # every API call carried the token
     counts = [u for u in overlay_requests(page) if "/counts" in u]
-    # The year of the latest incident: the demo's rolling recent slice (the days before the load) puts it in
-    # the year of yesterday.
-    year = (timeutil.to_local(timeutil.now()) - dt.timedelta(days=1)).year
-    assert counts and f"from={year}-01-01" in counts[0] and f"to={year + 1}-01-01" in counts[0]
+    # The twelve months up to the latest incident: the demo's rolling recent slice (the days before the load)
+    # ends yesterday, so the window runs from a year ago today to the end of yesterday.
+    today = timeutil.to_local(timeutil.now()).date()
+    start = today.replace(year=today.year - 1) if (today.month, today.day) != (2, 29) else dt.date(today.year - 1, 3, 1)
+    assert counts and f"from={start.isoformat()}" in counts[0] and f"to={today.isoformat()}" in counts[0], counts
 
     page.evaluate("document.body.dataset.ready = 'busy'")
     page.check("input[name=layer][value=survey]")

@@ -157,7 +157,8 @@ async def load_demo(settings: Settings, dbname: str | None = None) -> LoadReport
     conn = await connect_async(settings, dbname)
     try:
         report = await load(conn, data, get_layers())
-        overlays = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir)
+        overlays = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir,
+                                             settings.demo_today)
         report.overlays = await load_overlays(conn, overlays)
         return report
     finally:

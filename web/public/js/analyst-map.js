@@ -36,9 +36,14 @@ async function createMap() {
 }
 
 function fillControls(meta) {
-  const last = meta.incidents.last ? GS.localParts(meta.incidents.last).year : new Date().getFullYear();
-  document.getElementById("from").value = `${last}-01-01`;
-  document.getElementById("to").value = `${last}-12-31`;
+  // The twelve months up to the latest incident (a calendar year would open early in January on a few days).
+  const p = GS.localParts(meta.incidents.last || new Date().toISOString());
+  const pad = (n) => String(n).padStart(2, "0");
+  const end = new Date(Date.UTC(p.year, p.month - 1, p.day));
+  const start = new Date(Date.UTC(p.year - 1, p.month - 1, p.day + 1));
+  const iso = (d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  document.getElementById("from").value = iso(start);
+  document.getElementById("to").value = iso(end);
   const cats = document.getElementById("categories");
   cats.innerHTML = meta.incident_groups.map((g) =>
     `<label><input type="checkbox" name="category" value="${GS.escapeHtml(g.code)}" checked> ${GS.escapeHtml(g.name.da)}</label>`).join("");
