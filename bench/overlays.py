@@ -184,7 +184,8 @@ def _endpoint(dbname: str, token: str) -> tuple[list[float], dict, list[float]]:
             assert response.status == 200, body[:500]
             if i:  # the first is the warm-up
                 samples.append(time.perf_counter() - start)
-        # The public table of a quarter: built once (every geography, suppressed together), then cached.
+        # The public table of a quarter: built at the first request (every geography, suppressed and audited
+        # together), then frozen.
         public = []
         for _ in range(2):
             start = time.perf_counter()

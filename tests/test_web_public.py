@@ -185,6 +185,9 @@ def test_list_view_is_accessible_and_download_is_exactly_what_is_shown(page, liv
     assert page.locator("#zone-table caption").inner_text().endswith("zoner i kraft")
     first_button = rows.first.locator("button")
     assert first_button.get_attribute("aria-label").startswith("Vis på kort: ")
+    # The whole table fits the side panel on a desktop screen: no column is cut off.
+    assert page.evaluate("(() => { const box = document.querySelector('#zone-table').parentElement;"
+                         " return box.scrollWidth <= box.clientWidth + 1; })()")
     page.keyboard.press("Tab")  # keyboard reachable
     with page.expect_download() as download_info:
         page.click("#download")
