@@ -142,6 +142,22 @@ class Conflict(GeoserviceError):
     title = "Conflict with the current state"
 
 
+class PreconditionFailed(GeoserviceError):
+    """If-Match names a state of the zone that is no longer current: someone else changed it first."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The zone has changed"
+
+
+class PreconditionRequired(GeoserviceError):
+    """A write without If-Match where the service is configured to require it (GEOSERVICE_REQUIRE_IF_MATCH)."""
+
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match required"
+
+
 class PayloadTooLarge(GeoserviceError):
     status = 413
     slug = "payload-too-large"

@@ -58,6 +58,11 @@ class DailyWindow(BaseModel):
         return local_time >= self.start or local_time < self.end
 
 
+Visibility = Literal["public", "internal", "restricted"]
+# From least to most protected: who may see a zone (geoservice/access.py).
+VISIBILITY_ORDER: tuple[Visibility, ...] = ("public", "internal", "restricted")
+
+
 class KindRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,7 +70,8 @@ class KindRules(BaseModel):
     name: Text
     meaning: Text
     legal_basis: str | None = None
-    public_by_default: bool = True
+    default_visibility: Visibility = "public"
+    min_visibility: Visibility = "public"
     never_public: bool = False
     end_required: bool = False
     decision_required: bool = False
@@ -76,9 +82,18 @@ class KindRules(BaseModel):
     list_edition: bool = False
     style: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _default_meets_minimum(self) -> KindRules:
+        if self.never_public and self.min_visibility == "public":
+            self.min_visibility = "internal"
+        if less_protected(self.default_visibility, self.min_visibility):
+            raise ValueError(f"default_visibility {self.default_visibility} is less protected than "
+                             f"min_visibility {self.min_visibility}")
+        return self
+
     @property
-    def default_visibility(self) -> Literal["public", "internal"]:
-        return "public" if self.public_by_default and not self.never_public else "internal"
+    def public_by_default(self) -> bool:
+        return self.default_visibility == "public"
 
     @property
     def widest_warning_days(self) -> int:
@@ -87,6 +102,10 @@ class KindRules(BaseModel):
     @property
     def longest_extension(self) -> CalendarPeriod | None:
         return self.extension_step or self.max_period
+
+
+def less_protected(visibility: str, than: str) -> bool:
+    return VISIBILITY_ORDER.index(visibility) < VISIBILITY_ORDER.index(than)  # type: ignore[arg-type]
 
 
 class Layers(BaseModel):

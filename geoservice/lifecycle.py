@@ -20,31 +20,37 @@ from geoservice.errors import Conflict, FieldError, NotFound
 from geoservice.geometry import parse_zone_geometry
 from geoservice.rules import (
     CLOCK_SKEW,
-    Override,
+    Decision,
     Period,
-    check_period,
+    check_decision,
     continuity_breaches,
-    decision_breach,
-    enforce,
     parse_period,
-    retroactive_breach,
+    refuse,
+    revocation_breaches,
 )
 from geoservice.schemas import AmendIn, ArchiveIn, ExtendIn, PublishIn, RevokeIn
 from geoservice.store import zones as store
+from geoservice.writes import (
+    NO_PRECONDITIONS,
+    Preconditions,
+    WriteAnswer,
+    ZoneWrite,
+    record_override,
+    refuse_repeated_decision,
+    write_zone,
+)
 from geoservice.zones import check_placement, decision_stamp, kind_rules, resolve_input_crs
 
 LIFECYCLE_ROLES = (Role.legal, Role.admin)
 
 
-async def _load(conn: AsyncConnection, zone_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    zone = await store.zone_row(conn, zone_id, for_update=True)
-    if zone is None:
-        raise NotFound(f"zone {zone_id} does not exist")
+def _not_revoked(write: ZoneWrite) -> dict[str, Any]:
+    zone = write.zone
+    assert zone is not None
     if zone["revoked_at"] is not None:
-        raise Conflict(f"zone {zone_id} was revoked at {timeutil.isoformat_local(zone['revoked_at'])}; "
+        raise Conflict(f"zone {zone['id']} was revoked at {timeutil.isoformat_local(zone['revoked_at'])}; "
                        "a revoked zone takes no further decisions")
-    return zone, await store.version_rows(conn, zone_id)
-
+    return zone
 
 
 def _last_designation(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -53,10 +59,13 @@ def _last_designation(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(live, key=lambda v: (v["effective_to"], v["version_no"])) if live else None
 
 
-async def publish(db: Database, principal: Principal, zone_id: int, body: PublishIn) -> None:
+async def publish(db: Database, principal: Principal, zone_id: int, body: PublishIn,
+                  pre: Preconditions = NO_PRECONDITIONS) -> WriteAnswer:
     require(principal, *LIFECYCLE_ROLES, action="Publishing a zone")
-    async with db.transaction(principal.actor, "zone.publish", body.override_reason) as conn:
-        zone, versions = await _load(conn, zone_id)
+
+    async def work(write: ZoneWrite) -> int:
+        zone = _not_revoked(write)
+        versions = write.versions
         draft = next((v for v in versions if v["state"] == "draft"), None)
         if draft is None:
             raise Conflict(f"zone {zone_id} has no draft to publish")
@@ -67,28 +76,35 @@ async def publish(db: Database, principal: Principal, zone_id: int, body: Publis
         if period.end is not None and period.end <= period.start:
             raise Conflict("effective_from is not before the end of the draft's period",
                            errors=[FieldError("effective_from", "after the end of the period")])
+        decision_ref = body.decision_ref or draft["decision_ref"]
+        await refuse_repeated_decision(write, zone_id, decision_ref, "decision_ref", same_version=draft["id"])
         continues = draft["change"] == "extension"
         previous = _last_designation(versions) if continues else None
         lapsed = previous is not None and _lapsed(previous, start)
         if lapsed:
             continues = False  # nothing left to continue: a new designation after a gap (see extend)
-        breaches = check_period(rules, period, prefix="", extension=continues)
-        breaches += decision_breach(rules, body.decision_ref or draft["decision_ref"], "decision_ref")
-        breaches += retroactive_breach(start, "effective_from",
-                                       previous_end=previous["effective_to"] if previous else None)
-        if continues and previous is not None:
+        override = check_decision(rules, Decision(
+            effect_from=start, effect_field="effective_from", period=period, extension=continues,
+            decision_ref=decision_ref, decision_field="decision_ref",
+            previous_end=previous["effective_to"] if previous else None,
             # continuity with where the designation ends now (an amendment since the draft does not move it)
-            breaches += continuity_breaches(Period(previous["effective_from"], previous["effective_to"]), period,
-                                            body.allow_overlap)
-        override = enforce(breaches, principal=principal, override_reason=body.override_reason, kind=rules.code)
+            breaches=continuity_breaches(Period(previous["effective_from"], previous["effective_to"]), period,
+                                         body.allow_overlap) if continues and previous is not None else [],
+        ), principal=principal, override_reason=body.override_reason)
         if lapsed:
-            await store.update_version_fields(conn, draft["id"], {"change": "designation",
-                                                                  "continues_version_id": None})
+            await store.update_version_fields(write.conn, draft["id"], {"change": "designation",
+                                                                        "continues_version_id": None})
         await store.publish_version(
-            conn, draft["id"], start=start, decision_ref=body.decision_ref, actor=principal.actor.name,
+            write.conn, draft["id"], start=start, decision_ref=body.decision_ref, actor=principal.actor.name,
             override_rule=override.rule if override else None, override_reason=override.reason if override else None,
         )
-        await _unarchive(conn, zone)
+        await record_override(write, principal, zone_id=zone_id, version_id=draft["id"], action="zone.publish",
+                              override=override)
+        await _unarchive(write.conn, zone)
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.publish", reason=body.override_reason, zone_id=zone_id,
+                            pre=pre, status=200, work=work)
 
 
 def _lapsed(previous: dict[str, Any], start: dt.datetime) -> bool:
@@ -107,13 +123,19 @@ async def _unarchive(conn: AsyncConnection, zone: dict[str, Any]) -> None:
 
 
 async def extend(
-    db: Database, principal: Principal, zone_id: int, body: ExtendIn, *, content_crs: str | None, repair: bool
-) -> Override | None:
+    db: Database, principal: Principal, zone_id: int, body: ExtendIn, *, content_crs: str | None, repair: bool,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
     require(principal, *LIFECYCLE_ROLES, action="Extending a zone")
-    async with db.transaction(principal.actor, "zone.extend", body.override_reason or body.reason) as conn:
-        zone, versions = await _load(conn, zone_id)
+    geometry = (parse_zone_geometry(body.geometry, srid=resolve_input_crs(content_crs, body.model_dump()),
+                                    repair=repair) if body.geometry is not None else None)
+
+    async def work(write: ZoneWrite) -> int:
+        zone = _not_revoked(write)
+        versions = write.versions
         if any(v["state"] == "draft" for v in versions):
             raise Conflict(f"zone {zone_id} already has a draft decision; publish or replace it first")
+        await refuse_repeated_decision(write, zone_id, body.decision_ref, "decision_ref")
         rules = kind_rules(zone["kind"], "kind")
         previous = _last_designation(versions)
         if previous is None:
@@ -122,24 +144,33 @@ async def extend(
         if finite(previous_end) is None:
             raise Conflict(f"zone {zone_id} has no end, so there is nothing to extend")
         start = timeutil.parse_instant(body.valid_from, "valid_from") if body.valid_from else previous_end
+        if body.valid_from is None and body.valid_to is not None:
+            end = timeutil.parse_instant(body.valid_to, "valid_to", date_means="end_inclusive")
+            if end <= previous_end:
+                # the designation already reaches that far (e.g. a concurrent extension won): a conflict with the
+                # current state, not bad input
+                raise Conflict(
+                    f"zone {zone_id} is already designated until {timeutil.isoformat_local(previous_end)}; "
+                    f"an extension to {timeutil.isoformat_local(end)} extends nothing",
+                    errors=[FieldError("valid_to", "not after the current end of the designation",
+                                       {"current_end": timeutil.isoformat_local(previous_end)})])
         period = parse_period(start, body.valid_to, prefix="")
         lapsed = body.publish and _lapsed(previous, start)
-        breaches = [] if lapsed else continuity_breaches(
-            Period(previous["effective_from"], previous_end), period, body.allow_overlap)
-        breaches += check_period(rules, period, prefix="", extension=not lapsed)
-        if body.publish:
-            breaches += decision_breach(rules, body.decision_ref, "decision_ref")
-            breaches += retroactive_breach(start, "valid_from", previous_end=previous_end)
-        override = enforce(breaches, principal=principal, override_reason=body.override_reason, kind=rules.code)
-        if body.geometry is not None:
-            geometry = parse_zone_geometry(body.geometry, srid=resolve_input_crs(content_crs, body.model_dump()),
-                                           repair=repair)
+        override = check_decision(rules, Decision(
+            effect_from=start if body.publish else None, effect_field="valid_from", period=period,
+            extension=not lapsed, decision_ref=body.decision_ref,
+            decision_field="decision_ref" if body.publish else None, previous_end=previous_end,
+            breaches=[] if lapsed else continuity_breaches(Period(previous["effective_from"], previous_end),
+                                                           period, body.allow_overlap),
+        ), principal=principal, override_reason=body.override_reason)
+        if geometry is not None:
             await store.update_zone_fields(
-                conn, zone_id, {"politikreds_code": await check_placement(conn, geometry, "geometry")})
+                write.conn, zone_id, {"politikreds_code": await check_placement(write.conn, geometry, "geometry")})
             wkb = geometry.wkb
+            write.repair = geometry.repair.as_dict() if geometry.repair else None
         else:
-            wkb = await store.copy_geometry_wkb(conn, previous["id"])
-        await store.insert_version(conn, {
+            wkb = await store.copy_geometry_wkb(write.conn, previous["id"])
+        version_id = await store.insert_version(write.conn, {
             "zone_id": zone_id,
             "change": "designation" if lapsed else "extension",
             "continues_version_id": None if lapsed else previous["id"],
@@ -153,25 +184,33 @@ async def extend(
             "reason": body.reason,
             **decision_stamp(principal, publish=body.publish, override=override),
         })
+        await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.extend",
+                              override=override)
         if body.publish:
-            await _unarchive(conn, zone)
-    return override
+            await _unarchive(write.conn, zone)
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.extend", reason=body.override_reason or body.reason,
+                            zone_id=zone_id, pre=pre, status=201, work=work)
 
 
 async def amend(
-    db: Database, principal: Principal, zone_id: int, body: AmendIn, *, content_crs: str | None, repair: bool
-) -> None:
+    db: Database, principal: Principal, zone_id: int, body: AmendIn, *, content_crs: str | None, repair: bool,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
     """A new boundary from `effective_from` to the end of the version in force then; the old version keeps
     the time before. Later decisions (already published extensions) keep their own boundary."""
     require(principal, *LIFECYCLE_ROLES, action="Amending a zone")
     at = timeutil.parse_instant(body.effective_from, "effective_from")
     geometry = parse_zone_geometry(body.geometry, srid=resolve_input_crs(content_crs, body.model_dump()),
                                    repair=repair)
-    async with db.transaction(principal.actor, "zone.amend", body.reason) as conn:
-        zone, versions = await _load(conn, zone_id)
+
+    async def work(write: ZoneWrite) -> int:
+        zone = _not_revoked(write)
+        await refuse_repeated_decision(write, zone_id, body.decision_ref, "decision_ref")
         rules = kind_rules(zone["kind"], "kind")
         target = next(
-            (v for v in versions if v["state"] == "published" and not v["never_effective"]
+            (v for v in write.versions if v["state"] == "published" and not v["never_effective"]
              and v["effective_from"] <= at < v["effective_to"]),
             None,
         )
@@ -181,11 +220,22 @@ async def amend(
                 "an amendment changes a designation from a moment inside it",
                 errors=[FieldError("effective_from", "outside every published period of the zone")],
             )
+        if at <= target["effective_from"]:
+            raise Conflict(
+                f"version {target['version_no']} of zone {zone_id} (decision {target['decision_ref']!r}) takes effect "
+                f"at {timeutil.isoformat_local(target['effective_from'])}; an amendment from that same moment would "
+                "leave it never in force. Amend from a later moment, or revoke and designate anew",
+                errors=[FieldError("effective_from", "not after the start of the version it amends",
+                                   {"rule": "amendment_inside_version",
+                                    "version_start": timeutil.isoformat_local(target["effective_from"])})],
+            )
+        override = check_decision(rules, Decision(effect_from=at, effect_field="effective_from"),
+                                  principal=principal, override_reason=body.override_reason)
         # the zone belongs to the district holding most of its newest boundary (who may see a restricted zone)
         await store.update_zone_fields(
-            conn, zone_id, {"politikreds_code": await check_placement(conn, geometry, "geometry")})
-        await store.end_version(conn, target["id"], at=at, reason="amended")
-        await store.insert_version(conn, {
+            write.conn, zone_id, {"politikreds_code": await check_placement(write.conn, geometry, "geometry")})
+        await store.end_version(write.conn, target["id"], at=at, reason="amended")
+        version_id = await store.insert_version(write.conn, {
             "zone_id": zone_id,
             "change": "amendment",
             "continues_version_id": target["id"],
@@ -197,37 +247,70 @@ async def amend(
             "decided_by": body.decided_by or target["decided_by"],
             "legal_basis": body.legal_basis or target["legal_basis"] or rules.legal_basis,
             "reason": body.reason,
-            **decision_stamp(principal, publish=True, override=None),
+            **decision_stamp(principal, publish=True, override=override),
         })
+        await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.amend",
+                              override=override)
+        write.repair = geometry.repair.as_dict() if geometry.repair else None
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.amend", reason=body.override_reason or body.reason,
+                            zone_id=zone_id, pre=pre, status=201, work=work)
 
 
-async def revoke(db: Database, principal: Principal, zone_id: int, body: RevokeIn) -> dt.datetime:
+async def revoke(db: Database, principal: Principal, zone_id: int, body: RevokeIn,
+                 pre: Preconditions = NO_PRECONDITIONS) -> WriteAnswer:
+    """Revoke from a moment inside the designation (default now). A designation that has not begun by then is
+    withdrawn: it ends at its own start and was never in force. An ended one is archived, not revoked."""
     require(principal, *LIFECYCLE_ROLES, action="Revoking a zone")
     at = timeutil.parse_instant(body.at, "at") if body.at else timeutil.now()
-    async with db.transaction(principal.actor, "zone.revoke", body.reason) as conn:
-        _, versions = await _load(conn, zone_id)
-        if not any(v["state"] == "published" for v in versions):
+
+    async def work(write: ZoneWrite) -> int:
+        zone = _not_revoked(write)
+        published = [v for v in write.versions if v["state"] == "published" and not v["never_effective"]]
+        if not any(v["state"] == "published" for v in write.versions):
             raise Conflict(f"zone {zone_id} is a draft and was never published; nothing to revoke")
-        await store.revoke(conn, zone_id, at=at, reason=body.reason, decision_ref=body.decision_ref,
+        in_force = [v for v in published if v["effective_from"] <= at < v["effective_to"]]
+        later = [v for v in published if v["effective_from"] > at]
+        rules = kind_rules(zone["kind"], "kind")
+        if not in_force and not later:
+            ended = max((v["effective_to"] for v in published), default=at)
+            refuse(revocation_breaches(at, started=None, ends=ended), kind=rules.code)
+        override = check_decision(rules, Decision(effect_from=at, effect_field="at"), principal=principal,
+                                  override_reason=body.override_reason)
+        await store.revoke(write.conn, zone_id, at=at, reason=body.reason, decision_ref=body.decision_ref,
                            actor=principal.actor.name)
-    return at
+        await record_override(write, principal, zone_id=zone_id, version_id=None, action="zone.revoke",
+                              override=override)
+        write.result = {"revoked_at": timeutil.isoformat_local(at),
+                        "withdrawn": [v["version_no"] for v in later] if later else [],
+                        "kind": "withdrawal" if not in_force else "revocation"}
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.revoke", reason=body.reason, zone_id=zone_id, pre=pre,
+                            status=200, work=work)
 
 
-async def archive(db: Database, principal: Principal, zone_id: int, body: ArchiveIn) -> None:
+async def archive(db: Database, principal: Principal, zone_id: int, body: ArchiveIn,
+                  pre: Preconditions = NO_PRECONDITIONS) -> WriteAnswer:
     """Withdraw the publication of a zone that has expired (or was revoked): it leaves the report's
-    'expired but still published' list; its history stays."""
+    'expired but still published' list; its history stays. It takes effect now and changes no period."""
     require(principal, *LIFECYCLE_ROLES, action="Archiving a zone")
-    async with db.transaction(principal.actor, "zone.archive", body.reason) as conn:
-        zone = await store.zone_row(conn, zone_id, for_update=True)
-        if zone is None:
-            raise NotFound(f"zone {zone_id} does not exist")
+
+    async def work(write: ZoneWrite) -> int:
+        zone = write.zone
+        assert zone is not None
         if zone["archived_at"] is not None:
             raise Conflict(f"zone {zone_id} is already archived")
-        status = await store.zone_status(conn, zone_id, timeutil.now())
+        status = await store.zone_status(write.conn, zone_id, timeutil.now())
         if status not in ("expired", "revoked"):
             raise Conflict(f"zone {zone_id} is {status}; only an expired or revoked zone is archived",
                            extra={"zone_status": status})
-        await store.archive(conn, zone_id, principal.actor.name)
+        await store.archive(write.conn, zone_id, principal.actor.name)
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.archive", reason=body.reason, zone_id=zone_id, pre=pre,
+                            status=200, work=work)
 
 
 async def history(db: Database, principal: Principal, zone_id: int, at: dt.datetime | None = None) -> bytes:

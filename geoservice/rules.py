@@ -13,7 +13,7 @@ from typing import Any
 from geoservice import timeutil
 from geoservice.access import Principal, Role
 from geoservice.errors import FieldError, InvalidInput, RuleViolation
-from geoservice.layers import KindRules
+from geoservice.layers import KindRules, less_protected
 from geoservice.timeutil import add_calendar, isoformat_local, parse_instant
 
 
@@ -90,8 +90,9 @@ def check_period(
 
 @dataclass(frozen=True)
 class Override:
-    rule: str
+    rule: str                        # the rules quoted in words
     reason: str
+    rules: tuple[str, ...] = ()      # their names, e.g. ("no_retroactive_effect",)
 
 
 def enforce(
@@ -100,13 +101,22 @@ def enforce(
     """Refuse on any breach, unless an admin overrides it with a reason."""
     if not breaches:
         return None
-    if override_reason and principal.role == Role.admin:
-        return Override(rule="; ".join(b.text for b in breaches), reason=override_reason)
+    if override_reason and override_reason.strip() and principal.role == Role.admin:
+        names = tuple(dict.fromkeys(b.rule for b in breaches))
+        return Override(rule="; ".join(dict.fromkeys(b.text for b in breaches)), reason=override_reason.strip(),
+                        rules=names)
     hint = (
         " An admin may override with override_reason."
         if principal.role == Role.admin
         else " Only an admin may override a rule, and must give override_reason."
     )
+    refuse(breaches, kind=kind, hint=hint)
+
+
+def refuse(breaches: list[Breach], *, kind: str, hint: str = "") -> None:
+    """Refuse with every breach named; used directly for rules no one may override."""
+    if not breaches:
+        return
     first = breaches[0]
     raise RuleViolation(
         f"{first.text}: {first.detail}.{hint}",
@@ -181,22 +191,93 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 def retroactive_breach(start: dt.datetime, field: str, *, previous_end: dt.datetime | None = None,
                        now: dt.datetime | None = None) -> list[Breach]:
-    """A designation takes effect no earlier than its publication: a decision made today cannot have been in
-    force yesterday. An admin may override it (with a reason) to record a decision made on paper at the time."""
+    """A decision takes effect no earlier than the moment it is recorded: a designation, extension, amendment
+    or revocation made today cannot have been in force (or have ended) yesterday. An admin may override it (with
+    a reason) to record a decision made on paper at the time."""
     now = now or timeutil.now()
     if start >= now - CLOCK_SKEW:
         return []
-    detail = (f"{field} {timeutil.isoformat_local(start)} lies before the publication "
-              f"{timeutil.isoformat_local(now)}")
+    detail = (f"{field} {timeutil.isoformat_local(start)} lies before the moment the decision is recorded "
+              f"({timeutil.isoformat_local(now)})")
     if previous_end is not None and previous_end < now:
         detail += (f"; the designation lapsed {timeutil.isoformat_local(previous_end)}, so it cannot be continued "
                    "without a gap: designate it anew from now or later (valid_from), and the gap is listed in "
                    "the validity report")
     return [Breach(
         rule="no_retroactive_effect",
-        text="En udpegning får tidligst virkning fra offentliggørelsen og kan ikke tilbagedateres "
+        text="En afgørelse får tidligst virkning, når den registreres, og kan ikke tilbagedateres "
              "(no_retroactive_effect)",
         field=field,
         detail=detail,
-        extra={"earliest_allowed_start": timeutil.isoformat_local(now - CLOCK_SKEW)},
+        extra={"earliest_allowed": timeutil.isoformat_local(now - CLOCK_SKEW)},
     )]
+
+
+def visibility_breach(rules: KindRules, visibility: str, field: str) -> list[Breach]:
+    """A kind's minimum protection (layers/kinds.yaml `min_visibility`): e.g. a § 6 g opholdsforbud concerns one
+    person and is restricted to its own politikreds unless an admin records why it must be seen more widely."""
+    if not less_protected(visibility, rules.min_visibility):
+        return []
+    return [Breach(
+        rule="min_visibility",
+        text=f"En zone af typen {rules.name.da} skal mindst have synligheden {rules.min_visibility} "
+             f"({rules.code}: min_visibility)",
+        field=field,
+        detail=f"visibility {visibility} is less protected than {rules.min_visibility}, the minimum for "
+               f"{rules.name.en.lower()}",
+        extra={"min_visibility": rules.min_visibility},
+    )]
+
+
+@dataclass
+class Decision:
+    """What a write would record, for the one rule check every route goes through (`check_decision`)."""
+
+    effect_from: dt.datetime | None          # when its legal effect starts; None: no effect yet (a draft)
+    effect_field: str
+    period: Period | None = None             # a designation's period, checked against the kind's limits
+    period_prefix: str = ""
+    extension: bool = False
+    decision_ref: str | None = None
+    decision_field: str | None = None        # set when the kind's decision_required applies to this write
+    visibility: str | None = None
+    visibility_field: str = "properties.visibility"
+    previous_end: dt.datetime | None = None  # the end of the designation continued (for the retroactivity hint)
+    breaches: list[Breach] = field(default_factory=list)  # the route's own (continuity, revocation)
+
+
+def check_decision(rules: KindRules, decision: Decision, *, principal: Principal, override_reason: str | None,
+                   now: dt.datetime | None = None) -> Override | None:
+    """Every rule a write must meet, in one place: the kind's period limits, the decision reference, no
+    retroactive effect, the kind's minimum visibility, and the route's own rules. A breach is refused for every
+    role; an admin may override it with a reason, which the caller records (`store.zones.record_override`)."""
+    breaches: list[Breach] = []
+    if decision.period is not None:
+        breaches += check_period(rules, decision.period, prefix=decision.period_prefix,
+                                 extension=decision.extension)
+    if decision.decision_field is not None:
+        breaches += decision_breach(rules, decision.decision_ref, decision.decision_field)
+    if decision.effect_from is not None:
+        breaches += retroactive_breach(decision.effect_from, decision.effect_field,
+                                       previous_end=decision.previous_end, now=now)
+    if decision.visibility is not None:
+        breaches += visibility_breach(rules, decision.visibility, decision.visibility_field)
+    breaches += decision.breaches
+    return enforce(breaches, principal=principal, override_reason=override_reason, kind=rules.code)
+
+
+def revocation_breaches(at: dt.datetime, *, started: dt.datetime | None, ends: dt.datetime | None,
+                        field: str = "at") -> list[Breach]:
+    """A revocation ends a designation from a moment inside it: not before it began (the version would end
+    before it begins) and not after it has already ended (there is nothing left to end)."""
+    text = "En tilbagekaldelse skal ligge inden for den udpegning, den afslutter (revocation_within_designation)"
+    if started is not None and at < started:
+        return [Breach("revocation_within_designation", text, field,
+                       f"{field} {isoformat_local(at)} lies before the designation began {isoformat_local(started)}",
+                       {"designation_start": isoformat_local(started)})]
+    if ends is not None and at >= ends:
+        return [Breach("revocation_within_designation", text, field,
+                       f"the designation ended {isoformat_local(ends)}, before {field} {isoformat_local(at)}; "
+                       "an ended zone is archived (POST /api/v1/zones/{id}/archive), not revoked",
+                       {"designation_end": isoformat_local(ends)})]
+    return []

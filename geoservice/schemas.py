@@ -116,10 +116,18 @@ class ZonePatch(Strict):
     override_reason: str | None = Field(default=None, max_length=2000)
 
 
+OverrideReason = Annotated[str | None, Field(
+    default=None, max_length=2000,
+    description="Admin only: record the decision although a rule refuses it (e.g. a decision made on paper at "
+                "the time), with the reason; stored, audited and listed in the validity report")]
+
+
 class RevokeIn(Strict):
     reason: str = Field(min_length=3, max_length=4000)
-    at: str | None = Field(default=None, description="When the revocation takes effect; default now")
+    at: str | None = Field(default=None, description="When the revocation takes effect, inside the designation; "
+                           "default now. A designation that has not begun by then is withdrawn.")
     decision_ref: str | None = Field(default=None, max_length=200)
+    override_reason: OverrideReason = None
 
 
 class PublishIn(Strict):
@@ -157,6 +165,7 @@ class AmendIn(Strict):
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
     reason: str | None = Field(default=None, max_length=4000)
+    override_reason: OverrideReason = None
 
 
 class ArchiveIn(Strict):

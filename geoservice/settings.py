@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     pool_min_size: int = 2
     pool_max_size: int = 10
 
+    # Writes to a zone without If-Match are refused (428) when set; by default If-Match is honoured when sent.
+    require_if_match: bool = False
+
     # Largest JSON body accepted (zones, tracks); file uploads have their own limit.
     max_body_bytes: int = 2_000_000
     max_upload_bytes: int = 200_000_000

@@ -55,19 +55,12 @@ async def report(db: Database, principal: Principal, at: dt.datetime | None) -> 
     t = at or timeutil.now()
     async with db.connection() as conn:
         body = orjson.loads(await store.report(conn, t, zone_filter(principal)))
+    # Each expiring zone carries warning_window_days: the narrowest window of its kind crossed at t (90, then 30,
+    # then 7 days before the end of a nightlife zone), decided in SQL between instants (a window of N days opens
+    # at the same local time N calendar days before the end), so cron sends each reminder on the right day.
     body = {"at": timeutil.isoformat_local(t), **body}
-    for item in body["expiring"]:
-        item["warning_window_days"] = warning_window(item["warning_days"], item["days_left"])
     body["overdue"] = sum(len(body[s]) for s in OVERDUE)
     return body
-
-
-def warning_window(windows: Any, days_left: float) -> int | None:
-    """The narrowest warning window of the kind that has been crossed (90, then 30, then 7 days before the end
-    of a nightlife zone), so cron can send each reminder once: 30 when 25 days are left, 7 when 5 are."""
-    listed = windows if isinstance(windows, list) else [windows] if windows is not None else []
-    crossed = [int(w) for w in listed if w is not None and days_left <= w]
-    return min(crossed) if crossed else None
 
 
 async def verify_audit(db: Database, principal: Principal) -> dict[str, Any]:
@@ -109,7 +102,9 @@ def _describe(section: str, item: dict[str, Any]) -> str:
         case "missing_decision_ref":
             return f"{who}: v{item['version']} published {item['published_at']}"
         case "overrides":
-            return f"{who}: v{item['version']} rule «{item['rule']}», reason «{item['reason']}»"
+            version = f"v{item['version']} " if item.get("version") is not None else ""
+            return (f"{who}: {version}{item.get('action') or ''} by {item.get('by')}: rule «{item['rule']}», "
+                    f"reason «{item['reason']}»")
     raise AssertionError(section)
 
 

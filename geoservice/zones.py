@@ -7,7 +7,6 @@ Handlers call these functions; the rules come from `geoservice.rules` and `layer
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -32,21 +31,24 @@ from geoservice.geometry import (
     resolve_crs,
 )
 from geoservice.layers import KindRules, get_layers
-from geoservice.rules import Override, Period, check_period, decision_breach, enforce, parse_period
+from geoservice.rules import Decision, Override, check_decision, parse_period
 from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.store import zones as store
+from geoservice.writes import (
+    NO_PRECONDITIONS,
+    Preconditions,
+    WriteAnswer,
+    ZoneWrite,
+    entity_tag,
+    record_override,
+    refuse_repeated_decision,
+    write_zone,
+)
 
 ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
 PUBLIC_STATUSES = {"in_force", "expiring"}
 # Fields a patch may change but never clear.
 NOT_NULL_FIELDS = ("name", "visibility", "illustrative", "valid_from", "geometry")
-
-
-@dataclass
-class WriteResult:
-    zone_id: int
-    repair: dict[str, Any] | None = None
-    override: Override | None = None
 
 
 def check_kinds(kinds: list[str] | None, field: str = "kind") -> list[str] | None:
@@ -156,37 +158,31 @@ def _field(name: str, prefix: str) -> str:
     return name if name in ("geometry", "crs") else prefix + name
 
 
-def _period_with_rules(
-    rules: KindRules, valid_from: Any, valid_to: Any, principal: Principal, override_reason: str | None,
-    prefix: str = "properties.",
-) -> tuple[Period, Override | None]:
-    period = parse_period(valid_from, valid_to, prefix=prefix)
-    breaches = check_period(rules, period, prefix=prefix)
-    override = enforce(breaches, principal=principal, override_reason=override_reason, kind=rules.code)
-    return period, override
-
-
 async def create_zone(
     db: Database, principal: Principal, feature: ZoneFeatureIn, *, content_crs: str | None, repair: bool,
-    source_key: str | None = None,
-) -> WriteResult:
+    source_key: str | None = None, pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
+    """A new zone: a draft, or published at once (`publish: true`) through the same rules as the publish
+    route: no retroactive effect, the decision reference, the kind's period limits and minimum visibility."""
     require(principal, Role.admin, action="Creating a zone")
     props = feature.properties
     rules = kind_rules(props.kind)
     srid = resolve_input_crs(content_crs, feature.model_dump())
     geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
     period = parse_period(props.valid_from, props.valid_to)
-    breaches = check_period(rules, period)
-    if props.publish:
-        breaches += decision_breach(rules, props.decision_ref, "properties.decision_ref")
-    override = enforce(breaches, principal=principal, override_reason=props.override_reason, kind=rules.code)
     visibility = props.visibility or rules.default_visibility
     check_visibility(rules, visibility)
+    override = check_decision(rules, Decision(
+        effect_from=period.start if props.publish else None, effect_field="properties.valid_from",
+        period=period, period_prefix="properties.",
+        decision_ref=props.decision_ref, decision_field="properties.decision_ref" if props.publish else None,
+        visibility=visibility, visibility_field="properties.visibility",
+    ), principal=principal, override_reason=props.override_reason)
 
-    async with db.transaction(principal.actor, "zone.create", props.override_reason) as conn:
-        politikreds = await check_placement(conn, geometry, "geometry")
+    async def work(write: ZoneWrite) -> int:
+        politikreds = await check_placement(write.conn, geometry, "geometry")
         zone_id = await store.insert_zone(
-            conn,
+            write.conn,
             {
                 "kind": rules.code,
                 "name": props.name,
@@ -199,8 +195,8 @@ async def create_zone(
                 "created_by": principal.actor.name,
             },
         )
-        await store.insert_version(
-            conn,
+        version_id = await store.insert_version(
+            write.conn,
             {
                 "zone_id": zone_id,
                 "version_no": 1,
@@ -216,11 +212,18 @@ async def create_zone(
                 **decision_stamp(principal, publish=props.publish, override=override),
             },
         )
-    return WriteResult(zone_id, geometry.repair.as_dict() if geometry.repair else None, override)
+        await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.create",
+                              override=override)
+        write.repair = geometry.repair.as_dict() if geometry.repair else None
+        return zone_id
+
+    return await write_zone(db, principal, action="zone.create", reason=props.override_reason, zone_id=None,
+                            pre=pre, status=201, work=work)
 
 
-async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at: dt.datetime | None) -> str:
-    """One zone as a GeoJSON Feature (text), as the principal may see it; 404 when they may not."""
+async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at: dt.datetime | None
+                           ) -> tuple[str, str]:
+    """One zone as a GeoJSON Feature (text) as the principal may see it, and its ETag; 404 when they may not."""
     access = zone_filter(principal)
     zq = store.ZoneQuery(
         t=at or timeutil.now(),
@@ -231,9 +234,10 @@ async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at:
     )
     async with db.connection() as conn:
         features, matched, _ = await store.select_features(conn, zq)
-    if matched == 0:
-        raise NotFound(f"zone {zone_id} does not exist or is not visible to this role at this time")
-    return features[1:-1]  # the single feature out of its array
+        if matched == 0:
+            raise NotFound(f"zone {zone_id} does not exist or is not visible to this role at this time")
+        feature = features[1:-1]  # the single feature out of its array
+        return feature, entity_tag(await store.state_tag(conn, zone_id), feature)
 
 
 async def list_zones(db: Database, zq: store.ZoneQuery) -> tuple[str, int, int]:
@@ -241,39 +245,34 @@ async def list_zones(db: Database, zq: store.ZoneQuery) -> tuple[str, int, int]:
         return await store.select_features(conn, zq)
 
 
-async def _load_for_write(conn: AsyncConnection, zone_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    zone = await store.zone_row(conn, zone_id, for_update=True)
-    if zone is None:
-        raise NotFound(f"zone {zone_id} does not exist")
-    return zone, await store.version_rows(conn, zone_id)
-
-
 async def patch_zone(
     db: Database, principal: Principal, zone_id: int, patch: ZonePatch, *, content_crs: str | None, repair: bool,
-    prefix: str = "",
-) -> WriteResult:
+    prefix: str = "", pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
     """PATCH (and the rest of PUT, which passes prefix="properties." so errors name the fields it was sent)."""
     require(principal, Role.admin, action="Changing a zone")
     given = patch.model_dump(exclude_unset=True)
     if not given:
         raise InvalidInput("the patch changes nothing", errors=[FieldError("body", "no fields given")])
-    repair_report: dict[str, Any] | None = None
-    override: Override | None = None
-    async with db.transaction(principal.actor, "zone.update", patch.override_reason) as conn:
-        zone, versions = await _load_for_write(conn, zone_id)
+    nulls = [k for k in NOT_NULL_FIELDS if k in given and given[k] is None]
+    if nulls:
+        raise InvalidInput(f"{', '.join(nulls)} cannot be null",
+                           errors=[FieldError(_field(k, prefix), "cannot be null; leave the field out to keep it")
+                                   for k in nulls])
+    geometry = (parse_zone_geometry(given["geometry"], srid=resolve_input_crs(content_crs, given), repair=repair)
+                if "geometry" in given else None)
+
+    async def work(write: ZoneWrite) -> int:
+        zone = write.zone
+        assert zone is not None
         if zone["revoked_at"] is not None:
             raise Conflict(f"zone {zone_id} is revoked; it can no longer be changed")
         rules = kind_rules(zone["kind"], "kind")
-        latest = versions[-1]
+        latest = write.versions[-1]
         is_draft = latest["state"] == "draft"
 
         zone_fields = {k: given[k] for k in ("name", "description", "visibility", "illustrative", "list_edition")
                        if k in given}
-        nulls = [k for k in NOT_NULL_FIELDS if k in given and given[k] is None]
-        if nulls:
-            raise InvalidInput(f"{', '.join(nulls)} cannot be null",
-                               errors=[FieldError(_field(k, prefix), "cannot be null; leave the field out to keep it")
-                                       for k in nulls])
         if "visibility" in zone_fields:
             check_visibility(rules, zone_fields["visibility"], _field("visibility", prefix))
 
@@ -285,20 +284,16 @@ async def patch_zone(
                 f"(POST /api/v1/zones/{zone_id}/extend or /amend), so the history keeps it",
                 errors=[FieldError(_field(k, prefix), "cannot change after publication") for k in frozen],
             )
-        if "geometry" in given:
-            srid = resolve_input_crs(content_crs, given)
-            geometry = parse_zone_geometry(given["geometry"], srid=srid, repair=repair)
+        if geometry is not None:
             version_fields["wkb"] = geometry.wkb
-            zone_fields["politikreds_code"] = await check_placement(conn, geometry, "geometry")
-            repair_report = geometry.repair.as_dict() if geometry.repair else None
+            zone_fields["politikreds_code"] = await check_placement(write.conn, geometry, "geometry")
+            write.repair = geometry.repair.as_dict() if geometry.repair else None
+        period = None
         if "valid_from" in given or "valid_to" in given:
             valid_from = given.get("valid_from", latest["valid_from"])
             valid_to = given["valid_to"] if "valid_to" in given else finite(latest["valid_to"])
-            period, override = _period_with_rules(rules, valid_from, valid_to, principal, patch.override_reason,
-                                                  prefix=prefix)
+            period = parse_period(valid_from, valid_to, prefix=prefix)
             version_fields["period"] = (period.start, period.end)
-            version_fields["override_rule"] = override.rule if override else None
-            version_fields["override_reason"] = override.reason if override else None
         for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
             if key not in given:
                 continue
@@ -309,17 +304,38 @@ async def patch_zone(
                     errors=[FieldError(_field(key, prefix), "cannot change after publication")],
                 )
             version_fields[key] = given[key]
+        if "decision_ref" in given:
+            await refuse_repeated_decision(write, zone_id, given["decision_ref"], _field("decision_ref", prefix),
+                                           same_version=latest["id"])
+        # the one rule check: a draft's period against the kind, a less protected visibility than the kind's
+        # minimum (overrides of either are recorded like any other)
+        changed_visibility = zone_fields.get("visibility")
+        if changed_visibility == zone["visibility"]:
+            changed_visibility = None
+        override = check_decision(rules, Decision(
+            effect_from=None, effect_field="", period=period, period_prefix=prefix,
+            visibility=changed_visibility, visibility_field=_field("visibility", prefix),
+        ), principal=principal, override_reason=patch.override_reason)
+        if override is not None and period is not None:
+            version_fields["override_rule"] = override.rule
+            version_fields["override_reason"] = override.reason
+        elif period is not None:
+            version_fields["override_rule"] = version_fields["override_reason"] = None
+        await store.update_zone_fields(write.conn, zone_id, zone_fields)
+        await store.update_version_fields(write.conn, latest["id"], version_fields)
+        await record_override(write, principal, zone_id=zone_id,
+                              version_id=latest["id"] if period is not None else None, action="zone.update",
+                              override=override)
+        return zone_id
 
-        await store.update_zone_fields(conn, zone_id, zone_fields)
-        await store.update_version_fields(conn, latest["id"], version_fields)
-    return WriteResult(zone_id, repair_report, override)
-
+    return await write_zone(db, principal, action="zone.update", reason=patch.override_reason, zone_id=zone_id,
+                            pre=pre, status=200, work=work)
 
 
 async def replace_zone(
     db: Database, principal: Principal, zone_id: int, feature: ZoneFeatureReplace, *, content_crs: str | None,
-    repair: bool,
-) -> WriteResult:
+    repair: bool, pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
     """PUT: the whole zone again, as GET returned it and edited. A draft takes everything; a published zone
     only what may change after publication (the rest must be unchanged). The read-only properties are ignored."""
     require(principal, Role.admin, action="Replacing a zone")
@@ -366,8 +382,9 @@ async def replace_zone(
                     "the zone is published: its boundary changes only by amend or extend, with a decision",
                     errors=[FieldError("geometry", "differs from the published boundary")],
                 )
+    # patch_zone locks the zone and checks If-Match; a change made since this read is caught there
     return await patch_zone(db, principal, zone_id, ZonePatch(**patch_data), content_crs=content_crs, repair=repair,
-                            prefix="properties.")
+                            prefix="properties.", pre=pre)
 
 
 def _same_published_decision(feature: ZoneFeatureReplace, latest: dict[str, Any]) -> None:

@@ -208,14 +208,15 @@ def test_end_before_start(client, tokens, unchanged) -> None:
 
 
 def test_period_longer_than_the_kind_allows_quotes_the_rule(client, tokens, unchanged) -> None:
-    problem = post(client, tokens, zone_feature(valid_from="2026-01-01T00:00", valid_to="2028-01-01T00:01"))
+    problem = post(client, tokens, zone_feature(valid_from="2026-01-01T00:00", valid_to="2028-01-01T00:01",
+                                                override_reason=None))
     assert problem["type"] == "urn:geoservice:problem:rule-violation"
     assert "højst vare 2 år" in problem["detail"] and "nattelivszone: max_period" in problem["detail"]
     assert problem["rules"][0]["latest_allowed_end"] == "2028-01-01T00:00:00+01:00"
 
 
 def test_visitation_zone_needs_an_end(client, tokens, unchanged) -> None:
-    problem = post(client, tokens, zone_feature(kind="visitationszone", valid_to=None))
+    problem = post(client, tokens, zone_feature(kind="visitationszone", valid_to=None, override_reason=None))
     assert problem["type"] == "urn:geoservice:problem:rule-violation"
     assert problem["rules"][0]["rule"] == "end_required"
 

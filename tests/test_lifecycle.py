@@ -195,8 +195,9 @@ def test_extension_rules(client: TestClient, admin: dict, legal: dict) -> None:
     assert overridden.status_code == 201
     report = client.get("/api/v1/validity/report", params={"at": "2027-06-01T12:00"}, headers=legal).json()
     assert zone_id in [g["zone_id"] for g in report["chain_gaps"]]
-    override = next(o for o in report["overrides"] if o["zone_id"] == zone_id)
-    assert "continuity" in override["rule"] and "chefjurist" in override["reason"]
+    override = next(o for o in report["overrides"] if o["zone_id"] == zone_id and o["action"] == "zone.extend")
+    assert "continuity" in override["rules"] and "chefjurist" in override["reason"]
+    assert "continuity" in override["rule"] and override["version"] == 2 and override["by"] == "test-admin"
 
 
 def test_draft_extension_then_publish(client: TestClient, admin: dict, legal: dict) -> None:
@@ -218,17 +219,24 @@ def test_revocation_mid_period_stops_the_scheduled_extension_too(client: TestCli
                                                                  ) -> None:
     centre, geometry = spot()
     zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
-        geometry, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
-    client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={"valid_to": "2027-12-31", "decision_ref": "E"})
+        geometry, valid_from=local(days=-30), valid_to=local(days=60))).json()["id"]
+    client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={"valid_to": local(days=400)[:10],
+                                                                        "decision_ref": "E"})
+    at = local(days=10)
     revoked = client.post(f"/api/v1/zones/{zone_id}/revoke", headers=legal,
-                          json={"at": "2026-07-01T12:00", "reason": "Grundlaget er bortfaldet", "decision_ref": "R"})
-    assert revoked.status_code == 200
-    assert lookup_ids(client, centre, "2026-07-01T11:59", legal) == [zone_id]
-    assert lookup_ids(client, centre, "2026-07-01T12:00", legal) == []
-    assert lookup_ids(client, centre, "2027-06-01T12:00", legal) == []  # the extension never takes effect
-    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=legal).json()
+                          json={"at": at, "reason": "Grundlaget er bortfaldet", "decision_ref": "R"})
+    assert revoked.status_code == 200, revoked.text
+    assert lookup_ids(client, centre, local(days=9.99), legal) == [zone_id]
+    assert lookup_ids(client, centre, at, legal) == []
+    assert lookup_ids(client, centre, local(days=100), legal) == []  # the extension never takes effect
+    history = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": local(days=11)}, headers=legal).json()
     assert history["zone"]["status"] == "revoked" and history["zone"]["revoke_decision_ref"] == "R"
-    assert [v["ended_reason"] for v in history["versions"]] == ["revoked", "revoked"]
+    # the extension had not begun: it is withdrawn (ends at its own start, never in force), not revoked into a
+    # period that ends before it begins
+    assert [v["ended_reason"] for v in history["versions"]] == ["revoked", "withdrawn"]
+    assert [v["status"] for v in history["versions"]] == ["revoked", "withdrawn"]
+    extension = history["versions"][1]
+    assert extension["ended_at"] == extension["valid_from"]
     assert client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
                        json={"valid_to": "2029-01-01", "decision_ref": "X"}).status_code == 409
 
@@ -410,8 +418,9 @@ def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: 
         geometry, name="Rekonstruktion", valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
     # pretend it was published on 15 January (the API stamps real time; history is what we test here)
     conn.execute("UPDATE zone_version SET published_at = '2026-01-15T12:00+01' WHERE zone_id = %s", (zone_id,))
-    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=legal,
-                json={"at": "2026-03-01T00:00", "reason": "Ophævet"})
+    revoked = client.post(f"/api/v1/zones/{zone_id}/revoke", headers=admin, json={
+        "at": "2026-03-01T00:00", "reason": "Ophævet", "override_reason": "Ophævet på papir 1. marts"})
+    assert revoked.status_code == 200, revoked.text
     conn.execute("UPDATE zone SET revoked_recorded_at = '2026-03-10T09:00+01' WHERE id = %s", (zone_id,))
     conn.execute("UPDATE zone_version SET ended_recorded_at = '2026-03-10T09:00+01' WHERE zone_id = %s", (zone_id,))
 

@@ -29,15 +29,22 @@ def in_force_ids(client: TestClient, point: tuple[float, float], at: str, header
     return [z["id"] for z in body["zones"]]
 
 
+PAPER = "Afgørelse truffet dengang, indført efterfølgende"
+
+
 def test_revocation_before_a_later_amendment_ends_everything(client: TestClient, tokens: dict) -> None:
     centre, geometry = spot()
-    admin, legal = bearer(tokens["admin"]), bearer(tokens["legal"])
+    admin = bearer(tokens["admin"])
     zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
         geometry, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
-    amended = client.post(f"/api/v1/zones/{zone_id}/amend", headers=legal, json={
-        "effective_from": "2026-09-01T00:00", "geometry": square(*centre, 150), "decision_ref": "A"})
+    # history recorded after the fact: an admin records the paper decisions (no_retroactive_effect overridden)
+    amended = client.post(f"/api/v1/zones/{zone_id}/amend", headers=admin, json={
+        "effective_from": "2026-09-01T00:00", "geometry": square(*centre, 150), "decision_ref": "A",
+        "override_reason": PAPER})
     assert amended.status_code == 201
-    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=legal, json={"at": "2026-06-01T00:00", "reason": "Ophævet"})
+    revoked = client.post(f"/api/v1/zones/{zone_id}/revoke", headers=admin, json={
+        "at": "2026-06-01T00:00", "reason": "Ophævet", "override_reason": PAPER})
+    assert revoked.status_code == 200, revoked.text
     assert in_force_ids(client, centre, "2026-05-31T23:59") == [zone_id]
     for moment in ("2026-07-01T12:00", "2026-10-01T12:00"):
         assert zone_id not in in_force_ids(client, centre, moment)
@@ -49,14 +56,15 @@ def test_a_scheduled_version_is_revoked_only_from_the_revocation(client: TestCli
     _, geometry = spot()
     zone_id = client.post("/api/v1/zones", headers=bearer(tokens["admin"]), json=zone_feature(
         geometry, valid_from="2026-03-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
-    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=bearer(tokens["legal"]),
-                json={"at": "2026-02-15T00:00", "reason": "Trukket tilbage"})
+    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=bearer(tokens["admin"]),
+                json={"at": "2026-02-15T00:00", "reason": "Trukket tilbage", "override_reason": PAPER})
     before = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": "2026-02-01T12:00"},
                         headers=bearer(tokens["legal"])).json()
     assert before["zone"]["status"] == "scheduled" and before["versions"][0]["status"] == "scheduled"
     after = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": "2026-02-20T12:00"},
                        headers=bearer(tokens["legal"])).json()
-    assert after["versions"][0]["status"] == "revoked"
+    # it had not begun: withdrawn (never in force), from the moment the revocation took effect
+    assert after["versions"][0]["status"] == "withdrawn" and after["zone"]["status"] == "revoked"
 
 
 def test_draft_extension_can_be_published_after_an_amendment(client: TestClient, tokens: dict) -> None:
@@ -67,8 +75,10 @@ def test_draft_extension_can_be_published_after_an_amendment(client: TestClient,
     draft = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal,
                         json={"valid_to": "2027-12-31", "decision_ref": "E", "publish": False})
     assert draft.status_code == 201
-    client.post(f"/api/v1/zones/{zone_id}/amend", headers=legal, json={
-        "effective_from": "2026-06-01T00:00", "geometry": square(*centre, 150), "decision_ref": "A"})
+    amended = client.post(f"/api/v1/zones/{zone_id}/amend", headers=admin, json={
+        "effective_from": "2026-06-01T00:00", "geometry": square(*centre, 150), "decision_ref": "A",
+        "override_reason": PAPER})
+    assert amended.status_code == 201, amended.text
     published = client.post(f"/api/v1/zones/{zone_id}/publish", headers=legal, json={})
     assert published.status_code == 200, published.text
     assert in_force_ids(client, centre, "2027-06-01T12:00") == [zone_id]
@@ -91,7 +101,7 @@ def test_publishing_an_extension_early_needs_allow_overlap(client: TestClient, t
 
 def test_a_new_boundary_moves_the_zone_to_its_district(client: TestClient, tokens: dict,
                                                        conn: psycopg.Connection) -> None:
-    admin, legal = bearer(tokens["admin"]), bearer(tokens["legal"])
+    admin = bearer(tokens["admin"])
     aalborg = square(9.93, 57.04, 300)
     zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
         square(*spot()[0], 300), kind="opholdsforbud", visibility="restricted",
@@ -99,8 +109,8 @@ def test_a_new_boundary_moves_the_zone_to_its_district(client: TestClient, token
     district = lambda: conn.execute("SELECT politikreds_code FROM zone WHERE id = %s",  # noqa: E731
                                     (zone_id,)).fetchone()[0]
     assert district() == "10"  # Københavns Vestegn
-    moved = client.post(f"/api/v1/zones/{zone_id}/amend", headers=legal, json={
-        "effective_from": "2026-05-10T00:00", "geometry": aalborg, "decision_ref": "flyttet"})
+    moved = client.post(f"/api/v1/zones/{zone_id}/amend", headers=admin, json={
+        "effective_from": "2026-05-10T00:00", "geometry": aalborg, "decision_ref": "flyttet", "override_reason": PAPER})
     assert moved.status_code == 201
     assert district() == "1"  # Nordjylland: its officers see it now, Vestegnen's no longer
 

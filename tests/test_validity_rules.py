@@ -58,7 +58,9 @@ def create(client: TestClient, tokens: dict, **props) -> tuple[int, dict]:
 def test_period_rules_over_the_api(client: TestClient, tokens: dict, kind: str, valid_from: str,
                                    valid_to: str | None, accepted: bool, rule: str | None) -> None:
     visibility = "restricted" if kind == "opholdsforbud" else None
-    status, body = create(client, tokens, kind=kind, valid_from=valid_from, valid_to=valid_to, visibility=visibility)
+    # as drafts: the period rules apply to every version (a publication adds no_retroactive_effect, tested apart)
+    status, body = create(client, tokens, kind=kind, valid_from=valid_from, valid_to=valid_to, visibility=visibility,
+                          publish=False)
     if accepted:
         assert status == 201, body
     else:
@@ -81,7 +83,7 @@ def test_dst_does_not_shift_stored_periods(client: TestClient, tokens: dict) -> 
 
 def test_decision_required_to_publish(client: TestClient, tokens: dict) -> None:
     status, body = create(client, tokens, kind="visitationszone", decision_ref=None, valid_from="2026-09-01T16:00",
-                          valid_to="2026-09-15T16:00")
+                          valid_to="2026-09-15T16:00", override_reason=None)
     assert status == 422 and body["rules"][0]["rule"] == "decision_required"
     draft_status, _ = create(client, tokens, kind="visitationszone", decision_ref=None, publish=False,
                              valid_from="2026-09-01T16:00", valid_to="2026-09-15T16:00")

@@ -118,8 +118,9 @@ def test_create_read_patch_put_revoke_round_trip(client: TestClient, tokens: dic
     other = client.post("/api/v1/zones", headers=admin,
                         json=zone_feature(square(*offset(*place, 800, 0), 150), name="Tilbagekaldes"))
     other_id = other.json()["id"]
-    revoked = client.post(f"/api/v1/zones/{other_id}/revoke", headers=bearer(tokens["legal"]),
-                          json={"reason": "Afgørelsen er ophævet", "at": "2026-03-01T12:00"})
+    revoked = client.post(f"/api/v1/zones/{other_id}/revoke", headers=admin, json={
+        "reason": "Afgørelsen er ophævet", "at": "2026-03-01T12:00",
+        "override_reason": "Ophævet ved afgørelse af 1. marts, indført efterfølgende"})
     assert revoked.status_code == 200, revoked.text
     props = revoked.json()["properties"]
     assert props["status"] == "revoked" and props["revoke_reason"] == "Afgørelsen er ophævet"

@@ -30,6 +30,8 @@ async def kinds(principal: PrincipalDep) -> dict:
                 "warning_days": r.warning_days,
                 "daily_window": r.daily_window.model_dump(mode="json") if r.daily_window else None,
                 "public": not r.never_public,
+                "default_visibility": r.default_visibility,
+                "min_visibility": r.min_visibility,
                 "style": r.style,
             }
             for r in visible

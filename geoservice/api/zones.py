@@ -10,11 +10,11 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice import zones as domain
-from geoservice.access import Principal
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
-from geoservice.db import Database
+from geoservice.api.preconditions import PreconditionsDep
 from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.validity import published_as_of_moment
+from geoservice.writes import WriteAnswer
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 
@@ -85,36 +85,36 @@ def _page_links(request: Request, offset: int, limit: int, returned: int, matche
     return links
 
 
-@router.get("/zones/{zone_id}", summary="One zone as a GeoJSON Feature")
+@router.get("/zones/{zone_id}", summary="One zone as a GeoJSON Feature",
+            description="The `ETag` names the zone's recorded state (every version and property) and this "
+                        "representation; send it back as `If-Match` on a write to refuse lost updates (412).")
 async def get_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, at: AtDep) -> Response:
-    return _json(await domain.get_zone_feature(db, principal, zone_id, at))
+    feature, etag = await domain.get_zone_feature(db, principal, zone_id, at)
+    return _json(feature, headers={"ETag": etag})
 
 
-async def zone_response(db: Database, principal: Principal, zone_id: int, status: int = 200,
-                        repair: dict[str, Any] | None = None) -> Response:
-    """The zone as it is now after a write, with its Location."""
-    feature = await domain.get_zone_feature(db, principal, zone_id, None)
-    if repair:
-        parsed = orjson.loads(feature)
-        parsed["repair"] = repair
-        feature = orjson.dumps(parsed).decode()
-    return _json(feature, status=status, headers={"Location": f"/api/v1/zones/{zone_id}"})
+def written(answer: WriteAnswer) -> Response:
+    """The zone as it is after a write, with its ETag and Location (the same answer again for a repeated
+    Idempotency-Key, marked Idempotent-Replayed)."""
+    headers = {"Location": f"/api/v1/zones/{answer.zone_id}", "ETag": answer.etag}
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(answer.body, status=answer.status, headers=headers)
 
 
-async def _written(db: Database, principal: Principal, result: domain.WriteResult, status: int) -> Response:
-    return await zone_response(db, principal, result.zone_id, status, result.repair)
-
-
-@router.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature (admin)")
+@router.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature (admin)",
+             description="A draft, or published at once with `publish: true` through the same rules as "
+                         "POST /zones/{id}/publish (no retroactive effect, decision reference, period, visibility).")
 async def create_zone(
     db: DbDep,
     principal: PrincipalDep,
     feature: Annotated[ZoneFeatureIn, Body()],
+    pre: PreconditionsDep,
     content_crs: ContentCrs = None,
     repair: Repair = False,
 ) -> Response:
-    result = await domain.create_zone(db, principal, feature, content_crs=content_crs, repair=repair)
-    return await _written(db, principal, result, 201)
+    return written(await domain.create_zone(db, principal, feature, content_crs=content_crs, repair=repair,
+                                            pre=pre))
 
 
 @router.patch("/zones/{zone_id}", summary="Change some fields of a zone (admin)")
@@ -123,11 +123,12 @@ async def patch_zone(
     principal: PrincipalDep,
     zone_id: ZoneId,
     patch: Annotated[ZonePatch, Body()],
+    pre: PreconditionsDep,
     content_crs: ContentCrs = None,
     repair: Repair = False,
 ) -> Response:
-    result = await domain.patch_zone(db, principal, zone_id, patch, content_crs=content_crs, repair=repair)
-    return await _written(db, principal, result, 200)
+    return written(await domain.patch_zone(db, principal, zone_id, patch, content_crs=content_crs, repair=repair,
+                                           pre=pre))
 
 
 @router.put("/zones/{zone_id}", summary="Replace a zone with a GeoJSON Feature (admin)",
@@ -138,8 +139,9 @@ async def put_zone(
     principal: PrincipalDep,
     zone_id: ZoneId,
     feature: Annotated[ZoneFeatureReplace, Body()],
+    pre: PreconditionsDep,
     content_crs: ContentCrs = None,
     repair: Repair = False,
 ) -> Response:
-    result = await domain.replace_zone(db, principal, zone_id, feature, content_crs=content_crs, repair=repair)
-    return await _written(db, principal, result, 200)
+    return written(await domain.replace_zone(db, principal, zone_id, feature, content_crs=content_crs,
+                                             repair=repair, pre=pre))

@@ -225,15 +225,17 @@ def zones_amend(
     geometry: Annotated[Path, typer.Option(help="GeoJSON file with the new boundary")],
     decision_ref: Annotated[str, typer.Option()],
     reason: Annotated[str | None, typer.Option()] = None,
+    override_reason: Annotated[str | None, typer.Option(help="Record it although a rule refuses it, with this "
+                                                             "reason (audited, in the report)")] = None,
 ) -> None:
     """Change a zone's boundary from a moment (the version before keeps the time before)."""
     from geoservice import lifecycle
     from geoservice.schemas import AmendIn
 
     body = _body(AmendIn, {"effective_from": "--from", "geometry": "--geometry", "decision_ref": "--decision-ref",
-                           "reason": "--reason"},
+                           "reason": "--reason", "override_reason": "--override-reason"},
                  effective_from=effective_from, geometry=_geometry_file(geometry) or {}, decision_ref=decision_ref,
-                 reason=reason)
+                 reason=reason, override_reason=override_reason)
     with_db(lambda db: lifecycle.amend(db, operator(), zone_id, body, content_crs=None,
                                                          repair=False))
     typer.echo(f"zone {zone_id} amended from {effective_from}")
@@ -246,15 +248,22 @@ def zones_revoke(
     reason: Annotated[str, typer.Option()],
     at: Annotated[str | None, typer.Option(help="When the revocation takes effect (default now)")] = None,
     decision_ref: Annotated[str | None, typer.Option()] = None,
+    override_reason: Annotated[str | None, typer.Option(help="Record it although a rule refuses it, with this "
+                                                             "reason (audited, in the report)")] = None,
 ) -> None:
-    """Revoke a zone from a moment."""
+    """Revoke a zone from a moment inside its designation (one not yet begun is withdrawn)."""
     from geoservice import lifecycle
     from geoservice.schemas import RevokeIn
 
-    body = _body(RevokeIn, {"reason": "--reason", "at": "--at", "decision_ref": "--decision-ref"},
-                 reason=reason, at=at, decision_ref=decision_ref)
-    moment = with_db(lambda db: lifecycle.revoke(db, operator(), zone_id, body))
-    typer.echo(f"zone {zone_id} revoked from {timeutil.isoformat_local(moment)}")
+    body = _body(RevokeIn, {"reason": "--reason", "at": "--at", "decision_ref": "--decision-ref",
+                            "override_reason": "--override-reason"},
+                 reason=reason, at=at, decision_ref=decision_ref, override_reason=override_reason)
+    answer = with_db(lambda db: lifecycle.revoke(db, operator(), zone_id, body))
+    if answer.result.get("kind") == "withdrawal":
+        typer.echo(f"zone {zone_id} withdrawn from {answer.result['revoked_at']} before it took effect "
+                   f"(versions {', '.join(map(str, answer.result['withdrawn']))} were never in force)")
+    else:
+        typer.echo(f"zone {zone_id} revoked from {answer.result['revoked_at']}")
 
 
 @zones_app.command("archive")

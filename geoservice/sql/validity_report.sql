@@ -64,7 +64,7 @@ classified AS (
                WHEN NOT s.any_published THEN 'draft'
                WHEN s.designation_end IS NOT NULL THEN
                    CASE WHEN s.designation_end < 'infinity' AND s.warning_days > 0
-                             AND s.designation_end - params.t <= make_interval(days => s.warning_days)
+                             AND params.t >= warning_opens(s.designation_end, s.warning_days)
                         THEN 'expiring' ELSE 'in_force' END
                WHEN s.any_scheduled THEN 'scheduled'
                ELSE 'expired'
@@ -79,7 +79,13 @@ SELECT json_build_object(
                    'zone_id', c.id, 'name', c.name, 'kind', c.kind, 'kind_name', c.kind_name, 'status', c.status,
                    'designation_end', c.designation_end,
                    'days_left', round((extract(epoch FROM c.designation_end - params.t) / 86400)::numeric, 1),
-                   'warning_days', c.windows)
+                   'warning_days', c.windows,
+                   -- the narrowest window crossed, decided between instants (days_left is only for reading)
+                   'warning_window_days', (SELECT min(w::integer) FROM jsonb_array_elements_text(c.windows) w
+                                           WHERE params.t >= warning_opens(c.designation_end, w::integer)),
+                   'warning_window_opened_at', (SELECT max(warning_opens(c.designation_end, w::integer))
+                                                FROM jsonb_array_elements_text(c.windows) w
+                                                WHERE params.t >= warning_opens(c.designation_end, w::integer)))
                ORDER BY c.designation_end, c.id)
         FROM classified c, params WHERE c.status = 'expiring'), '[]'),
     'expired_still_published', coalesce((
@@ -114,13 +120,19 @@ SELECT json_build_object(
                ORDER BY p.zone_id, p.version_no)
         FROM published p JOIN classified z ON z.id = p.zone_id, params
         WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t), '[]'),
+    -- every override from every route (migrations/0110): one on a version counts from that version's
+    -- publication, one on the zone itself (visibility, revocation) from when it was recorded
     'overrides', coalesce((
         SELECT json_agg(json_build_object(
-                   'zone_id', p.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
-                   'version', p.version_no, 'rule', p.override_rule, 'reason', p.override_reason,
-                   'published_by', p.published_by, 'published_at', p.published_at)
-               ORDER BY p.zone_id, p.version_no)
-        FROM published p JOIN classified z ON z.id = p.zone_id, params
-        WHERE p.override_rule IS NOT NULL AND p.published_at <= params.t), '[]')
+                   'zone_id', o.zone_id, 'name', z.name, 'kind', z.kind, 'status', z.status,
+                   'version', v.version_no, 'action', o.action, 'rules', o.rules, 'rule', o.rule_text,
+                   'reason', o.reason, 'by', o.actor, 'recorded_at', o.recorded_at,
+                   'published_by', v.published_by, 'published_at', v.published_at)
+               ORDER BY o.zone_id, o.recorded_at, o.id)
+        FROM rule_override o
+        JOIN classified z ON z.id = o.zone_id
+        LEFT JOIN zone_version v ON v.id = o.version_id, params
+        WHERE o.recorded_at <= params.t
+          AND (o.version_id IS NULL OR (v.state = 'published' AND v.published_at <= params.t))), '[]')
 )::text AS body
 FROM params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,16 +307,55 @@ async def revoke(
         """,
         params,
     )
-    # Every version still (or not yet) in force at the revocation stops there, including one an amendment had
-    # already cut to a later moment; one not yet started never takes effect (its effective period is empty).
+    # The version in force at the revocation stops there (also one an amendment had already cut to a later
+    # moment); one that has not started by then is withdrawn: it ends at its own start, so it was never in
+    # force and no version ends before it begins.
     await conn.execute(
         """
         UPDATE zone_version
-        SET ended_at = %(at)s, ended_recorded_at = coalesce(%(recorded)s, now()),
-            ended_reason = 'revoked'
+        SET ended_at = CASE WHEN lower(valid) >= %(at)s THEN lower(valid) ELSE %(at)s END,
+            ended_recorded_at = coalesce(%(recorded)s, now()),
+            ended_reason = CASE WHEN lower(valid) >= %(at)s THEN 'withdrawn' ELSE 'revoked' END
         WHERE zone_id = %(zone_id)s AND state = 'published' AND NOT isempty(effective) AND upper(effective) > %(at)s
         """,
         params,
+    )
+
+
+async def state_tag(conn: AsyncConnection, zone_id: int) -> str:
+    """A tag of everything recorded about a zone: it changes with every audited change of the zone, its versions
+    and its overrides (each writes an audit row), and says nothing about them (a digest)."""
+    cur = await conn.execute(
+        "SELECT count(*) AS n, max(seq) AS last FROM audit_log WHERE zone_id = %s", (zone_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return hashlib.sha256(f"zone:{zone_id}:{row['n']}:{row['last']}".encode()).hexdigest()[:20]
+
+
+async def version_with_decision(conn: AsyncConnection, zone_id: int, decision_ref: str | None
+                                ) -> dict[str, Any] | None:
+    """The version of a zone already recorded under this decision reference (trimmed, case-insensitive)."""
+    if not decision_ref or not decision_ref.strip():
+        return None
+    cur = await conn.execute(
+        """
+        SELECT id, version_no, state, change, published_at FROM zone_version
+        WHERE zone_id = %s AND lower(btrim(decision_ref)) = lower(btrim(%s))
+        """,
+        (zone_id, decision_ref),
+    )
+    return await cur.fetchone()
+
+
+async def record_override(conn: AsyncConnection, *, zone_id: int, version_id: int | None, action: str,
+                          rules: tuple[str, ...], rule_text: str, reason: str, actor: str) -> None:
+    """One admin override in the append-only override log (migrations/0110), which the validity report lists."""
+    await conn.execute(
+        """
+        INSERT INTO rule_override (zone_id, version_id, action, rules, rule_text, reason, actor)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """,
+        (zone_id, version_id, action, list(rules), rule_text, reason, actor),
     )
 
 
