@@ -140,7 +140,8 @@ async def create_calendar_secret(request: Request, db: DbDep, settings: Settings
 
 
 @router.get("/calendar/secrets", summary="Calendar addresses: your own (legal), everyone's (admin); never the "
-                                         "secret itself")
+                                         "secret itself",
+            responses={401: problem("No token"), 403: problem("Not legal or admin")})
 async def list_calendar_secrets(db: DbDep, principal: PrincipalDep) -> Response:
     return json_response({"secrets": await calendar.list_secrets(db, principal)})
 
