@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     suppression_k: int = Field(default=5, ge=1)
     survey_min_respondents: int = Field(default=30, ge=1)
 
+    # Feeds (geoservice/feeds/): the address links in the Atom feed, the calendar and webhook payloads start with
+    # (default: the address the request came to; the webhook worker then uses http://HOST:PORT), and the tagging
+    # authority of the feed's tag: URIs (RFC 4151): a domain or e-mail address you own and a date when you did.
+    # Entry ids are built from it, so set it once and never change it.
+    public_url: str | None = None
+    feed_tag_authority: str = "geoservice.local,2025"
+
+    # Webhooks: the delivery worker runs in the service process (and `geoservice webhooks deliver`); a failed
+    # delivery is retried after backoff, 2x backoff, 4x ... (at most backoff_max) until max_attempts.
+    webhook_worker: bool = True
+    webhook_concurrency: int = Field(default=2, ge=1, le=32)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_seconds: float = Field(default=30.0, ge=0)
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+
     def conninfo(self, dbname: str | None = None) -> str:
         """Connection string for the configured database (or another database on the same server)."""
         if self.database_url:

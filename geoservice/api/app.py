@@ -9,9 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
+from geoservice.api import (
+    catalogue,
+    feeds,
+    lifecycle,
+    lookup,
+    overlays,
+    places,
+    problems,
+    validity,
+    web,
+    webhooks,
+    zones,
+)
 from geoservice.api.middleware import BodySizeLimit, GZipFor
 from geoservice.db import Database
+from geoservice.feeds.worker import BackgroundWorker
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
@@ -37,9 +50,13 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         db = Database(settings, dbname)
         await db.open()
         app.state.db = db
+        # webhook deliveries from the outbox, in this process (settings.webhook_worker; README, Feeds)
+        worker = BackgroundWorker(db, settings) if settings.webhook_worker else None
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await db.close()
 
     app = FastAPI(
@@ -59,6 +76,8 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(catalogue.router)
     app.include_router(places.router)
     app.include_router(overlays.router)
+    app.include_router(feeds.router)
+    app.include_router(webhooks.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

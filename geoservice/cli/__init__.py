@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from geoservice.cli.feeds import feeds_app, webhooks_app
 from geoservice.cli.maps import map_app
 from geoservice.cli.overlays import overlays_app
 from geoservice.cli.setup import cluster_app, db_app, demo_app, migrate_and_sync, serve, up
@@ -25,6 +26,8 @@ app.add_typer(validity_app, name="validity")
 app.add_typer(audit_app, name="audit")
 app.add_typer(map_app, name="map")
 app.add_typer(overlays_app, name="overlays")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("up")(up)
 app.command("serve")(serve)
 
