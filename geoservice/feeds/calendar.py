@@ -144,7 +144,8 @@ def build_calendar(rows: list[dict[str, Any]], *, since: dt.datetime, base_url: 
             continue
         rules = layers.kind(run.zone["kind"])
         for days in sorted(rules.warning_days if rules else [], reverse=True):
-            opens = end - dt.timedelta(days=days)
+            # the same local wall-clock time N calendar days before the end, as the report's warning_opens()
+            opens = timeutil.to_local(end) - dt.timedelta(days=days)
             if opens <= run.start or opens < since:
                 continue
             day = timeutil.to_local(opens).date()
