@@ -87,6 +87,7 @@ async def publish(db: Database, principal: Principal, zone_id: int, body: Publis
             effect_from=start, effect_field="effective_from", period=period, extension=continues,
             decision_ref=decision_ref, decision_field="decision_ref",
             previous_end=previous["effective_to"] if previous else None,
+            acts_on_end=previous["effective_to"] if previous else None,
             # continuity with where the designation ends now (an amendment since the draft does not move it)
             breaches=continuity_breaches(Period(previous["effective_from"], previous["effective_to"]), period,
                                          body.allow_overlap) if continues and previous is not None else [],
@@ -112,7 +113,7 @@ def _lapsed(previous: dict[str, Any], start: dt.datetime) -> bool:
     without a gap, so it is a new designation (the report lists the gap). A start before now is refused as
     retroactive instead (rules.retroactive_breach)."""
     now = timeutil.now()
-    return previous["effective_to"] < now - CLOCK_SKEW and start >= now - CLOCK_SKEW
+    return previous["effective_to"] <= now and start >= now - CLOCK_SKEW
 
 
 async def _unarchive(conn: AsyncConnection, zone: dict[str, Any]) -> None:
@@ -154,12 +155,23 @@ async def extend(
                     f"an extension to {timeutil.isoformat_local(end)} extends nothing",
                     errors=[FieldError("valid_to", "not after the current end of the designation",
                                        {"current_end": timeutil.isoformat_local(previous_end)})])
+        if body.valid_from is not None and start < previous_end and any(
+                v["effective_to"] == start for v in write.versions
+                if v["state"] == "published" and not v["never_effective"] and v["id"] != previous["id"]):
+            # it continues from an end that was current before another extension was recorded: a lost race (or a
+            # stale read), not a wish to overlap
+            raise Conflict(
+                f"zone {zone_id} was extended meanwhile: its designation now ends "
+                f"{timeutil.isoformat_local(previous_end)}, not {timeutil.isoformat_local(start)}",
+                errors=[FieldError("valid_from", "an earlier end of the designation",
+                                   {"current_end": timeutil.isoformat_local(previous_end)})])
         period = parse_period(start, body.valid_to, prefix="")
         lapsed = body.publish and _lapsed(previous, start)
         override = check_decision(rules, Decision(
             effect_from=start if body.publish else None, effect_field="valid_from", period=period,
             extension=not lapsed, decision_ref=body.decision_ref,
             decision_field="decision_ref" if body.publish else None, previous_end=previous_end,
+            acts_on_end=previous_end,  # a lapsed one too: the new designation starts now, not in the lapse
             breaches=[] if lapsed else continuity_breaches(Period(previous["effective_from"], previous_end),
                                                            period, body.allow_overlap),
         ), principal=principal, override_reason=body.override_reason)
@@ -229,7 +241,8 @@ async def amend(
                                    {"rule": "amendment_inside_version",
                                     "version_start": timeutil.isoformat_local(target["effective_from"])})],
             )
-        override = check_decision(rules, Decision(effect_from=at, effect_field="effective_from"),
+        override = check_decision(rules, Decision(effect_from=at, effect_field="effective_from",
+                                                  acts_on_end=finite(target["effective_to"])),
                                   principal=principal, override_reason=body.override_reason)
         # the zone belongs to the district holding most of its newest boundary (who may see a restricted zone)
         await store.update_zone_fields(
@@ -273,11 +286,16 @@ async def revoke(db: Database, principal: Principal, zone_id: int, body: RevokeI
         in_force = [v for v in published if v["effective_from"] <= at < v["effective_to"]]
         later = [v for v in published if v["effective_from"] > at]
         rules = kind_rules(zone["kind"], "kind")
+        await refuse_repeated_decision(write, zone_id, body.decision_ref, "decision_ref")
         if not in_force and not later:
             ended = max((v["effective_to"] for v in published), default=at)
             refuse(revocation_breaches(at, started=None, ends=ended), kind=rules.code)
-        override = check_decision(rules, Decision(effect_from=at, effect_field="at"), principal=principal,
-                                  override_reason=body.override_reason)
+        # nothing can be revoked from before it was decided: not before its first start nor its first record
+        decided = min(min(v["valid_from"] for v in published), min(v["published_at"] for v in published))
+        refuse(revocation_breaches(at, started=decided, ends=None), kind=rules.code)
+        run_end = max((v["effective_to"] for v in in_force), default=None)
+        override = check_decision(rules, Decision(effect_from=at, effect_field="at", acts_on_end=finite(run_end)),
+                                  principal=principal, override_reason=body.override_reason)
         await store.revoke(write.conn, zone_id, at=at, reason=body.reason, decision_ref=body.decision_ref,
                            actor=principal.actor.name)
         await record_override(write, principal, zone_id=zone_id, version_id=None, action="zone.revoke",

@@ -190,15 +190,22 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def retroactive_breach(start: dt.datetime, field: str, *, previous_end: dt.datetime | None = None,
-                       now: dt.datetime | None = None) -> list[Breach]:
+                       acts_on_end: dt.datetime | None = None, now: dt.datetime | None = None) -> list[Breach]:
     """A decision takes effect no earlier than the moment it is recorded: a designation, extension, amendment
     or revocation made today cannot have been in force (or have ended) yesterday. An admin may override it (with
-    a reason) to record a decision made on paper at the time."""
+    a reason) to record a decision made on paper at the time.
+
+    CLOCK_SKEW forgives a caller's clock a few minutes behind, but not the change of a designation that has
+    already ended on the server's clock (`acts_on_end`): continuing, amending or revoking it from a moment before
+    now would rewrite what was in force in the meantime."""
     now = now or timeutil.now()
-    if start >= now - CLOCK_SKEW:
+    ended_meanwhile = acts_on_end is not None and acts_on_end <= now and start < now
+    if start >= now - CLOCK_SKEW and not ended_meanwhile:
         return []
     detail = (f"{field} {timeutil.isoformat_local(start)} lies before the moment the decision is recorded "
               f"({timeutil.isoformat_local(now)})")
+    if ended_meanwhile and start >= now - CLOCK_SKEW:
+        detail += f"; the designation it acts on ended {timeutil.isoformat_local(acts_on_end)}, before now"
     if previous_end is not None and previous_end < now:
         detail += (f"; the designation lapsed {timeutil.isoformat_local(previous_end)}, so it cannot be continued "
                    "without a gap: designate it anew from now or later (valid_from), and the gap is listed in "
@@ -243,6 +250,7 @@ class Decision:
     visibility: str | None = None
     visibility_field: str = "properties.visibility"
     previous_end: dt.datetime | None = None  # the end of the designation continued (for the retroactivity hint)
+    acts_on_end: dt.datetime | None = None   # the end of the designation the decision changes (see retroactive_breach)
     breaches: list[Breach] = field(default_factory=list)  # the route's own (continuity, revocation)
 
 
@@ -259,7 +267,8 @@ def check_decision(rules: KindRules, decision: Decision, *, principal: Principal
         breaches += decision_breach(rules, decision.decision_ref, decision.decision_field)
     if decision.effect_from is not None:
         breaches += retroactive_breach(decision.effect_from, decision.effect_field,
-                                       previous_end=decision.previous_end, now=now)
+                                       previous_end=decision.previous_end, acts_on_end=decision.acts_on_end,
+                                       now=now)
     if decision.visibility is not None:
         breaches += visibility_breach(rules, decision.visibility, decision.visibility_field)
     breaches += decision.breaches
@@ -273,8 +282,9 @@ def revocation_breaches(at: dt.datetime, *, started: dt.datetime | None, ends: d
     text = "En tilbagekaldelse skal ligge inden for den udpegning, den afslutter (revocation_within_designation)"
     if started is not None and at < started:
         return [Breach("revocation_within_designation", text, field,
-                       f"{field} {isoformat_local(at)} lies before the designation began {isoformat_local(started)}",
-                       {"designation_start": isoformat_local(started)})]
+                       f"{field} {isoformat_local(at)} lies before the zone was decided "
+                       f"({isoformat_local(started)}, its first start or record)",
+                       {"decided": isoformat_local(started)})]
     if ends is not None and at >= ends:
         return [Breach("revocation_within_designation", text, field,
                        f"the designation ended {isoformat_local(ends)}, before {field} {isoformat_local(at)}; "

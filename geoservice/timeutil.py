@@ -90,13 +90,12 @@ def parse_instant(
     if not isinstance(value, str) or not value.strip():
         raise _invalid(field, "expected an ISO 8601 date or date-time, e.g. 2025-09-01T16:00:00+02:00")
     text = value.strip()
-    if _DATE_ONLY.match(text):
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError as exc:
-            raise _invalid(field, f"not a valid date: {text!r} ({exc})") from None
+    day = iso_date(text)
+    if day is not None:  # every ISO 8601 date form (2026-12-05, 20261205, 2026-W49-6, 2026-339) is a whole day
         _check_year(day.year, field)
         return _date_boundary(day, date_means, field)
+    if _DATE_ONLY.match(text):
+        raise _invalid(field, f"not a valid date: {text!r}")
     try:
         parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -107,6 +106,16 @@ def parse_instant(
     if parsed.tzinfo is None:
         return localize(parsed, field)
     return parsed.astimezone(UTC)
+
+
+def iso_date(text: str) -> dt.date | None:
+    """The day, when the text is an ISO 8601 date without a time; None otherwise."""
+    if "T" in text.upper() or ":" in text or " " in text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _date_boundary(day: dt.date, date_means: str, field: str) -> dt.datetime:

@@ -45,7 +45,7 @@ def published_as_of_moment(value: str | None, parsed: dt.datetime | None,
     """The moment of `published_as_of` (`parsed`: the value read as any time parameter): a date alone means
     as at the end of that day (local), so a zone published during the day is on the map of that day."""
     text = (value or "").strip()
-    if parsed is not None and len(text) == 10:  # YYYY-MM-DD
+    if parsed is not None and timeutil.iso_date(text) is not None:  # a date alone
         return timeutil.parse_instant(text, field, date_means="end_inclusive") - dt.timedelta(microseconds=1)
     return parsed
 

@@ -130,6 +130,9 @@ async def write_zone(db: Database, principal: Principal, *, action: str, reason:
         if zone_id is not None:
             write.zone = await store.zone_row(conn, zone_id, for_update=True)
             if write.zone is None:
+                if pre.if_match is not None:  # RFC 9110: If-Match (even *) on no current representation
+                    raise PreconditionFailed(f"zone {zone_id} does not exist",
+                                             errors=[FieldError("If-Match", "there is no zone to match")])
                 raise NotFound(f"zone {zone_id} does not exist")
             await _check_if_match(conn, principal, zone_id, pre)
             write.versions = await store.version_rows(conn, zone_id)

@@ -7,6 +7,7 @@ Handlers call these functions; the rules come from `geoservice.rules` and `layer
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -237,6 +238,10 @@ async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at:
         if matched == 0:
             raise NotFound(f"zone {zone_id} does not exist or is not visible to this role at this time")
         feature = features[1:-1]  # the single feature out of its array
+        if not access.drafts:
+            # those who cannot see drafts get a tag of what they see: the recorded state would change with a
+            # pending draft decision and so reveal it
+            return feature, entity_tag(hashlib.sha256(feature.encode()).hexdigest()[:20], feature)
         return feature, entity_tag(await store.state_tag(conn, zone_id), feature)
 
 
@@ -307,25 +312,28 @@ async def patch_zone(
         if "decision_ref" in given:
             await refuse_repeated_decision(write, zone_id, given["decision_ref"], _field("decision_ref", prefix),
                                            same_version=latest["id"])
-        # the one rule check: a draft's period against the kind, a less protected visibility than the kind's
-        # minimum (overrides of either are recorded like any other)
+        # the one rule check, in two parts because they take effect differently: a draft's period against the
+        # kind (an override belongs to that version and counts from its publication), and a visibility less
+        # protected than the kind's minimum (an override of the zone, in effect and reported at once)
         changed_visibility = zone_fields.get("visibility")
         if changed_visibility == zone["visibility"]:
             changed_visibility = None
-        override = check_decision(rules, Decision(
+        period_override = check_decision(rules, Decision(
             effect_from=None, effect_field="", period=period, period_prefix=prefix,
-            visibility=changed_visibility, visibility_field=_field("visibility", prefix),
-        ), principal=principal, override_reason=patch.override_reason)
-        if override is not None and period is not None:
-            version_fields["override_rule"] = override.rule
-            version_fields["override_reason"] = override.reason
-        elif period is not None:
-            version_fields["override_rule"] = version_fields["override_reason"] = None
+        ), principal=principal, override_reason=patch.override_reason) if period is not None else None
+        visibility_override = check_decision(rules, Decision(
+            effect_from=None, effect_field="", visibility=changed_visibility,
+            visibility_field=_field("visibility", prefix),
+        ), principal=principal, override_reason=patch.override_reason) if changed_visibility else None
+        if period is not None:
+            version_fields["override_rule"] = period_override.rule if period_override else None
+            version_fields["override_reason"] = period_override.reason if period_override else None
         await store.update_zone_fields(write.conn, zone_id, zone_fields)
         await store.update_version_fields(write.conn, latest["id"], version_fields)
-        await record_override(write, principal, zone_id=zone_id,
-                              version_id=latest["id"] if period is not None else None, action="zone.update",
-                              override=override)
+        await record_override(write, principal, zone_id=zone_id, version_id=latest["id"], action="zone.update",
+                              override=period_override)
+        await record_override(write, principal, zone_id=zone_id, version_id=None, action="zone.update",
+                              override=visibility_override)
         return zone_id
 
     return await write_zone(db, principal, action="zone.update", reason=patch.override_reason, zone_id=zone_id,
@@ -355,17 +363,19 @@ async def replace_zone(
     if props.publish:
         raise InvalidInput("PUT does not publish; use POST /api/v1/zones/{id}/publish",
                            errors=[FieldError("properties.publish", "not accepted on PUT")])
-    latest = versions[-1]
+    shown = _version_shown(versions)
     patch_data: dict[str, Any] = {
         "name": props.name,
         "description": props.description,
-        "visibility": props.visibility or kind_rules(zone["kind"]).default_visibility,
+        # left out, the visibility stays as it is: a PUT never lowers a zone's protection by omission
+        "visibility": props.visibility or zone["visibility"],
         "illustrative": props.illustrative,
         "list_edition": props.list_edition,
     }
     if props.override_reason is not None:
         patch_data["override_reason"] = props.override_reason
-    if latest["state"] == "draft":
+    latest = shown
+    if shown["state"] == "draft":
         patch_data.update(
             geometry=feature.geometry, crs=feature.crs, valid_from=props.valid_from, valid_to=props.valid_to,
             decision_ref=props.decision_ref, decided_by=props.decided_by,
@@ -385,6 +395,23 @@ async def replace_zone(
     # patch_zone locks the zone and checks If-Match; a change made since this read is caught there
     return await patch_zone(db, principal, zone_id, ZonePatch(**patch_data), content_crs=content_crs, repair=repair,
                             prefix="properties.", pre=pre)
+
+
+def _version_shown(versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The version GET shows (store.PICK_VERSION_ORDER at now): the one in force, else the next scheduled, else
+    the latest started; a draft only when nothing was ever published. A PUT sends back what GET showed, so a
+    pending draft decision is never overwritten with the published version's period and decision."""
+    now = timeutil.now()
+    published = [v for v in versions if v["state"] == "published"]
+    if not published:
+        return versions[-1]
+    in_force = [v for v in published if not v["never_effective"] and v["effective_from"] <= now < v["effective_to"]]
+    if in_force:
+        return max(in_force, key=lambda v: (v["valid_from"], v["version_no"]))
+    scheduled = [v for v in published if v["valid_from"] > now]
+    if scheduled:
+        return min(scheduled, key=lambda v: (v["valid_from"], -v["version_no"]))
+    return max(published, key=lambda v: (v["valid_from"], v["version_no"]))
 
 
 def _same_published_decision(feature: ZoneFeatureReplace, latest: dict[str, Any]) -> None:

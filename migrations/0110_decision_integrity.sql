@@ -2,11 +2,19 @@
 -- every admin override in one append-only log, idempotent lifecycle requests, and warning windows measured
 -- between instants in local calendar days.
 
--- A decision reference creates at most one version of a zone (compared trimmed and case-insensitively): twenty
--- identical concurrent requests cannot record one decision twenty times, whatever route they take.
+-- A decision reference as a key: Unicode NFKC (full-width letters, no-break spaces), zero-width characters
+-- removed, runs of white space as one space, trimmed, case-insensitive. "KBH-Afgørelse 2026/7" copied from a
+-- word processor with a no-break space is the same decision.
+CREATE FUNCTION decision_key(ref text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT nullif(lower(btrim(regexp_replace(
+        regexp_replace(normalize(ref, NFKC), E'[\u200B-\u200D\u2060\uFEFF]', '', 'g'), E'\\s+', ' ', 'g'))), '')
+$$;
+
+-- A decision reference creates at most one version of a zone: twenty identical concurrent requests cannot
+-- record one decision twenty times, whatever route they take.
 CREATE UNIQUE INDEX zone_version_decision_once_idx
-    ON zone_version (zone_id, lower(btrim(decision_ref)))
-    WHERE nullif(btrim(decision_ref), '') IS NOT NULL;
+    ON zone_version (zone_id, decision_key(decision_ref))
+    WHERE decision_key(decision_ref) IS NOT NULL;
 
 -- A designation stopped before it took effect is withdrawn: it ends at its own start (it was never in force),
 -- never "revoked" into a period that ends before it begins.

@@ -24,7 +24,8 @@ async def write_preconditions(
     # FastAPI has read the body already for the body model; this is its cached copy.
     body = await request.body()
     fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+        request.method.encode() + b" " + request.url.path.encode() + b"?" + request.url.query.encode() + b"\n"
+        + body).hexdigest()
     return Preconditions(
         if_match=if_match,
         if_match_required=request.app.state.settings.require_if_match,

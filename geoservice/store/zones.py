@@ -334,13 +334,14 @@ async def state_tag(conn: AsyncConnection, zone_id: int) -> str:
 
 async def version_with_decision(conn: AsyncConnection, zone_id: int, decision_ref: str | None
                                 ) -> dict[str, Any] | None:
-    """The version of a zone already recorded under this decision reference (trimmed, case-insensitive)."""
+    """The version of a zone already recorded under this decision reference (compared by decision_key():
+    Unicode-normalised, white space collapsed, case-insensitive)."""
     if not decision_ref or not decision_ref.strip():
         return None
     cur = await conn.execute(
         """
         SELECT id, version_no, state, change, published_at FROM zone_version
-        WHERE zone_id = %s AND lower(btrim(decision_ref)) = lower(btrim(%s))
+        WHERE zone_id = %s AND decision_key(decision_ref) = decision_key(%s)
         """,
         (zone_id, decision_ref),
     )
