@@ -158,3 +158,19 @@ class SetupError(GeoserviceError):
 class ClusterError(SetupError):
     slug = "database-cluster"
     title = "Local database cluster"
+
+
+class Gone(GeoserviceError):
+    """The resource existed but not at the requested time (a zone outside every one of its versions)."""
+
+    status = 410
+    slug = "gone"
+    title = "Not in force at that time"
+
+
+class PreconditionFailed(GeoserviceError):
+    """If-Match named a state of the resource that is no longer current (optimistic locking)."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource has changed"

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
-from geoservice.api.middleware import BodySizeLimit, GZipFor
+from geoservice.api import catalogue, lifecycle, lookup, ogc, overlays, places, problems, validity, web, zones
+from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet
 from geoservice.db import Database
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
 COMPRESSED_PATHS = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/overlays", "/api/v1/validity",
-                    "/api/v1/sectors", "/api/v1/maps", "/static", "/vendor", "/openapi.json")
+                    "/api/v1/sectors", "/api/v1/maps", "/ogc", "/static", "/vendor", "/openapi.json")
 
 DESCRIPTION = """
 Every geographic zone the Danish police designate — nattelivszoner, visitationszoner, SUB-områder,
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(catalogue.router)
     app.include_router(places.router)
     app.include_router(overlays.router)
+    app.include_router(ogc.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)
@@ -68,5 +69,6 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         upload_max_bytes=settings.max_upload_bytes,
         upload_prefixes=("/api/v1/imports",),
     )
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is a GET whose body is not sent
     logging.getLogger("geoservice").setLevel(logging.INFO)
     return app
