@@ -213,8 +213,12 @@ class Translator:
                     raise _bad(f"{arg['property']!r} is not a geometry")
                 operands.append(q.sql if wgs84 or q.sql_storage is None else q.sql_storage)
                 continue
+            if isinstance(arg, dict) and str(arg.get("op", "")).lower() == "envelope":  # ENVELOPE(...) in text
+                arg = {"bbox": arg.get("args", [])}
             if isinstance(arg, dict) and "bbox" in arg:
                 box = [float(c) for c in arg["bbox"]]
+                if len(box) not in (4, 6):
+                    raise _bad("a bbox has 4 (or 6) numbers")
                 x0, y0, x1, y1 = (box[0], box[1], box[3], box[4]) if len(box) == 6 else box
                 if self.filter_srid == -4326:
                     x0, y0, x1, y1 = y0, x0, y1, x1

@@ -196,6 +196,20 @@ def _with_kind(c: Collection, body: Any) -> Any:
     return {**body, "properties": {**props, "kind": c.kind}}
 
 
+# What GET adds to a zone Feature beyond /api/v1 (read-only): a Feature sent back by PUT may carry them.
+OGC_READ_ONLY = ("links", "conformsTo", "coordRefSys", "featureType", "time", "place")
+TIME_AXES = ("virkningFra", "virkningTil", "registreringFra", "registreringTil")
+
+
+def _without_read_only(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    out = {k: v for k, v in body.items() if k not in OGC_READ_ONLY}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: v for k, v in out["properties"].items() if k not in TIME_AXES}
+    return out
+
+
 def _writable(c: Collection) -> None:
     if not c.writable:
         raise NotFound(f"{c.id} is read-only here; zones are written in /ogc/collections/zones")
@@ -216,7 +230,7 @@ async def replace(db: Database, principal: Principal, c: Collection, fid: str, b
     zone_id = zone_id_of(fid)
     await _in_collection(db, c, zone_id)
     await check_if_match(db, zone_id, if_match)
-    feature = _validated(ZoneFeatureReplace, _with_kind(c, body))
+    feature = _validated(ZoneFeatureReplace, _with_kind(c, _without_read_only(body)))
     return await zones.replace_zone(db, principal, zone_id, feature, content_crs=content_crs, repair=repair)
 
 
