@@ -44,7 +44,7 @@ TIPG_VENV = Path(__file__).parent / ".venv-tipg"
 
 BUILD = [
     """INSERT INTO zone (kind, name, visibility, illustrative, politikreds_code, source_key)
-       SELECT CASE WHEN g % 3 = 0 THEN 'visitationszone' ELSE 'nattelivszone' END, 'Bench ' || g, 'public', true,
+       SELECT CASE WHEN g %% 3 = 0 THEN 'visitationszone' ELSE 'nattelivszone' END, 'Bench ' || g, 'public', true,
               '2', 'bench-ogc:' || g
        FROM generate_series(1, %(zones)s) g""",
     # points spread by a deterministic hash over Denmark's land box; five 120-day designations per zone, the
@@ -53,13 +53,13 @@ BUILD = [
                                  published_at, published_by, created_by)
        SELECT z.id, k, CASE WHEN k = 1 THEN 'designation' ELSE 'extension' END, 'published',
               ST_Multi(ST_Buffer(ST_Transform(ST_SetSRID(ST_MakePoint(
-                  8.3 + 4.2 * ((z.g * 7919) % 10007) / 10007.0,
-                  54.9 + 2.4 * ((z.g * 104729) % 10009) / 10009.0), 4326), 25832), 150, 4)),
+                  8.3 + 4.2 * ((z.g * 7919) %% 10007) / 10007.0,
+                  54.9 + 2.4 * ((z.g * 104729) %% 10009) / 10009.0), 4326), 25832), 150, 4)),
               tstzrange(p.s + make_interval(days => (k - 1) * 120), p.s + make_interval(days => k * 120), '[)'),
               'BENCH-' || z.g || '-' || k, 'Politiloven § 6', p.s - interval '1 day', 'bench', 'bench'
        FROM (SELECT id, substring(source_key from 11)::int AS g FROM zone WHERE source_key LIKE 'bench-ogc:%%') z
        CROSS JOIN generate_series(1, %(versions)s) k
-       CROSS JOIN LATERAL (SELECT timestamptz %(at)s - interval '250 days' + make_interval(days => z.g %% 100)
+       CROSS JOIN LATERAL (SELECT %(at)s::timestamptz - interval '250 days' + make_interval(days => z.g %% 100)
                            AS s) p""",
     "CREATE SCHEMA IF NOT EXISTS bench_tipg",
     # tipg's rows: the versions in force at AT, with the zone's columns (what our public listing shows)
@@ -94,7 +94,8 @@ def build_database() -> str:
     with connect(settings, name, autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")  # no audit rows for 50,000 bench versions
         for statement in BUILD:
-            conn.execute(statement, {"zones": ZONES, "versions": VERSIONS, "at": AT})
+            params = {"zones": ZONES, "versions": VERSIONS, "at": AT} if "%(" in statement else None
+            conn.execute(statement, params)
     return name
 
 
@@ -272,7 +273,8 @@ def report(result: dict) -> str:
         f"ogc: {result['zones']} zones, {result['versions']} versions; big box {result['big_box_features']} features",
         *(f"  {k:12s} p50 {v['p50_ms']:8.1f} ms  p90 {v['p90_ms']:8.1f} ms  ({v.get('bytes', 0):,} bytes)"
           for k, v in lat.items()),
-        f"  SQL baseline big p50 {result['sql']['big']['p50_ms']:.1f} ms, small {result['sql']['small']['p50_ms']:.1f} ms",
+        f"  SQL baseline big p50 {result['sql']['big']['p50_ms']:.1f} ms, "
+        f"small {result['sql']['small']['p50_ms']:.1f} ms",
         *(f"  16 connections {k}: {v['requests_per_s']} req/s, {v['errors']} errors" for k, v in thr.items()),
         f"  plans: {result['plans']}",
         f"  demo small bbox p50 {result['demo_small']['ogc_small']['p50_ms']:.1f} ms",

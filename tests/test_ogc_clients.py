@@ -60,7 +60,7 @@ def test_gdal_lists_layers_and_reads_25832_and_a_datetime_filter(ogc: str) -> No
     then = pyogrio.read_dataframe(
         "OAPIF:" + ogc, layer="zones",
         where="virkningFra <= '2025/09/01 14:00:00' AND virkningTil > '2025/09/01 14:00:00'")
-    assert AALBORG_NAMES <= set(then["name"])
+    assert set(then["name"]) >= AALBORG_NAMES
     assert not {"Aldersrogade", "Blågården"} & set(then["name"])  # SUB/watch editions of 2026 were not yet in force
     kommuner = pyogrio.read_dataframe("OAPIF:" + ogc, layer="kommuner", CRS="EPSG:4326")
     assert len(kommuner) >= 98 and "Aalborg" in set(kommuner["name"])

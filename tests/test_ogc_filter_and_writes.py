@@ -45,9 +45,9 @@ def test_cql2_text_basic_spatial_and_temporal(client: TestClient) -> None:
 
 
 def test_cql2_json_and_filter_crs(client: TestClient) -> None:
+    point = {"type": "Point", "coordinates": [*AALBORG_MIDTBY]}
     tree = {"op": "and", "args": [{"op": "=", "args": [{"property": "kind"}, "visitationszone"]},
-                                  {"op": "s_intersects", "args": [{"property": "geometry"},
-                                                                  {"type": "Point", "coordinates": [*AALBORG_MIDTBY]}]}]}
+                                  {"op": "s_intersects", "args": [{"property": "geometry"}, point]}]}
     got = names(client.get(f"{OGC}/zones/items", params={"filter": json.dumps(tree), "filter-lang": "cql2-json",
                                                          "datetime": START_AALBORG}))
     assert got == {"Visitationszone Aalborg Midtby"}
