@@ -136,14 +136,27 @@ _local = threading.local()
 
 
 def get(base: str, path: str) -> int:
+    """GET on a keep-alive connection of this thread (a fresh one when the server closed an idle one)."""
+    try:
+        return _get(base, path)
+    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+        return _get(base, path)
+
+
+def _get(base: str, path: str) -> int:
     """GET on a keep-alive connection of this thread; the body length."""
     url = urlparse(base)
     conns = _local.__dict__.setdefault("conns", {})
     conn = conns.get(base) or http.client.HTTPConnection(url.hostname, url.port, timeout=60)
     conns[base] = conn
-    conn.request("GET", path)
-    response = conn.getresponse()
-    body = response.read()
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    except Exception:
+        conns.pop(base, None)  # a fresh connection next time
+        conn.close()
+        raise
     if response.status != 200:
         raise RuntimeError(f"{base}{path}: {response.status} {body[:200]!r}")
     return len(body)
