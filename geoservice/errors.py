@@ -174,3 +174,11 @@ class SetupError(GeoserviceError):
 class ClusterError(SetupError):
     slug = "database-cluster"
     title = "Local database cluster"
+
+
+class Gone(GeoserviceError):
+    """The resource existed but not at the requested time (a zone outside every one of its versions)."""
+
+    status = 410
+    slug = "gone"
+    title = "Not in force at that time"

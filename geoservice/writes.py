@@ -79,6 +79,14 @@ def entity_tag(state: str, body: str) -> str:
     return f'"{state}-{hashlib.sha256(body.encode()).hexdigest()[:12]}"'
 
 
+async def zone_etag(conn: AsyncConnection, principal: Principal, zone_id: int, body: str) -> str:
+    """The ETag of a representation of a zone (/api/v1 or /ogc). Those who cannot see drafts get a tag of what
+    they see only: the recorded state changes with a pending draft decision and would reveal it."""
+    if not zone_filter(principal).drafts:
+        return entity_tag(hashlib.sha256(body.encode()).hexdigest()[:20], body)
+    return entity_tag(await store.state_tag(conn, zone_id), body)
+
+
 def if_match_holds(header: str, state: str) -> bool:
     """RFC 9110 If-Match: `*` or a list of entity tags. A weak tag never matches; a strong one matches when it
     names the zone's current recorded state (whatever moment or role its representation was for)."""

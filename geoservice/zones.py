@@ -7,7 +7,6 @@ Handlers call these functions; the rules come from `geoservice.rules` and `layer
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -40,10 +39,10 @@ from geoservice.writes import (
     Preconditions,
     WriteAnswer,
     ZoneWrite,
-    entity_tag,
     record_override,
     refuse_repeated_decision,
     write_zone,
+    zone_etag,
 )
 
 ZONE_STATUSES = ("draft", "scheduled", "in_force", "expiring", "expired", "revoked")
@@ -238,11 +237,7 @@ async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at:
         if matched == 0:
             raise NotFound(f"zone {zone_id} does not exist or is not visible to this role at this time")
         feature = features[1:-1]  # the single feature out of its array
-        if not access.drafts:
-            # those who cannot see drafts get a tag of what they see: the recorded state would change with a
-            # pending draft decision and so reveal it
-            return feature, entity_tag(hashlib.sha256(feature.encode()).hexdigest()[:20], feature)
-        return feature, entity_tag(await store.state_tag(conn, zone_id), feature)
+        return feature, await zone_etag(conn, principal, zone_id, feature)
 
 
 async def list_zones(db: Database, zq: store.ZoneQuery) -> tuple[str, int, int]:

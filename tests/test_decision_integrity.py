@@ -327,8 +327,9 @@ def test_twenty_concurrent_lifecycle_requests_have_one_winner(
     _sound(conn, zone_id)
 
 
-@pytest.mark.parametrize("variant", [" kbh-afgørelse 2026/77 ", "KBH-Afgørelse  2026/77", "KBH-Afgørelse\u00a02026/77",
-                                     "KBH-Afgørelse\t2026/77", "KBH-Afgørelse 2026/77\u200b", "ＫＢＨ-Afgørelse 2026/77"])
+@pytest.mark.parametrize("variant", [
+    " kbh-afgørelse 2026/77 ", "KBH-Afgørelse  2026/77", "KBH-Afgørelse\u00a02026/77", "KBH-Afgørelse\t2026/77",
+    "KBH-Afgørelse 2026/77\u200b", "ＫＢＨ-Afgørelse 2026/77"])
 def test_the_same_decision_cannot_create_two_versions(client: TestClient, admin: dict, legal: dict,
                                                       variant: str) -> None:
     _, geometry = spot()

@@ -14,6 +14,7 @@ from geoservice.api import (
     feeds,
     lifecycle,
     lookup,
+    ogc,
     overlays,
     places,
     problems,
@@ -22,14 +23,14 @@ from geoservice.api import (
     webhooks,
     zones,
 )
-from geoservice.api.middleware import BodySizeLimit, GZipFor
+from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
 COMPRESSED_PATHS = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/overlays", "/api/v1/validity",
-                    "/api/v1/sectors", "/api/v1/maps", "/static", "/vendor", "/openapi.json")
+                    "/api/v1/sectors", "/api/v1/maps", "/ogc", "/static", "/vendor", "/openapi.json")
 
 DESCRIPTION = """
 Every geographic zone the Danish police designate — nattelivszoner, visitationszoner, SUB-områder,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(overlays.router)
     app.include_router(feeds.router)
     app.include_router(webhooks.router)
+    app.include_router(ogc.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)
@@ -87,5 +89,6 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         upload_max_bytes=settings.max_upload_bytes,
         upload_prefixes=("/api/v1/imports",),
     )
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is a GET whose body is not sent
     logging.getLogger("geoservice").setLevel(logging.INFO)
     return app

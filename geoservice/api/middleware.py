@@ -87,3 +87,26 @@ class GZipFor:
             await self.gzip(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD on every GET route (RFC 9110: the same headers as GET, no body). FastAPI routes answer only the
+    methods they declare, so without this a HEAD was 405 and clients that ask HEAD first (GDAL's /vsicurl/)
+    gave up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)

@@ -1,0 +1,300 @@
+"""OGC /items and /api/v1/zones at 10,000 zones / 50,000 versions against tipg on the same rows and the best
+hand-written SQL, at 1 and 16 connections; a small bbox at 10,000 zones against the demo's 14; generic and
+custom plans of the zone query (the cause of the old 2.7 s: a prepared statement on a generic plan).
+
+The data lives in its own database (`<dbname>_bench_ogc`), rebuilt on each run: 10,000 zones of 16-sided
+polygons (about 300 m across) scattered over Zealand, Funen and Jutland, each with five consecutive 120-day
+designations, so that at AT each zone has one version in force and four that are not. tipg runs from its own
+virtualenv (bench/.venv-tipg, installed from PyPI on first use; never a dependency of the service) on a view of
+the versions in force at AT (the same rows), in its own process like ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+from psycopg import sql as S
+
+from bench.common import free_port, percentiles, server
+from geoservice import cluster
+from geoservice.access import PUBLIC, zone_filter
+from geoservice.cli import migrate_and_sync
+from geoservice.db import connect
+from geoservice.settings import get_settings
+from geoservice.store.zones import ZoneQuery, build_zone_query
+
+ZONES = 10_000
+VERSIONS = 5
+AT = "2025-06-15T12:00:00+02:00"
+BIG_BOX = (9.80, 55.55, 10.40, 55.95)     # Funen and around: about 1,000 zones in force
+SMALL_BOX = (9.9190, 57.0470, 9.9210, 57.0490)  # a few streets of Aalborg: one zone at most
+N_LATENCY = 40
+CONCURRENCY = 16
+DURATION_S = 10
+TIPG_VENV = Path(__file__).parent / ".venv-tipg"
+
+BUILD = [
+    """INSERT INTO zone (kind, name, visibility, illustrative, politikreds_code, source_key)
+       SELECT CASE WHEN g %% 3 = 0 THEN 'visitationszone' ELSE 'nattelivszone' END, 'Bench ' || g, 'public', true,
+              '2', 'bench-ogc:' || g
+       FROM generate_series(1, %(zones)s) g""",
+    # points spread by a deterministic hash over Denmark's land box; five 120-day designations per zone, the
+    # third of which is in force at AT
+    """INSERT INTO zone_version (zone_id, version_no, change, state, geom, valid, decision_ref, legal_basis,
+                                 published_at, published_by, created_by)
+       SELECT z.id, k, CASE WHEN k = 1 THEN 'designation' ELSE 'extension' END, 'published',
+              ST_Multi(ST_Buffer(ST_Transform(ST_SetSRID(ST_MakePoint(
+                  8.3 + 4.2 * ((z.g * 7919) %% 10007) / 10007.0,
+                  54.9 + 2.4 * ((z.g * 104729) %% 10009) / 10009.0), 4326), 25832), 150, 4)),
+              tstzrange(p.s + make_interval(days => (k - 1) * 120), p.s + make_interval(days => k * 120), '[)'),
+              'BENCH-' || z.g || '-' || k, 'Politiloven § 6', p.s - interval '1 day', 'bench', 'bench'
+       FROM (SELECT id, substring(source_key from 11)::int AS g FROM zone WHERE source_key LIKE 'bench-ogc:%%') z
+       CROSS JOIN generate_series(1, %(versions)s) k
+       CROSS JOIN LATERAL (SELECT %(at)s::timestamptz - interval '250 days' + make_interval(days => z.g %% 100)
+                           AS s) p""",
+    "CREATE SCHEMA IF NOT EXISTS bench_tipg",
+    # tipg's rows: the versions in force at AT, with the zone's columns (what our public listing shows)
+    """CREATE OR REPLACE VIEW bench_tipg.zones_now AS
+       SELECT z.id, z.kind, z.name, z.visibility, v.version_no, v.change, lower(v.valid) AS valid_from,
+              upper(v.valid) AS valid_to, v.decision_ref, v.legal_basis, v.published_at, v.geom_wgs84 AS geom
+       FROM zone z JOIN zone_version v ON v.zone_id = z.id
+       WHERE v.state = 'published' AND z.visibility = 'public'
+         AND v.effective @> timestamptz '""" + AT + "'",
+    "ANALYZE",
+]
+
+# The best hand-written SQL for the same answer: the versions in force at AT in the box, as one GeoJSON text.
+BASELINE = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', z.id, 'geometry', ST_AsGeoJSON(v.geom_wgs84, 6)::json,
+    'properties', json_build_object('kind', z.kind, 'name', z.name, 'version', v.version_no,
+        'valid_from', lower(v.valid), 'valid_to', upper(v.valid), 'decision_ref', v.decision_ref,
+        'legal_basis', v.legal_basis)) ORDER BY z.name, z.id), '[]'))::text
+FROM zone z JOIN zone_version v ON v.zone_id = z.id
+WHERE v.state = 'published' AND z.visibility = 'public' AND v.effective @> %(t)s::timestamptz
+  AND v.geom_wgs84 && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
+  AND ST_Intersects(v.geom_wgs84, ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))
+"""
+
+
+def build_database() -> str:
+    settings = get_settings()
+    name = f"{settings.db_name}_bench_ogc"
+    cluster.drop_database(settings, name)
+    migrate_and_sync(settings, name)
+    with connect(settings, name, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # no audit rows for 50,000 bench versions
+        for statement in BUILD:
+            params = {"zones": ZONES, "versions": VERSIONS, "at": AT} if "%(" in statement else None
+            conn.execute(statement, params)
+    return name
+
+
+def tipg_python() -> Path:
+    python = TIPG_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "tipg", "uvicorn"], check=True)
+    return python
+
+
+class Tipg:
+    def __init__(self, dbname: str) -> None:
+        settings = get_settings()
+        self.port = free_port()
+        env = {**os.environ, "DATABASE_URL": f"postgresql://geoservice@127.0.0.1:{settings.pg_port}/{dbname}",
+               "TIPG_DB_SCHEMAS": '["bench_tipg"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
+        self.proc = subprocess.Popen([str(tipg_python()), "-m", "uvicorn", "tipg.main:app", "--port",
+                                      str(self.port), "--log-level", "warning", "--no-access-log"], env=env)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                get(self.base, "/collections")
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.proc.kill()
+                    raise RuntimeError("tipg did not start") from None
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+_local = threading.local()
+
+
+def get(base: str, path: str) -> int:
+    """GET on a keep-alive connection of this thread (a fresh one when the server closed an idle one)."""
+    try:
+        return _get(base, path)
+    except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+        return _get(base, path)
+
+
+def _get(base: str, path: str) -> int:
+    """GET on a keep-alive connection of this thread; the body length."""
+    url = urlparse(base)
+    conns = _local.__dict__.setdefault("conns", {})
+    conn = conns.get(base) or http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    conns[base] = conn
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    except Exception:
+        conns.pop(base, None)  # a fresh connection next time
+        conn.close()
+        raise
+    if response.status != 200:
+        raise RuntimeError(f"{base}{path}: {response.status} {body[:200]!r}")
+    return len(body)
+
+
+def latency(base: str, path: str, n: int = N_LATENCY) -> dict:
+    get(base, path)
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        size = get(base, path)
+        samples.append(time.perf_counter() - start)
+    return {**percentiles(samples), "bytes": size}
+
+
+def throughput(base: str, path: str) -> dict:
+    deadline = time.monotonic() + DURATION_S
+    errors = 0
+
+    def worker() -> int:
+        nonlocal errors
+        done = 0
+        while time.monotonic() < deadline:
+            try:
+                get(base, path)
+                done += 1
+            except Exception:  # timeouts count as errors, the run goes on
+                errors += 1
+        return done
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        done = sum(pool.map(lambda _: worker(), range(CONCURRENCY)))
+    return {"requests_per_s": round(done / DURATION_S, 2), "errors": errors}
+
+
+def sql_latency(dbname: str, box: tuple[float, ...], n: int = N_LATENCY) -> dict:
+    params = {"t": AT, **dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))}
+    with connect(get_settings(), dbname, autocommit=True) as conn:
+        conn.execute(BASELINE, params, prepare=False).fetchone()
+        samples = []
+        for _ in range(n):
+            start = time.perf_counter()
+            conn.execute(BASELINE, params, prepare=False).fetchone()
+            samples.append(time.perf_counter() - start)
+    return percentiles(samples)
+
+
+def plans(dbname: str, box: tuple[float, ...]) -> dict:
+    """The zone query of the public listing, planned for its parameters (custom) and once for all (generic,
+    what a prepared statement gets after five runs): execution times and the top of each plan."""
+    from geoservice.timeutil import parse_instant
+
+    zq = ZoneQuery(t=parse_instant(AT, "at"), access=zone_filter(PUBLIC), in_force_only=True, bbox=box, limit=1000)
+    statement, params = build_zone_query(zq)
+    out = {}
+    with connect(get_settings(), dbname, autocommit=True) as conn:
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            conn.execute(S.SQL("SET plan_cache_mode = {}").format(S.Literal(mode)))
+            conn.execute(statement, params, prepare=True).fetchone()
+            start = time.perf_counter()
+            conn.execute(statement, params, prepare=True).fetchone()
+            elapsed = time.perf_counter() - start
+            explained = conn.execute(S.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + statement, params).fetchone()[0]
+            out[mode] = {"ms": round(elapsed * 1000, 1),
+                         "explain_analyze_ms": round(explained[0]["Execution Time"], 1)}
+            conn.execute("RESET plan_cache_mode")
+            conn.execute("DEALLOCATE ALL")
+    return out
+
+
+def paths(box: tuple[float, ...]) -> dict[str, str]:
+    bbox = ",".join(str(c) for c in box)
+    return {
+        "ogc": "/ogc/collections/zones/items?" + urlencode({"bbox": bbox, "datetime": AT, "limit": 1000}),
+        "v1": "/api/v1/zones?" + urlencode({"bbox": bbox, "at": AT, "limit": 1000}),
+        "tipg": "/collections/bench_tipg.zones_now/items?" + urlencode({"bbox": bbox, "limit": 1000}),
+        "lookup": "/api/v1/lookup?" + urlencode({"lat": (box[1] + box[3]) / 2, "lon": (box[0] + box[2]) / 2,
+                                                 "at": AT}),
+    }
+
+
+def run() -> dict:
+    settings = get_settings()
+    name = build_database()
+    result: dict = {"benchmark": "ogc", "zones": ZONES, "versions": ZONES * VERSIONS, "at": AT}
+    with connect(settings, name, autocommit=True) as conn:
+        result["big_box_features"] = conn.execute(
+            "SELECT count(*) FROM bench_tipg.zones_now WHERE ST_Intersects(geom, ST_MakeEnvelope(%s,%s,%s,%s,4326))",
+            BIG_BOX).fetchone()[0]
+    result["sql"] = {"big": sql_latency(name, BIG_BOX), "small": sql_latency(name, SMALL_BOX)}
+    result["plans"] = {"big": plans(name, BIG_BOX), "small": plans(name, SMALL_BOX)}
+    tipg = Tipg(name)
+    try:
+        with server(name) as base:
+            big, small = paths(BIG_BOX), paths(SMALL_BOX)
+            result["latency_1_connection"] = {
+                "ogc_big": latency(base, big["ogc"]), "v1_big": latency(base, big["v1"]),
+                "tipg_big": latency(tipg.base, big["tipg"]),
+                "ogc_small": latency(base, small["ogc"], 200), "v1_small": latency(base, small["v1"], 200),
+                "tipg_small": latency(tipg.base, small["tipg"], 200),
+                "lookup_small": latency(base, small["lookup"], 200),
+            }
+            result["throughput_16_connections"] = {
+                "ogc_big": throughput(base, big["ogc"]), "v1_big": throughput(base, big["v1"]),
+                "tipg_big": throughput(tipg.base, big["tipg"]),
+            }
+        with server() as demo:  # the demo database: 14 public zones in force
+            result["demo_small"] = {"ogc_small": latency(demo, paths(SMALL_BOX)["ogc"], 200)}
+    finally:
+        tipg.stop()
+    lat = result["latency_1_connection"]
+    result["ratios"] = {
+        "ogc_vs_tipg_big_p50": round(lat["ogc_big"]["p50_ms"] / lat["tipg_big"]["p50_ms"], 2),
+        "v1_vs_tipg_big_p50": round(lat["v1_big"]["p50_ms"] / lat["tipg_big"]["p50_ms"], 2),
+        "ogc_vs_sql_big_p50": round(lat["ogc_big"]["p50_ms"] / result["sql"]["big"]["p50_ms"], 2),
+        "ogc_small_10k_vs_demo_p50": round(lat["ogc_small"]["p50_ms"] / result["demo_small"]["ogc_small"]["p50_ms"],
+                                           2),
+        "ogc_small_vs_lookup_p50": round(lat["ogc_small"]["p50_ms"] / lat["lookup_small"]["p50_ms"], 2),
+    }
+    cluster.drop_database(settings, name)
+    return result
+
+
+def report(result: dict) -> str:
+    lat, thr, r = result["latency_1_connection"], result["throughput_16_connections"], result["ratios"]
+    return "\n".join([
+        f"ogc: {result['zones']} zones, {result['versions']} versions; big box {result['big_box_features']} features",
+        *(f"  {k:12s} p50 {v['p50_ms']:8.1f} ms  p90 {v['p90_ms']:8.1f} ms  ({v.get('bytes', 0):,} bytes)"
+          for k, v in lat.items()),
+        f"  SQL baseline big p50 {result['sql']['big']['p50_ms']:.1f} ms, "
+        f"small {result['sql']['small']['p50_ms']:.1f} ms",
+        *(f"  16 connections {k}: {v['requests_per_s']} req/s, {v['errors']} errors" for k, v in thr.items()),
+        f"  plans: {result['plans']}",
+        f"  demo small bbox p50 {result['demo_small']['ogc_small']['p50_ms']:.1f} ms",
+        f"  ratios: {r}",
+    ])
+
+
+if __name__ == "__main__":
+    asyncio.run(asyncio.sleep(0))
+    print(report(run()))
