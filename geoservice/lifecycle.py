@@ -101,6 +101,8 @@ async def publish(db: Database, principal: Principal, zone_id: int, body: Publis
         )
         await record_override(write, principal, zone_id=zone_id, version_id=draft["id"], action="zone.publish",
                               override=override)
+        if draft["politikreds_code"] and draft["politikreds_code"] != zone["politikreds_code"]:
+            await store.update_zone_fields(write.conn, zone_id, {"politikreds_code": draft["politikreds_code"]})
         await _unarchive(write.conn, zone)
         return zone_id
 
@@ -176,8 +178,9 @@ async def extend(
                                                            period, body.allow_overlap),
         ), principal=principal, override_reason=body.override_reason)
         if geometry is not None:
-            await store.update_zone_fields(
-                write.conn, zone_id, {"politikreds_code": await check_placement(write.conn, geometry, "geometry")})
+            district = await check_placement(write.conn, geometry, "geometry")
+            if body.publish:  # a draft decides nothing: who sees the zone follows published boundaries only
+                await store.update_zone_fields(write.conn, zone_id, {"politikreds_code": district})
             wkb = geometry.wkb
             write.repair = geometry.repair.as_dict() if geometry.repair else None
         else:
@@ -244,7 +247,8 @@ async def amend(
         override = check_decision(rules, Decision(effect_from=at, effect_field="effective_from",
                                                   acts_on_end=finite(target["effective_to"])),
                                   principal=principal, override_reason=body.override_reason)
-        # the zone belongs to the district holding most of its newest boundary (who may see a restricted zone)
+        # the zone's district is that of its newest published boundary (its history, the CLI); who sees a
+        # restricted zone follows the district of the version shown (migrations/0111)
         await store.update_zone_fields(
             write.conn, zone_id, {"politikreds_code": await check_placement(write.conn, geometry, "geometry")})
         await store.end_version(write.conn, target["id"], at=at, reason="amended")
@@ -339,9 +343,15 @@ async def history(db: Database, principal: Principal, zone_id: int, at: dt.datet
     now = at or timeutil.now()
     async with db.connection() as conn:
         zone = await store.zone_row(conn, zone_id)
-        if zone is None or not access.sees(zone["visibility"], zone["politikreds_code"]):
+        # a restricted zone's history is for the officers of the district of a version's boundary, and shows
+        # them those versions only (migrations/0111)
+        districts = {v["politikreds_code"] for v in await store.version_rows(conn, zone_id)
+                     if access.drafts or v["state"] == "published"}
+        if zone is None or not any(access.sees(zone["visibility"], d) for d in districts):
             raise NotFound(f"zone {zone_id} does not exist or is not visible to this role")
-        versions = await store.history_versions(conn, zone_id, now, drafts=access.drafts)
+        only_district = (access.restricted_politikreds if zone["visibility"] == "restricted"
+                         and not access.sees("restricted", None) else None)
+        versions = await store.history_versions(conn, zone_id, now, drafts=access.drafts, district=only_district)
         if versions == "[]":
             raise NotFound(f"zone {zone_id} has no published version visible to this role")
         events = await store.audit_events(conn, zone_id) if principal.role in LIFECYCLE_ROLES else None

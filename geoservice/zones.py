@@ -285,8 +285,10 @@ async def patch_zone(
                 errors=[FieldError(_field(k, prefix), "cannot change after publication") for k in frozen],
             )
         if geometry is not None:
-            version_fields["wkb"] = geometry.wkb
-            zone_fields["politikreds_code"] = await check_placement(write.conn, geometry, "geometry")
+            version_fields["wkb"] = geometry.wkb  # its district is set by the database (migrations/0111)
+            district = await check_placement(write.conn, geometry, "geometry")
+            if not any(v["state"] == "published" for v in write.versions):
+                zone_fields["politikreds_code"] = district  # a published zone's district follows publications
             write.repair = geometry.repair.as_dict() if geometry.repair else None
         period = None
         if "valid_from" in given or "valid_to" in given:

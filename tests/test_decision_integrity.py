@@ -457,3 +457,134 @@ def test_warning_windows_open_at_the_exact_instant(client: TestClient, admin: di
                                   headers=legal).json()["properties"]["status"] == "expiring"
     thirty = (end.replace(tzinfo=None) - dt.timedelta(days=30)).replace(tzinfo=timeutil.LOCAL_TZ)
     assert thirty.utcoffset() == dt.timedelta(hours=1) and end.utcoffset() == dt.timedelta(hours=2)
+
+
+# --- review findings ---------------------------------------------------------------------------------------------
+
+AALBORG = (9.9200, 57.0450)
+
+
+def test_who_sees_a_restricted_zone_follows_the_boundary_in_force(client: TestClient, tokens: dict, admin: dict,
+                                                                   legal: dict) -> None:
+    copenhagen = offset(*EXCLUSION_CENTRE, 600, -300)
+    created = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        square(*copenhagen, 300), kind="opholdsforbud", name="§ 6 g flytter", valid_from=local(minutes=1),
+        valid_to=local(days=25)))
+    assert created.status_code == 201, created.text
+    zone_id = created.json()["id"]
+    kbh, nj = bearer(tokens["officer"]), bearer(tokens["officer_nj"])
+
+    def sees(headers: dict, at: str | None = None) -> bool:
+        params = {"at": at} if at else {}
+        return client.get(f"/api/v1/zones/{zone_id}", params=params, headers=headers).status_code == 200
+
+    # a draft extension with a boundary in Aalborg decides nothing: nobody new sees the zone
+    draft = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_to": local(days=50)[:10], "decision_ref": "6G-DRAFT", "publish": False,
+        "geometry": square(*AALBORG, 300)})
+    assert draft.status_code == 201, draft.text
+    assert sees(kbh) and not sees(nj)
+    # a decided move in a week: Copenhagen's officers keep it until then, Aalborg's see it from then
+    client.patch(f"/api/v1/zones/{zone_id}", headers=admin, json={"geometry": square(*copenhagen, 300)})
+    moved = client.post(f"/api/v1/zones/{zone_id}/amend", headers=legal, json={
+        "effective_from": local(days=7), "geometry": square(*AALBORG, 300), "decision_ref": "6G-FLYT"})
+    assert moved.status_code == 201, moved.text
+    assert sees(kbh) and not sees(nj)
+    assert not sees(kbh, local(days=8)) and sees(nj, local(days=8))
+    assert zone_id not in in_force(client, AALBORG, local(days=1), nj)
+    assert zone_id in in_force(client, AALBORG, local(days=8), nj)
+    # each district's officers see the history of their own boundary only
+    history = client.get(f"/api/v1/zones/{zone_id}/history", headers=kbh).json()
+    assert [v["version"] for v in history["versions"]] == [1]
+
+
+def test_a_visibility_override_is_reported_at_once_even_with_a_pending_draft(
+        client: TestClient, admin: dict, legal: dict) -> None:
+    circle = square(*offset(*EXCLUSION_CENTRE, -600, -300), 300)
+    zone_id = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        circle, kind="opholdsforbud", valid_from=local(minutes=1), valid_to=local(days=25))).json()["id"]
+    client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_to": local(days=50)[:10], "decision_ref": "6G-UDK", "publish": False}).json()
+    lowered = client.patch(f"/api/v1/zones/{zone_id}", headers=admin, json={
+        "visibility": "internal", "valid_to": local(days=49)[:10],
+        "override_reason": "Efterlysning i alle kredse"})
+    assert lowered.status_code == 200, lowered.text
+    report = client.get("/api/v1/validity/report", headers=legal).json()
+    listed = [o for o in report["overrides"] if o["zone_id"] == zone_id]
+    assert [o["rules"] for o in listed] == [["min_visibility"]] and listed[0]["version"] is None
+
+
+def test_put_of_what_get_returned_keeps_the_pending_draft_and_the_visibility(
+        client: TestClient, admin: dict, legal: dict, conn: psycopg.Connection) -> None:
+    _, geometry = spot()
+    zone_id = in_force_zone(client, admin, geometry, kind="visitationszone", visibility="restricted",
+                            decision_ref=None, override_reason="Papir; reference følger")
+    client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_to": local(days=300)[:10], "decision_ref": "PUT-EXT-1", "publish": False,
+        "geometry": square(*offset(*spot()[0], 0, 0), 250)})
+    before = conn.execute("SELECT version_no, valid, decision_ref, ST_AsBinary(geom) FROM zone_version"
+                          " WHERE zone_id = %s ORDER BY version_no", (zone_id,)).fetchall()
+    shown = client.get(f"/api/v1/zones/{zone_id}", headers=admin).json()
+    shown["properties"]["name"] = "Omdøbt"
+    del shown["properties"]["visibility"]
+    put = client.put(f"/api/v1/zones/{zone_id}", headers=admin, json=shown)
+    assert put.status_code == 200, put.text
+    assert put.json()["properties"]["visibility"] == "restricted"  # left out: kept, never lowered
+    after = conn.execute("SELECT version_no, valid, decision_ref, ST_AsBinary(geom) FROM zone_version"
+                         " WHERE zone_id = %s ORDER BY version_no", (zone_id,)).fetchall()
+    assert after == before  # the pending decision is untouched
+
+
+def test_a_lost_extension_race_with_an_explicit_start_is_a_conflict(client: TestClient, admin: dict,
+                                                                     legal: dict) -> None:
+    _, geometry = spot()
+    zone_id = in_force_zone(client, admin, geometry)
+    end = client.get(f"/api/v1/zones/{zone_id}", headers=legal).json()["properties"]["valid_to"]
+    first = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": end, "valid_to": local(days=300)[:10], "decision_ref": "RACE-1"})
+    assert first.status_code == 201
+    second = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
+        "valid_from": end, "valid_to": local(days=320)[:10], "decision_ref": "RACE-2"})
+    assert second.status_code == 409 and "extended meanwhile" in second.json()["detail"]
+    assert second.json()["current"]["designation_end"].startswith(local(days=300)[:10][:7])
+
+
+def test_iso_date_forms_are_whole_days(client: TestClient, admin: dict) -> None:
+    for text in ("2027-03-05", "20270305", "2027-W09-5"):
+        zone = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+            spot()[1], valid_from=local(days=1), valid_to=text, publish=False)).json()
+        assert zone["properties"]["valid_to"] == "2027-03-06T00:00:00+01:00", text
+
+
+def test_a_report_at_a_past_moment_says_what_was_recorded_then(client: TestClient, admin: dict,
+                                                                legal: dict) -> None:
+    import time
+
+    expiring = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        spot()[1], name="Rapport før forlængelse", valid_from=local(days=-30), valid_to=local(days=5))).json()["id"]
+    revoked = in_force_zone(client, admin, spot()[1], name="Rapport før ophævelse")
+    unreferenced = client.post("/api/v1/zones", headers=admin, json=zone_feature(
+        spot()[1], name="Rapport uden reference", decision_ref=None, valid_from=local(minutes=1),
+        valid_to=local(days=200))).json()["id"]
+    time.sleep(1.1)
+    then = local()
+    time.sleep(1.1)
+    assert client.post(f"/api/v1/zones/{expiring}/extend", headers=legal, json={
+        "valid_to": local(days=400)[:10], "decision_ref": "SENERE"}).status_code == 201
+    assert client.post(f"/api/v1/zones/{revoked}/revoke", headers=admin, json={
+        "reason": "Ophævet", "at": local(seconds=-1.5), "override_reason": "Ophævet mundtligt lige før"}
+    ).status_code == 200
+    assert client.patch(f"/api/v1/zones/{unreferenced}", headers=admin,
+                        json={"decision_ref": "UDFYLDT-SENERE"}).status_code == 200
+
+    past = client.get("/api/v1/validity/report", params={"at": then}, headers=legal).json()
+    now = client.get("/api/v1/validity/report", headers=legal).json()
+    assert expiring in [z["zone_id"] for z in past["expiring"]]
+    assert expiring not in [z["zone_id"] for z in now["expiring"]]
+    assert unreferenced in [z["zone_id"] for z in past["missing_decision_ref"]]
+    assert unreferenced not in [z["zone_id"] for z in now["missing_decision_ref"]]
+    status_then = client.get("/api/v1/zones", params={"published_as_of": then, "q": "Rapport før ophævelse"},
+                             headers=legal).json()["features"]
+    assert [f["properties"]["status"] for f in status_then] == ["in_force"]
+    assert revoked not in [o["zone_id"] for o in past["overrides"] if o["action"] == "zone.revoke"]
+    assert past["status_counts"].get("revoked", 0) == now["status_counts"]["revoked"] - 1

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
@@ -248,12 +249,17 @@ def test_archive_only_after_expiry(client: TestClient, tokens: dict, admin: dict
     report = client.get("/api/v1/validity/report", headers=legal).json()
     assert old in [z["zone_id"] for z in report["expired_still_published"]]
     assert client.post(f"/api/v1/zones/{old}/archive", headers=bearer(tokens["officer"]), json={}).status_code == 403
+    time.sleep(1.1)
+    published_then = local()
+    time.sleep(1.1)
     archived = client.post(f"/api/v1/zones/{old}/archive", headers=legal, json={"reason": "Fjernet fra politi.dk"})
     assert archived.status_code == 200
     report = client.get("/api/v1/validity/report", headers=legal).json()
     assert old not in [z["zone_id"] for z in report["expired_still_published"]]
-    before = client.get("/api/v1/validity/report", params={"at": local(minutes=-10)}, headers=legal).json()
+    before = client.get("/api/v1/validity/report", params={"at": published_then}, headers=legal).json()
     assert old in [z["zone_id"] for z in before["expired_still_published"]]  # still published back then
+    earlier = client.get("/api/v1/validity/report", params={"at": local(minutes=-10)}, headers=legal).json()
+    assert old not in [z["zone_id"] for z in earlier["expired_still_published"]]  # not yet recorded then
     _, live_geometry = spot()
     # in force now whatever the date the test runs: from yesterday to 100 days from now (created by an admin
     # recording the decision, so the start before "now" is no retroactive publication)
@@ -461,8 +467,15 @@ def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: 
 
 
 def test_status_agrees_between_listing_and_report(client: TestClient, legal: dict, conn: psycopg.Connection) -> None:
+    # at a moment to come: the statuses as everything stands (zone_status_at)
+    ahead = local(days=3)
+    report = client.get("/api/v1/validity/report", params={"at": ahead}, headers=legal).json()
+    counts = dict(conn.execute("SELECT zone_status_at(id, %s::timestamptz) AS s, count(*) FROM zone GROUP BY 1",
+                               (ahead,)).fetchall())
+    assert report["status_counts"] == counts
+    # at a past moment: as it was known then (zone_status_known), like published_as_of
     at = "2026-11-22T12:00:00+01:00"
     report = client.get("/api/v1/validity/report", params={"at": at}, headers=legal).json()
-    counts = dict(conn.execute("SELECT zone_status_at(id, %s::timestamptz) AS s, count(*) FROM zone GROUP BY 1",
-                               (at,)).fetchall())
+    counts = dict(conn.execute("SELECT zone_status_known(id, %s::timestamptz, %s::timestamptz) AS s, count(*)"
+                               " FROM zone GROUP BY 1", (at, at)).fetchall())
     assert report["status_counts"] == counts

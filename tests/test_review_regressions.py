@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import psycopg
 from fastapi.testclient import TestClient
 
+from geoservice import timeutil
 from geoservice.validity import CSV_COLUMNS
 from tests.conftest import bearer
 from tests.helpers import GOTHERSGADE, offset, square, zone_feature
@@ -54,14 +56,16 @@ def test_revocation_before_a_later_amendment_ends_everything(client: TestClient,
 
 def test_a_scheduled_version_is_revoked_only_from_the_revocation(client: TestClient, tokens: dict) -> None:
     _, geometry = spot()
+    soon = lambda days: timeutil.isoformat_local(timeutil.now() + dt.timedelta(days=days))  # noqa: E731
     zone_id = client.post("/api/v1/zones", headers=bearer(tokens["admin"]), json=zone_feature(
-        geometry, valid_from="2026-03-01T00:00", valid_to="2027-01-01T00:00")).json()["id"]
-    client.post(f"/api/v1/zones/{zone_id}/revoke", headers=bearer(tokens["admin"]),
-                json={"at": "2026-02-15T00:00", "reason": "Trukket tilbage", "override_reason": PAPER})
-    before = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": "2026-02-01T12:00"},
+        geometry, valid_from=soon(20), valid_to=soon(200))).json()["id"]
+    revoked = client.post(f"/api/v1/zones/{zone_id}/revoke", headers=bearer(tokens["legal"]),
+                          json={"at": soon(5), "reason": "Trukket tilbage"})
+    assert revoked.status_code == 200, revoked.text
+    before = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": soon(2)},
                         headers=bearer(tokens["legal"])).json()
     assert before["zone"]["status"] == "scheduled" and before["versions"][0]["status"] == "scheduled"
-    after = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": "2026-02-20T12:00"},
+    after = client.get(f"/api/v1/zones/{zone_id}/history", params={"at": soon(6)},
                        headers=bearer(tokens["legal"])).json()
     # it had not begun: withdrawn (never in force), from the moment the revocation took effect
     assert after["versions"][0]["status"] == "withdrawn" and after["zone"]["status"] == "revoked"

@@ -9,7 +9,7 @@ FROM zone_version v
 JOIN zone z ON z.id = v.zone_id
 JOIN zone_kind k ON k.code = z.kind
 WHERE v.state = 'published' AND NOT isempty(v.effective)
-  AND zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
+  AND zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
   AND EXISTS (SELECT 1 FROM zone_version r
               WHERE r.zone_id = z.id AND r.state = 'published' AND NOT isempty(r.effective)
                 AND upper(r.effective) >= %(since)s)

@@ -45,7 +45,7 @@ SELECT json_build_object(
         WHERE v.state = 'published'
           AND v.effective @> %(t)s::timestamptz
           AND ST_Intersects(v.geom, pt.geom)
-          AND zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
+          AND zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
         ORDER BY z.id, lower(v.valid) DESC
         ) hit
     ), '[]'::json),

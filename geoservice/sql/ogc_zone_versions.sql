@@ -4,7 +4,7 @@
 -- proposal). The access placeholder is the visibility rule; drafts only when %(drafts)s. The geometry is in the
 -- output CRS.
 WITH visible AS (
-    SELECT v.*, z.kind, z.name, z.visibility, z.politikreds_code
+    SELECT v.*, z.kind, z.name, z.visibility
     FROM zone z JOIN zone_version v ON v.zone_id = z.id
     WHERE z.id = %(zone_id)s AND {access} AND (%(drafts)s OR v.state = 'published')
       AND (%(version_no)s::integer IS NULL OR v.version_no = %(version_no)s::integer)

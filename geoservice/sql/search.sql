@@ -10,13 +10,13 @@ WITH hits AS (
     FROM zone z
     JOIN zone_kind k ON k.code = z.kind
     JOIN LATERAL (
-        SELECT v.geom FROM zone_version v
+        SELECT v.geom, v.politikreds_code FROM zone_version v
         WHERE v.zone_id = z.id AND (%(drafts)s OR v.state = 'published')
           AND (NOT %(in_force_only)s OR (v.state = 'published' AND v.effective @> %(t)s::timestamptz))
         ORDER BY (v.effective @> %(t)s::timestamptz) DESC, lower(v.valid) DESC LIMIT 1
     ) v ON true
     WHERE lower(z.name) LIKE '%%' || %(q)s || '%%'
-      AND zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
+      AND zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
     UNION ALL
     SELECT 'sector', s.code, s.name, st.name, st.name, 2, s.geom
     FROM patrol_sector s JOIN police_station st ON st.code = s.station_code

@@ -6,13 +6,13 @@ WITH s AS (
 ),
 visible AS (
     SELECT z.*, k.name_da AS kind_name FROM zone z JOIN zone_kind k ON k.code = z.kind
-    WHERE zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
 ),
 touching AS (
     SELECT DISTINCT z.id, z.name, z.kind, z.kind_name
     FROM visible z JOIN zone_version v ON v.zone_id = z.id AND v.state = 'published'
     CROSS JOIN s
     WHERE ST_Intersects(v.geom, s.geom) AND NOT isempty(v.effective)
+      AND zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
       AND v.effective && tstzrange(%(t)s::timestamptz, %(t)s::timestamptz + make_interval(days => %(days)s), '[]')
 ),
 starting AS (

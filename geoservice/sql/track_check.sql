@@ -11,6 +11,6 @@ FROM pts p
 JOIN zone_version v ON v.state = 'published' AND v.effective @> p.t AND ST_Intersects(v.geom, p.geom)
 JOIN zone z ON z.id = v.zone_id
 JOIN zone_kind k ON k.code = z.kind
-WHERE zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
+WHERE zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
   AND (%(kinds)s::text[] IS NULL OR z.kind = ANY(%(kinds)s::text[]))
 ORDER BY p.i, z.id, lower(v.valid) DESC

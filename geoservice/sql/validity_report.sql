@@ -2,22 +2,35 @@
 -- `classified` step restates zone_status_at (migrations 0005, 0010) over all zones at once; calling the
 -- function per zone costs ten times more. tests/test_lifecycle.py checks that both give the same counts.
 -- Zones the caller may not see are excluded by %(visibilities)s (legal and admin see everything).
--- A report at a past moment lists only what had been recorded by then where the data says when: a gap, an
--- overlap, a missing decision reference or an override appears from the publication of the version that made
--- it, and a zone archived after %(t)s was still published at %(t)s.
+-- A report at a past moment says what the register said then (%(known)s: the moment knowledge is cut, %(t)s for a
+-- past report, 'infinity' for now): versions published by then, endings and revocations recorded by then, a
+-- decision reference as it was then (from the audit log), overrides recorded by then, and a zone archived after
+-- %(t)s as still published. So an extension, a revocation or a late decision reference recorded afterwards does
+-- not change a report at an earlier moment.
 WITH
-params AS (SELECT %(t)s::timestamptz AS t),
+params AS (SELECT %(t)s::timestamptz AS t, %(known)s::timestamptz AS known),
 zones AS (
-    SELECT z.id, z.name, z.kind, z.visibility, z.revoked_at, z.archived_at, k.name_da AS kind_name,
-           k.warning_days, k.definition -> 'warning_days' AS windows
-    FROM zone z JOIN zone_kind k ON k.code = z.kind
+    SELECT z.id, z.name, z.kind, z.visibility,
+           CASE WHEN coalesce(z.revoked_recorded_at, '-infinity') <= params.known THEN z.revoked_at END AS revoked_at,
+           z.archived_at, k.name_da AS kind_name, k.warning_days, k.definition -> 'warning_days' AS windows
+    FROM zone z JOIN zone_kind k ON k.code = z.kind, params
     WHERE z.visibility = ANY(%(visibilities)s)
 ),
 published AS (
-    SELECT v.zone_id, v.id, v.version_no, v.change, v.effective, v.valid, v.decision_ref, v.override_rule,
-           v.override_reason, v.published_at, v.published_by, v.ended_reason, v.ended_at
-    FROM zone_version v JOIN zones z ON z.id = v.zone_id
-    WHERE v.state = 'published'
+    SELECT v.zone_id, v.id, v.version_no, v.change,
+           CASE WHEN v.ended_at IS NULL OR coalesce(v.ended_recorded_at, '-infinity') <= params.known
+                THEN v.effective ELSE v.valid END AS effective,
+           v.valid,
+           CASE WHEN params.known = 'infinity' THEN v.decision_ref
+                -- the value the last audited change by then left (null included); no such change: as it is
+                ELSE coalesce((SELECT a.after -> 'decision_ref' FROM audit_log a
+                               WHERE a.entity = 'zone_version' AND a.entity_id = v.id AND a.at <= params.known
+                               ORDER BY a.seq DESC LIMIT 1), to_jsonb(v.decision_ref)) #>> '{}' END AS decision_ref,
+           v.override_rule, v.override_reason, v.published_at, v.published_by,
+           CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= params.known THEN v.ended_reason END AS ended_reason,
+           CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= params.known THEN v.ended_at END AS ended_at
+    FROM zone_version v JOIN zones z ON z.id = v.zone_id, params
+    WHERE v.state = 'published' AND v.published_at <= params.known
 ),
 -- Islands of unbroken published periods per zone: a new island starts where a period begins after
 -- everything before it has ended.

@@ -24,3 +24,4 @@ SELECT coalesce(json_agg(json_build_object(
        ) ORDER BY v.version_no), '[]'::json)::text AS body
 FROM zone_version v
 WHERE v.zone_id = %(zone_id)s AND (%(drafts)s OR v.state = 'published')
+  AND (%(district)s::text IS NULL OR v.politikreds_code = %(district)s::text)

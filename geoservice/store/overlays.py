@@ -233,7 +233,7 @@ def _filters(q: CountQuery, params: dict[str, Any]) -> list[S.Composable]:
 def _zone_access(access: ZoneFilter, params: dict[str, Any]) -> S.Composable:
     params["visibilities"] = list(access.visibilities)
     params["restricted_kreds"] = access.restricted_politikreds
-    return S.SQL("zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
+    return S.SQL("zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
 def _zone_conditions(q: CountQuery, params: dict[str, Any]) -> S.Composable:
@@ -507,7 +507,9 @@ async def zone_for_effect(conn: AsyncConnection, zone_id: int, access: ZoneFilte
     stmt = S.SQL("""
         SELECT z.id, z.name, z.kind, z.politikreds_code, z.visibility, z.illustrative,
                k.daily_window_start, k.daily_window_end
-        FROM zone z JOIN zone_kind k ON k.code = z.kind WHERE z.id = %(id)s AND {access}
+        FROM zone z JOIN zone_kind k ON k.code = z.kind
+        WHERE z.id = %(id)s
+          AND EXISTS (SELECT 1 FROM zone_version v WHERE v.zone_id = z.id AND {access})
     """).format(access=_zone_access(access, params))
     return await (await conn.execute(stmt, params)).fetchone()
 

@@ -13,7 +13,10 @@ from geoservice.db import query
 
 
 async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter) -> str:
-    cur = await conn.execute(query("validity_report"), {"t": t, "visibilities": list(access.visibilities)})
+    # a report at a past moment uses what had been recorded by then; at now (or later), everything
+    known = t if t < dt.datetime.now(dt.UTC) else "infinity"
+    cur = await conn.execute(query("validity_report"), {"t": t, "known": known,
+                                                        "visibilities": list(access.visibilities)})
     row = await cur.fetchone()
     assert row is not None
     return row["body"]

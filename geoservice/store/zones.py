@@ -86,7 +86,9 @@ STATUS_AS_KNOWN = {
     "chain_end": S.SQL("zone_chain_end_known(z.id, %(t)s, %(known)s)"),
 }
 
-ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, z.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
+# Who may see a zone as it is shown by a version: a restricted zone by the officers of the district of that
+# version's boundary (migrations/0111).
+ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
 def _bbox_match(zq: ZoneQuery, alias: str) -> S.Composable:
@@ -177,12 +179,12 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         draft_cond = S.SQL("") if zq.access.drafts else S.SQL("AND v.state = 'published'")
         picked = S.SQL(
             """
-            SELECT z.id AS zone_id, pv.id AS version_id
+            SELECT z.id AS zone_id, v.id AS version_id
             FROM zone z
             CROSS JOIN LATERAL (
-                SELECT v.id FROM zone_version v WHERE v.zone_id = z.id {draft_cond}
+                SELECT v.id, v.politikreds_code FROM zone_version v WHERE v.zone_id = z.id {draft_cond}
                 ORDER BY {order} LIMIT 1
-            ) pv
+            ) v
             WHERE {conds}
             """
         ).format(draft_cond=draft_cond, order=S.SQL(PICK_VERSION_ORDER), conds=S.SQL(" AND ").join(zone_conds))
@@ -265,7 +267,7 @@ async def version_rows(conn: AsyncConnection, zone_id: int) -> list[dict[str, An
                lower(effective) AS effective_from, upper(effective) AS effective_to,
                isempty(effective) AS never_effective,
                decision_ref, decided_by, legal_basis, reason, published_at, published_by,
-               override_rule, override_reason, created_at, created_by
+               override_rule, override_reason, created_at, created_by, politikreds_code
         FROM zone_version WHERE zone_id = %s ORDER BY version_no
         """,
         (zone_id,),
@@ -489,8 +491,11 @@ async def zone_status(conn: AsyncConnection, zone_id: int, t: dt.datetime) -> st
     return str(row["status"])
 
 
-async def history_versions(conn: AsyncConnection, zone_id: int, t: dt.datetime, drafts: bool) -> str:
-    cur = await conn.execute(query("zone_history"), {"zone_id": zone_id, "t": t, "drafts": drafts})
+async def history_versions(conn: AsyncConnection, zone_id: int, t: dt.datetime, drafts: bool,
+                           district: str | None = None) -> str:
+    """Every version (drafts only when asked); with `district`, only the versions whose boundary lies there."""
+    cur = await conn.execute(query("zone_history"), {"zone_id": zone_id, "t": t, "drafts": drafts,
+                                                     "district": district})
     row = await cur.fetchone()
     assert row is not None
     return row["body"]
