@@ -46,8 +46,8 @@ def test_search_describes_places_in_words_and_ranks_zones_before_shops(demo_clie
     results = demo_client.get("/api/v1/search", params={"q": "Kødbyen", "limit": 20}).json()["results"]
     places = [r for r in results if r["type"] == "place"]
     assert places and not [r for r in results if "=" in (r["detail"] or "")]  # no raw OpenStreetMap tags
-    assert next(r for r in places if r["name"] == "Kødbyen")["detail"] == "Kvarter"
-    assert next(r for r in places if r["name"] == "Kødbyen")["detail_en"] == "Neighbourhood"
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail"] == "Kvarter, København"  # and where
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail_en"] == "Neighbourhood, København"
     zone = next(r for r in results if r["type"] == "zone")
     assert (zone["detail"], zone["detail_en"]) == ("Nattelivszone", "Nightlife zone")
     # the nightlife zone comes before the shops named after the same street

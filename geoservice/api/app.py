@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
+from geoservice.api import basemap, catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
 from geoservice.api.middleware import BodySizeLimit, GZipFor
+from geoservice.basemap import TileProxy
 from geoservice.db import Database
+from geoservice.geocoder import Geocoder
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
@@ -37,9 +39,15 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         db = Database(settings, dbname)
         await db.open()
         app.state.db = db
+        # the configured upstreams (street map tiles, address search), each with its own HTTP client
+        app.state.tiles = TileProxy(settings) if settings.basemap_upstream else None
+        app.state.geocoder = Geocoder(settings) if settings.geocoder_url else None
         try:
             yield
         finally:
+            for upstream in (app.state.tiles, app.state.geocoder):
+                if upstream is not None:
+                    await upstream.close()
             await db.close()
 
     app = FastAPI(
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(catalogue.router)
     app.include_router(places.router)
     app.include_router(overlays.router)
+    app.include_router(basemap.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)
