@@ -154,7 +154,7 @@ def test_a_keyboard_user_finds_a_street_and_asks_am_i_in_a_zone(page, street_ser
 
 def test_staff_pages_draw_streets_too(page, street_server: str, tokens: dict, artifacts: Path) -> None:
     page.goto(f"{street_server}/officer#sector=KBH-CITY-01")
-    page.fill("input[name=token]", tokens["officer"])
+    page.fill("input[name=token]", tokens["admin"])  # admin: both staff pages
     page.click("form.login button")
     page.wait_for_selector("body[data-ready=true]")
     wait_for_tiles(page)
