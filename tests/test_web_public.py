@@ -111,7 +111,7 @@ def test_place_search_and_am_i_in_a_zone(page, live_server: str) -> None:
     page.wait_for_selector("#search-results li")
     page.keyboard.press("Enter")
     here = page.locator("#here")
-    here.locator("h3").first.wait_for()
+    here.locator("h2").first.wait_for()
     text = here.inner_text()
     assert "Nattelivszone Gothersgade" in text
     # a chosen moment is not "now"; the ban is named, the times written the Danish way

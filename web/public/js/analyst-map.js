@@ -189,7 +189,7 @@ async function loadCounts() {
     const names = Object.fromEntries(state.meta.incident_groups.map((g) => [g.code, g.name.da]));
     drawChoropleth(data, valueOf, measure === "count" ? "counts" : "rates", number, (p) => {
       const rows = Object.entries(p.counts).map(([k, v]) => [GS.h("dt", {}, names[k] || k), GS.h("dd", {}, number(v))]);
-      return GS.h("div", { class: "popup" }, GS.h("h3", {}, p.name), GS.h("dl", {},
+      return GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name), GS.h("dl", {},
         GS.h("dt", {}, "I alt"), GS.h("dd", {}, number(p.count)),
         GS.h("dt", {}, "Pr. km²"), GS.h("dd", {}, number(p.per_km2 ?? "–")),
         p.per_1000 !== undefined ? [GS.h("dt", {}, "Pr. 1.000 indb."), GS.h("dd", {}, number(p.per_1000 ?? "–"))] : null,
@@ -221,7 +221,7 @@ async function loadSurvey() {
         GS.h("dt", {}, "95 %-interval"), GS.h("dd", {}, `${percent(s.ci95[0])} – ${percent(s.ci95[1])}`),
         GS.h("dt", {}, "Besvarelser"), GS.h("dd", {}, `${GS.number(s.n, 0)} (effektivt ${number(s.n_effective)})`))
         : GS.h("p", {}, `For få besvarelser til et skøn (n ${typeof p.n === "number" ? GS.number(p.n, 0) : p.n}; mindst ${minimum}).`);
-      return GS.h("div", { class: "popup" }, GS.h("h3", {}, p.name), body);
+      return GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name), body);
     }, { small, uncertain, smallText: `Færre end ${minimum} besvarelser / tilbageholdt` });
     const ci = GS.h("li", { class: "ci" }, swatch("transparent", "#222", "swatch dashed"),
       GS.h("span", {}, `Stiplet kant: 95 %-intervallet er bredere end ${GS.number(WIDE_CI * 100, 0)} procentpoint (usikkert skøn).`));
@@ -234,7 +234,7 @@ async function loadSurvey() {
 async function loadStraf11() {
   const data = await api("/api/v1/overlays/straf11", { period: document.getElementById("straf11-period").value, format: "geojson" });
   return () => {
-    drawChoropleth(data, (p) => p.per_1000, "straf11", number, (p) => GS.h("div", { class: "popup" }, GS.h("h3", {}, p.name),
+    drawChoropleth(data, (p) => p.per_1000, "straf11", number, (p) => GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name),
       GS.h("dl", {}, GS.h("dt", {}, "Anmeldte forbrydelser"), GS.h("dd", {}, number(p.reported_offences)),
         GS.h("dt", {}, "Pr. 1.000 indb."), GS.h("dd", {}, number(p.per_1000)))));
     document.getElementById("status").textContent = `STRAF11 ${data.period}, anmeldelser pr. 1.000 indbyggere. ${data.source}.`;

@@ -463,6 +463,7 @@ const GS = (() => {
       link.setAttribute("aria-label", t(key));
     }
     container.querySelectorAll(".leaflet-popup-close-button").forEach((button) => {
+      button.setAttribute("href", "#"); // "#close" reads as a skip link to nothing; Leaflet prevents the jump
       button.setAttribute("aria-label", t("closePopup"));
       button.title = t("closePopup");
     });
@@ -574,7 +575,7 @@ const GS = (() => {
     ].filter(([, v]) => v);
     const more = continuation(p);
     return h("div", { class: "popup" },
-      h("h3", {}, p.name),
+      h("h2", {}, p.name),
       p.illustrative ? h("span", { class: "badge illustrative" }, t("illustrative")) : null,
       h("dl", {}, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
       more ? h("p", { class: "continues" }, more) : null,

@@ -188,12 +188,12 @@
 
   function recentPopup(p) {
     if (p.type === "insecurity_report") {
-      return GS.h("div", { class: "popup" }, GS.h("h3", {}, "Utryghedsmelding"), GS.h("p", {}, reportCategory(p.category)),
+      return GS.h("div", { class: "popup" }, GS.h("h2", {}, "Utryghedsmelding"), GS.h("p", {}, reportCategory(p.category)),
         GS.h("p", {}, p.text || ""), GS.h("p", {}, `${GS.dateText(p.reported_on)} · ${REPORT_STATUS[p.status] || p.status}`));
     }
     const leaves = overlayCatalogue.incident_groups.flatMap((g) => g.categories);
     const name = leaves.find((c) => c.code === p.category)?.name[GS.lang] || p.category;
-    return GS.h("div", { class: "popup" }, GS.h("h3", {}, name), GS.h("p", {}, GS.dateTime(p.occurred_at)));
+    return GS.h("div", { class: "popup" }, GS.h("h2", {}, name), GS.h("p", {}, GS.dateTime(p.occurred_at)));
   }
 
   // The officer's position → the sector there; say what happened when it fails or lies outside every sector.

@@ -437,7 +437,7 @@
     const when = chosen ? GS.t("answerAt", { time: GS.dateTime(body.at) }) : GS.t("answerNow", { time: GS.dateTime(body.at) });
     const heading = GS.h("p", { class: "answer-for", "data-at": body.at }, GS.t("answerFor", { place: label, when }));
     const zones = body.zones.length
-      ? [GS.h("h3", {}, GS.t("inZones")), GS.h("ul", { class: "hits" }, body.zones.map((z) => GS.h("li", {},
+      ? [GS.h("h2", {}, GS.t("inZones")), GS.h("ul", { class: "hits" }, body.zones.map((z) => GS.h("li", {},
         GS.h("strong", {}, z.name), ` (${GS.kindName(kinds, z.kind)})`, GS.h("br"),
         z.decision_ref ? `${z.decision_ref}: ` : null, periodCell(z),
         z.daily_window ? [GS.h("br"), GS.h("em", {}, GS.dailyWindowText(z, chosen))] : null,
@@ -445,7 +445,7 @@
       : GS.h("p", {}, GS.t("notInZone"));
     const s = body.sector;
     const sector = s ? [
-      GS.h("h3", {}, `${GS.t("sector")}: ${s.name}`),
+      GS.h("h2", {}, `${GS.t("sector")}: ${s.name}`),
       GS.h("p", {}, `${GS.t("station")}: ${s.station.name}`, s.station.address ? `, ${s.station.address}` : null),
       GS.h("ul", { class: "officers" }, s.officers.map((o) => GS.h("li", {}, o.name,
         o.phone ? [" · ", GS.h("a", { href: `tel:${o.phone.replace(/\s/g, "")}` }, o.phone)] : null,
