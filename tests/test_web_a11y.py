@@ -16,7 +16,8 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 def axe(page, base: str, state: str) -> None:
     # popups fade in: judge their colours once they are fully drawn
-    page.wait_for_function("[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(url=f"{base}/vendor/axe-core/axe.min.js")  # same origin: no CSP exception needed
     violations = page.evaluate("""async (tags) => {
@@ -177,7 +178,8 @@ def test_focus_moves_into_a_popup_from_the_list_and_back(page, live_server: str)
     assert close.get_attribute("aria-label") == "Luk"
     close.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.getAttribute('aria-label') === 'Vis på kort: Nattelivszone Gothersgade'")
+    page.wait_for_function(
+        "document.activeElement.getAttribute('aria-label') === 'Vis på kort: Nattelivszone Gothersgade'")
     # Leaflet's own controls speak Danish
     assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom ind"
     assert page.locator(".leaflet-control-zoom-out").get_attribute("aria-label") == "Zoom ud"

@@ -3,6 +3,7 @@ question. Requests are held back with Playwright routing so that an older answer
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -32,10 +33,8 @@ def hold_first(page, pattern: str) -> list:
 
 
 def release(held: list) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the page aborted it (AbortController): nothing left to answer
         held[0].continue_()
-    except Exception:  # the page aborted it (AbortController): nothing left to answer
-        pass
 
 
 def pixel(lon: float, lat: float, zoom: float) -> tuple[float, float]:

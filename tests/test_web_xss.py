@@ -41,12 +41,13 @@ def poisoned(settings: Settings, own_db: str, own_client: TestClient, own_conn: 
         ids.append(created.json()["id"])
         if i == 1:  # a revocation with a payload reason, for the legal timeline
             zone_id = created.json()["id"]
-            revoked = own_client.post(f"/api/v1/zones/{zone_id}/revoke", headers=admin,
-                                      json={"at": "2027-03-01T00:00", "reason": PAYLOADS[0], "decision_ref": PAYLOADS[1]})
+            revoked = own_client.post(f"/api/v1/zones/{zone_id}/revoke", headers=admin, json={
+                "at": "2027-03-01T00:00", "reason": PAYLOADS[0], "decision_ref": PAYLOADS[1]})
             assert revoked.status_code == 200, revoked.text
     # the Din Betjent texts an officer reads: sector, station, officers (there is no API to write them)
     own_conn.execute("UPDATE patrol_sector SET name = %s WHERE code = 'KBH-CITY-01'", (f"Sektor {PAYLOADS[0]}",))
-    own_conn.execute("UPDATE police_station SET name = %s, address = %s, phone = %s, email = %s WHERE code = 'KBH-CITY'",
+    own_conn.execute("UPDATE police_station SET name = %s, address = %s, phone = %s, email = %s"
+                     " WHERE code = 'KBH-CITY'",
                      (f"Station {PAYLOADS[1]}", PAYLOADS[2], '+45 1"><img src=x onerror=window.__xss=1>',
                       "a@b.dk\"><script>window.__xss=1</script>"))
     own_conn.execute("UPDATE officer SET name = %s || ' ' || id, title = %s WHERE sector_code = 'KBH-CITY-01'",
@@ -99,7 +100,8 @@ def test_public_map_shows_payloads_as_text(page, poisoned: tuple[str, int]) -> N
     assert PAYLOADS[1] in popup.inner_text() and PAYLOADS[0] in popup.inner_text()
     nothing_ran(page, dialogs)
     # street zoom: the name as a label; the list; the search; am I in a zone there
-    page.goto(f"{poisoned}/#z=17&c={offset(*GOTHERSGADE, 900, 400)[1]:.5f},{offset(*GOTHERSGADE, 900, 400)[0]:.5f}&t={AT}")
+    lon, lat = offset(*GOTHERSGADE, 900, 400)
+    page.goto(f"{poisoned}/#z=17&c={lat:.5f},{lon:.5f}&t={AT}")
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_selector(".gs-zone-label")
     assert NAME in page.locator(".gs-zone-label").all_inner_texts()
