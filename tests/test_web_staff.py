@@ -141,7 +141,12 @@ def test_find_my_sector_says_what_happened(page, live_server: str, tokens: dict)
     page.click("#locate")
     page.wait_for_function("document.getElementById('locate-status').textContent.includes('ligger i')")
     assert "Amager" in page.locator("#sector-name").inner_text()
-    page.context.set_geolocation({"latitude": 57.0480, "longitude": 9.9200})  # Aalborg: no Din Betjent sector
+    # Din Betjent is national: Aalborg has its sectors too
+    page.context.set_geolocation({"latitude": 57.0480, "longitude": 9.9200})
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('sector-name').textContent.includes('Aalborg')")
+    # water off Amager, inside the coarse kommune outline but outside every sector
+    page.context.set_geolocation({"latitude": 55.6150, "longitude": 12.5322})
     page.click("#locate")
     page.wait_for_function("document.getElementById('locate-status').textContent.includes('ikke i nogen')")
     page.context.clear_permissions()

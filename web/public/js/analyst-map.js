@@ -224,7 +224,7 @@ async function loadSurvey() {
       return GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name), body);
     }, { small, uncertain, smallText: `Færre end ${minimum} besvarelser / tilbageholdt` });
     const ci = GS.h("li", { class: "ci" }, swatch("transparent", "#222", "swatch dashed"),
-      GS.h("span", {}, `Stiplet kant: 95 %-intervallet er bredere end ${GS.number(WIDE_CI * 100, 0)} procentpoint (usikkert skøn).`));
+      GS.h("span", {}, `Stiplet kant: 95 %-konfidensintervallet er bredere end ${GS.number(WIDE_CI * 100, 0)} procentpoint (usikkert skøn).`));
     document.getElementById("legend").append(ci);
     document.getElementById("status").textContent =
       `Tryghedsindeks ${data.year}: ${GS.countText(data.features.length, "område", "områder")}.`;
