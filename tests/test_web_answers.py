@@ -157,3 +157,33 @@ def test_legal_as_of_shows_only_the_newest_check(page, live_server: str, tokens:
     page.wait_for_timeout(800)
     result = page.locator("#asof-result").inner_text()
     assert "20. oktober 2025 kl. 14.00" in result and "20. september" not in result
+
+
+def test_the_map_follows_next_links_and_says_what_it_does_not_draw(page, live_server: str, client) -> None:
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/v1/zones?" in request.url else None)
+    # pages of three zones: the map follows the `next` links to the end
+    page.route("**/api/v1/zones?*",
+               lambda route: route.continue_(url=route.request.url.replace("limit=1000", "limit=3")))
+    open_map(page, live_server, "#z=7&c=56.2,11.0&t=2025-09-05T12:00")
+    expected = client.get("/api/v1/zones", params={"limit": 1000, "at": "2025-09-05T12:00"}).json()["numberMatched"]
+    assert expected > 6 and len(asked) >= expected // 3
+    assert page.locator("path.gs-zone").count() == expected
+    assert page.locator("#draw-note").is_hidden()
+    page.unroute("**/api/v1/zones?*")
+
+    # more zones in the view than the map draws (here: the server says so and stops giving pages): it is said
+    def fewer(route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["numberMatched"] += 7
+        body["links"] = [link for link in body["links"] if link["rel"] != "next"]
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/zones?*", fewer)
+    page.fill("#time", "2025-09-06T12:00")
+    page.locator("#time").dispatch_event("change")
+    page.wait_for_function("!document.getElementById('draw-note').hidden")
+    drawn = page.locator("path.gs-zone").count()
+    assert page.locator("#draw-note").inner_text() == (
+        f"Kortet tegner {drawn} af {drawn + 7} zoner i udsnittet; zoom ind for at se resten.")

@@ -112,7 +112,7 @@ async function redraw() {
     document.body.dataset.ready = "true";
   } catch (error) {
     if (!current()) return;
-    status.textContent = `Kunne ikke hente data: ${error.message}`;
+    status.textContent = `Kunne ikke hente data: ${GS.errorText(error)}`;
     document.body.dataset.ready = "error";
   }
 }
