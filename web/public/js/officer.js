@@ -56,7 +56,12 @@
     overlayCatalogue = await GS.api("/api/v1/overlays");
     const until = document.getElementById("recent-until");
     until.value = GS.localInputValue().slice(0, 10);
-    until.addEventListener("change", () => loadRecent(document.getElementById("sector-select").value));
+    until.addEventListener("change", () => {
+      // a year typed digit by digit ("0002-…") is not a date to ask about
+      const year = Number(until.value.slice(0, 4));
+      if (until.value && (year < 1990 || year > 2100)) return;
+      loadRecent(document.getElementById("sector-select").value);
+    });
     GS.addReferenceLayers(map, await GS.api("/api/v1/config", { auth: false })).catch(() => {});
     if (wanted) await selectSector(wanted);
   }
