@@ -164,6 +164,14 @@ class PayloadTooLarge(GeoserviceError):
     title = "Request body too large"
 
 
+class UpstreamUnavailable(GeoserviceError):
+    """A configured upstream (the street map's tile server, the address search) did not answer usably."""
+
+    status = 502
+    slug = "upstream-unavailable"
+    title = "Upstream service unavailable"
+
+
 class SetupError(GeoserviceError):
     """Something the installation should have provided is missing (web assets, server binaries)."""
 

@@ -1,8 +1,10 @@
-"""Offline place search: zones, sectors, stations, reference areas, OpenStreetMap places and typed coordinates.
-Nothing is sent to an outside geocoder."""
+"""Place search: zones, sectors, stations, reference areas, OpenStreetMap places and typed coordinates from the
+offline index, and streets and addresses from the configured geocoder (asked by this service, never by the
+browser; see geoservice/geocoder.py). With no geocoder, or when it fails, the offline index answers alone."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from geoservice import timeutil
 from geoservice.access import Principal, zone_filter
 from geoservice.db import Database
+from geoservice.geocoder import Geocoder
 from geoservice.geometry import in_denmark_bbox
 from geoservice.store import reference as store
 
@@ -122,8 +125,10 @@ def place_label(category: str | None) -> tuple[str, str]:
     return _PLACE_LABELS.get(category) or _KEY_LABELS.get(category.split("=", 1)[0], _GENERIC)
 
 
-async def search(db: Database, principal: Principal, q: str, at: dt.datetime | None, limit: int
-                 ) -> list[dict[str, Any]]:
+async def search(db: Database, principal: Principal, q: str, at: dt.datetime | None, limit: int,
+                 near: tuple[float, float] | None = None, geocoder: Geocoder | None = None) -> dict[str, Any]:
+    """Results best first, and where streets and addresses came from: `geocoder` is "ok", "unavailable" (the
+    configured upstream failed; the offline index answered alone) or "off" (none configured)."""
     results: list[dict[str, Any]] = []
     coordinates = parse_coordinates(q)
     if coordinates:
@@ -132,7 +137,7 @@ async def search(db: Database, principal: Principal, q: str, at: dt.datetime | N
                         "detail": "Koordinater", "detail_en": "Coordinates", "lon": lon, "lat": lat, "bbox": None})
     text = q.strip().lower()
     if len(text) < 2 or coordinates:
-        return results
+        return {"results": results, "geocoder": "off" if geocoder is None else "ok"}
     access = zone_filter(principal)
     params = {
         "q": text.replace("\\", "").replace("%", "").replace("_", ""),
@@ -142,11 +147,26 @@ async def search(db: Database, principal: Principal, q: str, at: dt.datetime | N
         "in_force_only": access.only_in_force,
         "drafts": access.drafts,
         "limit": limit,
+        "near_lon": near[0] if near else None,
+        "near_lat": near[1] if near else None,
     }
+    upstream = asyncio.create_task(geocoder.search(q, limit)) if geocoder else None
     async with db.connection() as conn:
         rows = await store.search(conn, params)
+    offline = []
     for row in rows:
-        if row["type"] == "place":  # the raw tag stays out of sight: citizens get words
+        if row["type"] == "place":  # the raw tag stays out of sight: citizens get words, and where it is
             row["detail"], row["detail_en"] = place_label(row["detail"])
-        results.append({**row, "bbox": list(row["bbox"]) if row["bbox"] else None})
-    return results
+            if row.get("town"):
+                row["detail"] = f"{row['detail']}, {row['town']}"
+                row["detail_en"] = f"{row['detail_en']}, {row['town']}"
+        row.pop("town", None)
+        offline.append({**row, "bbox": list(row["bbox"]) if row["bbox"] else None})
+    if upstream is None:
+        return {"results": offline, "geocoder": "off"}
+    answer = await upstream
+    # A zone, sector or area named exactly what was typed comes first; then the streets and addresses of the
+    # register; then the rest of the offline index (a shop that merely has the street in its name comes last).
+    exact = [r for r in offline if r["name"].lower() == text and r["type"] != "place"]
+    rest = [r for r in offline if r not in exact]
+    return {"results": (exact + answer.results + rest)[:limit], "geocoder": answer.status}

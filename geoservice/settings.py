@@ -41,9 +41,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     max_upload_bytes: int = 200_000_000
 
-    # Online base layer, off unless configured (the service works with no internet).
+    # The street map, off unless configured (the service works with no internet): an upstream tile URL template
+    # in Web Mercator with {z}, {x} and {y} (a token may be part of it; it never reaches a browser), served by our
+    # own caching proxy at /basemap/tiles/{z}/{x}/{y}. TILE_URL is the former name (then the browser fetched it
+    # directly) and is read as the upstream when TILE_UPSTREAM is unset.
+    tile_upstream: str | None = None
     tile_url: str | None = None
     tile_attribution: str = "© OpenStreetMap contributors"
+    tile_max_zoom: int = Field(default=19, ge=0, le=22)
+    tile_cache_dir: Path = REPO_ROOT / ".cache" / "tiles"
+    tile_cache_days: float = Field(default=30, gt=0)
+    # Street and address search: the base URL of a Dataforsyningen-style search API (gsearch: {url}/{resource}?q=
+    # answering a JSON list with `visningstekst` and `geometri`), its token, and how long answers are kept.
+    geocoder_url: str | None = None
+    geocoder_token: str | None = None
+    geocoder_cache_dir: Path = REPO_ROOT / ".cache" / "geocoder"
+    geocoder_cache_days: float = Field(default=7, gt=0)
+    # Both upstreams: how long to wait, and who is asking (tile servers' usage policies want a contact).
+    upstream_timeout_s: float = Field(default=8, gt=0)
+    upstream_user_agent: str | None = None
 
     # The day the demo's rolling "last 30 days" slice ends before (default: today in Copenhagen); fixed in the
     # tests so that a run across midnight loads the same demo twice.
@@ -69,6 +85,10 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(default=30.0, ge=0)
     webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
     webhook_max_attempts: int = Field(default=10, ge=1)
+
+    @property
+    def basemap_upstream(self) -> str | None:
+        return self.tile_upstream or self.tile_url
 
     def conninfo(self, dbname: str | None = None) -> str:
         """Connection string for the configured database (or another database on the same server)."""

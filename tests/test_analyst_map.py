@@ -61,7 +61,7 @@ def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens:
     login(page, tokens["analyst"])
     page.wait_for_selector("body[data-ready=true]")
     assert page.evaluate("sessionStorage.getItem('geoservice.token')") == tokens["analyst"]
-    assert "test-analyst (analyst)" in page.locator("#auth").inner_text()
+    assert "test-analyst (analytiker)" in page.locator("#auth").inner_text()  # the role in Danish
     # 99 kommuner (with Christiansø) coloured, on top of the reference base layers
     shapes = page.locator(".leaflet-overlay-pane path.leaflet-interactive")
     assert shapes.count() == 99

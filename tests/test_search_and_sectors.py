@@ -46,8 +46,8 @@ def test_search_describes_places_in_words_and_ranks_zones_before_shops(demo_clie
     results = demo_client.get("/api/v1/search", params={"q": "Kødbyen", "limit": 20}).json()["results"]
     places = [r for r in results if r["type"] == "place"]
     assert places and not [r for r in results if "=" in (r["detail"] or "")]  # no raw OpenStreetMap tags
-    assert next(r for r in places if r["name"] == "Kødbyen")["detail"] == "Kvarter"
-    assert next(r for r in places if r["name"] == "Kødbyen")["detail_en"] == "Neighbourhood"
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail"] == "Kvarter, København"  # and where
+    assert next(r for r in places if r["name"] == "Kødbyen")["detail_en"] == "Neighbourhood, København"
     zone = next(r for r in results if r["type"] == "zone")
     assert (zone["detail"], zone["detail_en"]) == ("Nattelivszone", "Nightlife zone")
     # the nightlife zone comes before the shops named after the same street
@@ -120,7 +120,26 @@ def test_sector_upcoming_changes(demo_client: TestClient, tokens: dict) -> None:
 
 def test_sectors_layer_and_me(demo_client: TestClient, tokens: dict) -> None:
     fc = demo_client.get("/api/v1/sectors").json()
-    assert len(fc["features"]) == 28 and all(f["properties"]["illustrative"] for f in fc["features"])
+    assert all(f["properties"]["illustrative"] for f in fc["features"])
+    codes = [f["properties"]["code"] for f in fc["features"]]
+    assert len([c for c in codes if c.startswith("KBH-")]) == 28  # Københavns Politi's organisation
     assert demo_client.get("/api/v1/me").json()["role"] == "public"
     me = demo_client.get("/api/v1/me", headers=bearer(tokens["officer"])).json()
     assert me == {"role": "officer", "username": "test-officer", "politikreds": "11", "sector": "KBH-CITY-01"}
+
+
+def test_every_politikreds_has_din_betjent_sectors(demo_client: TestClient, conn) -> None:
+    """Din Betjent is national: every politikreds has sectors (illustrative, from its kommuner), each served by a
+    station at a police station of OpenStreetMap, so the lookup and the sector page work in Aalborg and Odense."""
+    kredse = {r[0] for r in conn.execute("SELECT code FROM reference_area WHERE area_type = 'politikreds'")}
+    with_sectors = {r[0] for r in conn.execute("SELECT DISTINCT politikreds_code FROM patrol_sector")}
+    assert kredse == with_sectors and len(kredse) == 12
+    uncovered = conn.execute("""SELECT count(*) FROM reference_area k WHERE k.area_type = 'kommune'
+        AND NOT EXISTS (SELECT 1 FROM patrol_sector s WHERE s.kommune_code = k.code)
+        AND k.code NOT IN ('0101', '0147', '0155', '0185')""").fetchone()[0]
+    assert uncovered == 0
+    for lat, lon, town in ((57.0480, 9.9200, "Aalborg"), (55.3960, 10.3880, "Odense")):
+        sector = demo_client.get("/api/v1/lookup", params={"lat": lat, "lon": lon}).json()["sector"]
+        assert sector and town in sector["name"] and sector["officers"] and sector["illustrative"]
+        detail = demo_client.get(f"/api/v1/sectors/{sector['code']}").json()
+        assert detail["station"]["name"] and detail["neighbours"]["features"]

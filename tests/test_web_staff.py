@@ -34,16 +34,19 @@ def test_staff_views_refuse_without_a_token(page, live_server: str, path: str) -
     assert_local_only(page)
 
 
-@pytest.mark.parametrize(("path", "who"), [("/officer", "analyst"), ("/legal", "officer")],
+@pytest.mark.parametrize(("path", "who", "role"),
+                         [("/officer", "analyst", "analytiker"), ("/legal", "officer", "betjent")],
                          ids=["officer-as-analyst", "legal-as-officer"])
-def test_staff_views_refuse_the_wrong_role(page, live_server: str, tokens: dict, path: str, who: str) -> None:
+def test_staff_views_refuse_the_wrong_role(page, live_server: str, tokens: dict, path: str, who: str, role: str
+                                           ) -> None:
     page.goto(live_server + path)
     page.wait_for_selector("form.login")
     login(page, tokens[who])
     page.wait_for_function("document.querySelector('form.login .message').textContent.includes('kræver rollen')")
     message = page.locator("form.login .message").inner_text()
     # a valid key of the wrong role: the role lacks access, the key is not called bad
-    assert f"rollen {who} har ikke adgang" in message and "ikke godkendt" not in message
+    # the role named in Danish, not by its code, in a Danish sentence
+    assert f"rollen {role} har ikke adgang" in message and "ikke godkendt" not in message and who not in message
     assert page.locator("#sheet, #content").first.is_hidden()
 
 
@@ -108,7 +111,7 @@ def test_officer_print_sheet_is_one_a4_page_with_the_sector_fitted(page, live_se
     pages = re.compile(rb"/Type\s*/Page[^s]")
     assert len(pages.findall(page.pdf(format="A4"))) == 1  # printing straight away (beforeprint)
     page.emulate_media(media="print")  # as the browser does for printing: the page refits the map
-    page.wait_for_function("document.getElementById('map').style.height === '100mm'")
+    page.wait_for_function("document.getElementById('map').style.height === '95mm'")
     assert inside(page.locator("path.gs-sector").bounding_box(), page.locator("#map").bounding_box())
     pdf = page.pdf(format="A4")
     (artifacts / f"officer-sheet-{sector}.pdf").write_bytes(pdf)
@@ -138,7 +141,12 @@ def test_find_my_sector_says_what_happened(page, live_server: str, tokens: dict)
     page.click("#locate")
     page.wait_for_function("document.getElementById('locate-status').textContent.includes('ligger i')")
     assert "Amager" in page.locator("#sector-name").inner_text()
-    page.context.set_geolocation({"latitude": 57.0480, "longitude": 9.9200})  # Aalborg: no Din Betjent sector
+    # Din Betjent is national: Aalborg has its sectors too
+    page.context.set_geolocation({"latitude": 57.0480, "longitude": 9.9200})
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('sector-name').textContent.includes('Aalborg')")
+    # water off Amager, inside the coarse kommune outline but outside every sector
+    page.context.set_geolocation({"latitude": 55.6150, "longitude": 12.5322})
     page.click("#locate")
     page.wait_for_function("document.getElementById('locate-status').textContent.includes('ikke i nogen')")
     page.context.clear_permissions()

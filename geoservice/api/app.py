@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from geoservice import __version__
 from geoservice.api import (
+    basemap,
     catalogue,
     feeds,
     lifecycle,
@@ -24,8 +25,10 @@ from geoservice.api import (
     zones,
 )
 from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet
+from geoservice.basemap import TileProxy
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
+from geoservice.geocoder import Geocoder
 from geoservice.settings import Settings, get_settings
 
 # Responses worth compressing: layers and exports, and the web assets.
@@ -53,11 +56,17 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         app.state.db = db
         # webhook deliveries from the outbox, in this process (settings.webhook_worker; README, Feeds)
         worker = BackgroundWorker(db, settings) if settings.webhook_worker else None
+        # the configured upstreams (street map tiles, address search), each with its own HTTP client
+        app.state.tiles = TileProxy(settings) if settings.basemap_upstream else None
+        app.state.geocoder = Geocoder(settings) if settings.geocoder_url else None
         try:
             yield
         finally:
             if worker is not None:
                 await worker.stop()
+            for upstream in (app.state.tiles, app.state.geocoder):
+                if upstream is not None:
+                    await upstream.close()
             await db.close()
 
     app = FastAPI(
@@ -80,6 +89,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(feeds.router)
     app.include_router(webhooks.router)
     app.include_router(ogc.router)
+    app.include_router(basemap.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

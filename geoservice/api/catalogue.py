@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep
+from geoservice.basemap import TILE_PATH
 from geoservice.layers import credits, get_layers
 from geoservice.store import reference
 
@@ -50,10 +51,14 @@ async def reference_areas(
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/config", summary="Settings the web pages need (base layer, credits)")
+@router.get("/config", summary="Settings the web pages need (street map, credits)")
 async def config(settings: SettingsDep) -> dict:
+    # the street map is our own proxy's path: the browser never learns, or asks, the upstream
+    streets = bool(settings.basemap_upstream)
     return {
-        "tile_url": settings.tile_url,
-        "tile_attribution": settings.tile_attribution if settings.tile_url else None,
+        "tile_url": TILE_PATH if streets else None,
+        "tile_attribution": settings.tile_attribution if streets else None,
+        "tile_max_zoom": settings.tile_max_zoom if streets else None,
+        "address_search": bool(settings.geocoder_url),
         "credits": list(credits()),
     }

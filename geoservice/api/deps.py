@@ -151,6 +151,21 @@ def parse_csv(value: str | None) -> list[str] | None:
     return items or None
 
 
+def parse_point(value: str | None, field: str) -> tuple[float, float] | None:
+    """'lon,lat' in EPSG:4326, or None."""
+    if not value:
+        return None
+    try:
+        lon, lat = (float(p) for p in value.split(","))
+    except ValueError:
+        raise InvalidInput(f"{field} must be lon,lat", errors=[FieldError(field, "expected two numbers: lon,lat")]
+                           ) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or lon != lon or lat != lat:
+        raise InvalidInput(f"{field} is not a longitude/latitude",
+                           errors=[FieldError(field, "outside -180..180, -90..90")])
+    return lon, lat
+
+
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     if not value:
         return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from geoservice import maps, search, timeutil
 from geoservice import sectors as sectors_domain
-from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv
+from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv, parse_point
 from geoservice.store import reference
 from geoservice.zones import check_kinds
 
@@ -19,16 +19,21 @@ router = APIRouter(prefix="/api/v1", tags=["places"])
 SectorCode = Annotated[str, Path(pattern=r"^[A-Z0-9-]{2,40}$", description="Sector code, e.g. KBH-CITY-01")]
 
 
-@router.get("/search", summary="Offline place search: zones, sectors, stations, areas, places, coordinates")
+@router.get("/search", summary="Place search: streets and addresses (configured geocoder), zones, sectors, "
+                                 "stations, areas, places, coordinates")
 async def place_search(
+    request: Request,
     db: DbDep,
     principal: PrincipalDep,
     at: AtDep,
     q: Annotated[str, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    near: Annotated[str | None, Query(description="lon,lat (EPSG:4326) of the map's centre: nearer places first")]
+    = None,
 ) -> Response:
-    results = await search.search(db, principal, q, at, limit)
-    return Response(orjson.dumps({"query": q, "results": results}), media_type="application/json")
+    answer = await search.search(db, principal, q, at, limit, near=parse_point(near, "near"),
+                                 geocoder=request.app.state.geocoder)
+    return Response(orjson.dumps({"query": q, **answer}), media_type="application/json")
 
 
 @router.get("/me", summary="Who the token belongs to (role, politikreds, sector)")

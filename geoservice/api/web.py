@@ -19,6 +19,9 @@ VENDOR_ASSETS = {
     "leaflet": "leaflet/dist",
     "leaflet-heat": "leaflet.heat/dist",
     "swagger-ui": "swagger-ui-dist",
+    # axe-core: the accessibility checker the browser tests run in every page (served here, so a page's
+    # Content-Security-Policy need not be loosened to inject it)
+    "axe-core": "axe-core",
 }
 
 
@@ -37,6 +40,7 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
         "/officer": public / "officer.html",
         "/legal": public / "legal.html",
         "/analyst": public / "analyst.html",
+        "/tilgaengelighed": public / "tilgaengelighed.html",  # the accessibility statement
     }
 
     for route, file in pages.items():

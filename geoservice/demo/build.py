@@ -41,6 +41,7 @@ class Station:
     point: Point
     phone: str | None = None
     email: str | None = None
+    politikreds: str | None = None  # None: the Copenhagen organisation's politikreds
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Sector:
     kommune_code: str
     geom: MultiPolygon
     officers: list[dict[str, str]] = field(default_factory=list)
+    politikreds: str | None = None
 
 
 @dataclass
@@ -187,7 +189,8 @@ def _strips(geom: BaseGeometry, count: int) -> list[tuple[str, BaseGeometry]]:
     return [(names[i], part(cuts[i], cuts[i + 1])) for i in range(count)]
 
 
-def build_sectors(reference: list[ReferenceArea], layers_dir: Path) -> tuple[str, list[Station], list[Sector]]:
+def build_sectors(reference: list[ReferenceArea], layers_dir: Path, data_dir: Path | None = None
+                  ) -> tuple[str, list[Station], list[Sector]]:
     spec = yaml.safe_load((layers_dir / "demo" / "sectors.yaml").read_text(encoding="utf-8"))
     bydele = {a.code: a for a in reference if a.area_type == "bydel"}
     kommuner = {a.code: a for a in reference if a.area_type == "kommune"}
@@ -196,6 +199,21 @@ def build_sectors(reference: list[ReferenceArea], layers_dir: Path) -> tuple[str
     sectors: list[Sector] = []
     firsts, lasts = spec["first_names"], spec["last_names"]
     n_officer = 0
+
+    def next_officers() -> list[dict[str, str]]:
+        nonlocal n_officer
+        officers = []
+        for _ in range(spec["officers_per_sector"]):
+            first = firsts[n_officer % len(firsts)]
+            last = lasts[(n_officer // len(firsts) + n_officer) % len(lasts)]
+            n_officer += 1
+            officers.append({
+                "name": f"{first} {last}",
+                "phone": f"+45 00 00 {n_officer // 100:02d} {n_officer % 100:02d}",
+                "email": f"{first.lower()}.{last.lower()}@demo.invalid".replace("ø", "oe"),
+            })
+        return officers
+
     for st in spec["stations"]:
         point = reproject(Point(*st["lonlat"]), 4326, STORAGE_SRID)
         stations.append(Station(st["code"], st["name"], st["address"], point, st.get("phone"), st.get("email")))
@@ -210,17 +228,15 @@ def build_sectors(reference: list[ReferenceArea], layers_dir: Path) -> tuple[str
             for suffix, piece in _strips(geom, area["strips"]):
                 code = f"{st['code']}-{len(sectors) + 1:02d}"
                 name = f"{label} {suffix}".strip()
-                officers = []
-                for _ in range(spec["officers_per_sector"]):
-                    first = firsts[n_officer % len(firsts)]
-                    last = lasts[(n_officer // len(firsts) + n_officer) % len(lasts)]
-                    n_officer += 1
-                    officers.append({
-                        "name": f"{first} {last}",
-                        "phone": f"+45 00 00 {n_officer // 100:02d} {n_officer % 100:02d}",
-                        "email": f"{first.lower()}.{last.lower()}@demo.invalid".replace("ø", "oe"),
-                    })
-                sectors.append(Sector(code, f"Din Betjent {name}", st["code"], kommune, _multi(piece), officers))
+                sectors.append(Sector(code, f"Din Betjent {name}", st["code"], kommune, _multi(piece), next_officers()))
+    if data_dir is not None and spec.get("national"):
+        from geoservice.demo.national_sectors import build_national
+
+        more_stations, more_sectors = build_national(
+            reference, data_dir, spec["national"], make_station=Station, make_sector=Sector, strips=_strips,
+            officers=next_officers, multi=_multi)
+        stations += more_stations
+        sectors += more_sectors
     return str(spec["politikreds"]), stations, sectors
 
 
@@ -322,7 +338,7 @@ def build_places(data_dir: Path) -> Places:
 
 def build(data_dir: Path, layers_dir: Path) -> DemoData:
     reference = build_reference(data_dir, layers_dir)
-    politikreds, stations, sectors = build_sectors(reference, layers_dir)
+    politikreds, stations, sectors = build_sectors(reference, layers_dir, data_dir)
     zones = build_zones(reference, data_dir, layers_dir)
     return DemoData(reference, politikreds, stations, sectors, zones, build_places(data_dir))
 

@@ -66,13 +66,14 @@ async def load(conn: AsyncConnection, data: DemoData, layers: Layers) -> LoadRep
             })
         for station in data.stations:
             report.stations_changed += await demo_store.upsert_station(conn, {
-                "code": station.code, "name": station.name, "kreds": data.politikreds,
+                "code": station.code, "name": station.name, "kreds": station.politikreds or data.politikreds,
                 "address": station.address, "phone": station.phone, "email": station.email,
                 "wkb": _wkb(station.point),
             })
         for sector in data.sectors:
             report.sectors_changed += await demo_store.upsert_sector(conn, {
-                "code": sector.code, "name": sector.name, "station": sector.station_code, "kreds": data.politikreds,
+                "code": sector.code, "name": sector.name, "station": sector.station_code,
+                "kreds": sector.politikreds or data.politikreds,
                 "kommune": sector.kommune_code, "wkb": _wkb(sector.geom)})
             for officer in sector.officers:
                 report.officers_changed += await demo_store.upsert_officer(conn, {"sector": sector.code, **officer})

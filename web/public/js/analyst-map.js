@@ -27,11 +27,10 @@ async function start() {
 }
 
 async function createMap() {
-  state.map = L.map("map").setView([56.0, 10.8], 7);
-  state.map.attributionControl.setPrefix(false);
+  state.map = GS.createMap("map", { center: [56.0, 10.8], zoom: 7 });
   const config = await GS.api("/api/v1/config", { auth: false });
   document.getElementById("credits").textContent = config.credits.join(" · ");
-  state.map.attributionControl.addAttribution(config.credits[0]);
+  state.map.attributionControl.addAttribution(GS.escapeHtml(config.credits[0]));
   await GS.addReferenceLayers(state.map, config);
 }
 
@@ -45,10 +44,10 @@ function fillControls(meta) {
   document.getElementById("from").value = iso(start);
   document.getElementById("to").value = iso(end);
   const cats = document.getElementById("categories");
-  cats.innerHTML = meta.incident_groups.map((g) =>
-    `<label><input type="checkbox" name="category" value="${GS.escapeHtml(g.code)}" checked> ${GS.escapeHtml(g.name.da)}</label>`).join("");
+  GS.fill(cats, meta.incident_groups.map((g) => GS.h("label", {},
+    GS.h("input", { type: "checkbox", name: "category", value: g.code, checked: true }), ` ${g.name.da}`)));
   const years = document.getElementById("survey-year");
-  years.innerHTML = meta.survey_years.map((y) => `<option>${y}</option>`).join("");
+  GS.fill(years, meta.survey_years.map((y) => GS.h("option", {}, y)));
   years.value = meta.survey_years[meta.survey_years.length - 1];
   document.getElementById("straf11-period").value = meta.straf11_quarters ? meta.straf11_quarters[1] : "";
 }
@@ -113,12 +112,13 @@ async function redraw() {
     document.body.dataset.ready = "true";
   } catch (error) {
     if (!current()) return;
-    status.textContent = `Kunne ikke hente data: ${error.message}`;
+    status.textContent = `Kunne ikke hente data: ${GS.errorText(error)}`;
     document.body.dataset.ready = "error";
   }
 }
 
-// Quantile class breaks over the values shown (rules: layers/overlays.yaml, choropleth).
+// Quantile class breaks over the values shown (rules: layers/overlays.yaml, choropleth). Values that count
+// for nothing (an area with too few respondents) are left out, so they cannot stretch the classes.
 function classes(values, count) {
   const sorted = values.filter((v) => typeof v === "number").sort((a, b) => a - b);
   if (!sorted.length) return [];
@@ -132,30 +132,50 @@ function classOf(value, breaks) {
   return index < 0 ? breaks.length - 1 : index;
 }
 
-function drawChoropleth(data, valueOf, palette, format, popup, opacityOf = () => 0.75) {
+function swatch(fill, border, className = "swatch") {
+  const span = GS.h("span", { class: className, "aria-hidden": "true" });
+  span.style.background = fill;
+  span.style.borderColor = border;
+  return span;
+}
+
+// `options.uncertain(p)`: the area's estimate is too uncertain to read as a class (drawn hatched, with a dashed
+// outline, and said in the legend); `options.small(p)`: too few answers to count (grey, outside the classes).
+function drawChoropleth(data, valueOf, palette, format, popup, options = {}) {
   const conf = state.meta.choropleth;
   const colours = conf.palettes[palette];
-  const breaks = classes(data.features.map((f) => valueOf(f.properties)), Math.min(conf.classes, colours.length));
+  const counts = (p) => !options.small || !options.small(p);
+  const values = data.features.filter((f) => counts(f.properties)).map((f) => valueOf(f.properties));
+  const breaks = classes(values, Math.min(conf.classes, colours.length));
+  // under a heat layer the areas are drawn faintly, so the heat reads on top of them
+  const fillOpacity = document.getElementById("heat").checked ? 0.35 : 0.75;
   if (state.layer) state.map.removeLayer(state.layer);
   state.layer = L.geoJSON(data, {
     style: (f) => {
       const v = valueOf(f.properties);
-      if (typeof v !== "number") return Object.assign({}, conf.withheld);
-      return Object.assign({}, conf.outline, { fillColor: colours[classOf(v, breaks)], fillOpacity: opacityOf(f.properties) });
+      if (typeof v !== "number" || !counts(f.properties)) return Object.assign({}, conf.withheld);
+      const style = Object.assign({}, conf.outline, { fillColor: colours[classOf(v, breaks)], fillOpacity });
+      if (options.uncertain && options.uncertain(f.properties)) {
+        Object.assign(style, { dashArray: "4 3", weight: 2, color: "#222", className: "gs-uncertain" });
+      }
+      return style;
     },
-    onEachFeature: (f, l) => l.bindPopup(popup(f.properties)),
+    onEachFeature: (f, l) => l.bindPopup(() => popup(f.properties)),
   }).addTo(state.map);
-  const legend = document.getElementById("legend");
-  let lower = breaks.length ? Math.min(...data.features.map((f) => valueOf(f.properties)).filter((v) => typeof v === "number")) : 0;
-  legend.innerHTML = breaks.map((b, i) => {
+  const numbers = values.filter((v) => typeof v === "number");
+  let lower = numbers.length ? Math.min(...numbers) : 0;
+  const items = breaks.map((b, i) => {
     const text = `${format(lower)} – ${format(b)}`;
     lower = b;
-    return `<li><span class="swatch" style="background:${colours[i]};border-color:#555"></span><span>${GS.escapeHtml(text)}</span></li>`;
-  }).join("") + `<li><span class="swatch" style="background:${conf.withheld.fillColor};border-color:#969696"></span><span>Tilbageholdt / ingen data</span></li>`;
+    return GS.h("li", {}, swatch(colours[i], "#555"), GS.h("span", {}, text));
+  });
+  items.push(GS.h("li", {}, swatch(conf.withheld.fillColor, "#969696"),
+    GS.h("span", {}, options.smallText || "Tilbageholdt / ingen data")));
+  GS.fill(document.getElementById("legend"), items);
 }
 
-const number = (v) => (typeof v === "number" ? v.toLocaleString("da-DK", { maximumFractionDigits: 2 }) : v);
-const percent = (v) => `${(100 * v).toLocaleString("da-DK", { maximumFractionDigits: 1 })} %`;
+const number = (v) => GS.number(v);
+const percent = (v) => `${GS.number(100 * v, 1)} %`;
 
 // Each load* fetches its data and returns a function that draws it (called only for the latest redraw).
 async function loadCounts() {
@@ -168,51 +188,62 @@ async function loadCounts() {
     const valueOf = (p) => (measure === "count" ? p.count : p[measure]);
     const names = Object.fromEntries(state.meta.incident_groups.map((g) => [g.code, g.name.da]));
     drawChoropleth(data, valueOf, measure === "count" ? "counts" : "rates", number, (p) => {
-      const rows = Object.entries(p.counts).map(([k, v]) => `<dt>${GS.escapeHtml(names[k] || k)}</dt><dd>${GS.escapeHtml(number(v))}</dd>`).join("");
-      return `<div class="popup"><h3>${GS.escapeHtml(p.name)}</h3><dl><dt>I alt</dt><dd>${GS.escapeHtml(number(p.count))}</dd>
-        <dt>Pr. km²</dt><dd>${GS.escapeHtml(number(p.per_km2 ?? "–"))}</dd>${p.per_1000 !== undefined ? `<dt>Pr. 1.000 indb.</dt><dd>${GS.escapeHtml(number(p.per_1000 ?? "–"))}</dd>` : ""}
-        ${rows}</dl>${p.illustrative ? '<span class="badge illustrative">Illustrativ afgrænsning</span>' : ""}</div>`;
+      const rows = Object.entries(p.counts).map(([k, v]) => [GS.h("dt", {}, names[k] || k), GS.h("dd", {}, number(v))]);
+      return GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name), GS.h("dl", {},
+        GS.h("dt", {}, "I alt"), GS.h("dd", {}, number(p.count)),
+        GS.h("dt", {}, "Pr. km²"), GS.h("dd", {}, number(p.per_km2 ?? "–")),
+        p.per_1000 !== undefined ? [GS.h("dt", {}, "Pr. 1.000 indb."), GS.h("dd", {}, number(p.per_1000 ?? "–"))] : null,
+        rows), p.illustrative ? GS.h("span", { class: "badge illustrative" }, "Illustrativ afgrænsning") : null);
     });
-    const total = data.total ? data.total.count : "";
+    const total = data.total ? data.total.count : 0;
     document.getElementById("status").textContent =
-      `${data.features.length} områder, ${number(total)} i alt, ${GS.period(data.from, data.to)}.`;
+      `${GS.countText(data.features.length, "område", "områder")}, ${number(total)} i alt, ${GS.period(data.from, data.to)}.`;
   };
 }
 
+// The survey layer: the colour is the share, and only the share. An estimate whose 95% interval is wider than
+// WIDE_CI is drawn with a dashed outline (said in the legend) — not lighter, which would read as a lower share.
+// Areas with fewer respondents than the survey minimum are grey and left out of the class breaks.
+const WIDE_CI = 0.15;
 async function loadSurvey() {
   const metric = document.getElementById("survey-metric").value;
   const data = await api("/api/v1/overlays/survey", {
     by: document.getElementById("survey-by").value, year: document.getElementById("survey-year").value, format: "geojson",
   });
+  const minimum = state.meta.privacy.survey_min_respondents;
   return () => {
     const valueOf = (p) => (p[metric] ? p[metric].share : null);
-    // Confidence shown as opacity: a wide 95% interval draws faintly.
-    const opacityOf = (p) => {
-      const ci = p[metric] && p[metric].ci95;
-      return ci ? Math.max(0.2, 0.85 - 2.5 * (ci[1] - ci[0])) : 0.2;
-    };
+    const small = (p) => typeof p.n !== "number" || p.n < minimum;
+    const uncertain = (p) => { const ci = p[metric] && p[metric].ci95; return Boolean(ci) && ci[1] - ci[0] > WIDE_CI; };
     drawChoropleth(data, valueOf, metric === "unsafe" ? "survey_unsafe" : "survey_trust", (v) => percent(v), (p) => {
       const s = p[metric];
-      const body = s ? `<dl><dt>Andel</dt><dd>${percent(s.share)}</dd><dt>95 %-interval</dt><dd>${percent(s.ci95[0])} – ${percent(s.ci95[1])}</dd>
-        <dt>Besvarelser</dt><dd>${GS.escapeHtml(s.n)} (effektivt ${GS.escapeHtml(number(s.n_effective))})</dd></dl>`
-        : `<p>Tilbageholdt: for få besvarelser (n ${GS.escapeHtml(String(p.n))}).</p>`;
-      return `<div class="popup"><h3>${GS.escapeHtml(p.name)}</h3>${body}</div>`;
-    }, opacityOf);
-    document.getElementById("legend").insertAdjacentHTML("beforeend",
-      '<li class="ci">Lysere farve = bredere 95 %-konfidensinterval (mere usikkert).</li>');
-    document.getElementById("status").textContent = `Tryghedsindeks ${data.year}: ${data.features.length} områder.`;
+      const body = s && !small(p) ? GS.h("dl", {}, GS.h("dt", {}, "Andel"), GS.h("dd", {}, percent(s.share)),
+        GS.h("dt", {}, "95 %-interval"), GS.h("dd", {}, `${percent(s.ci95[0])} – ${percent(s.ci95[1])}`),
+        GS.h("dt", {}, "Besvarelser"), GS.h("dd", {}, `${GS.number(s.n, 0)} (effektivt ${number(s.n_effective)})`))
+        : GS.h("p", {}, `For få besvarelser til et skøn (n ${typeof p.n === "number" ? GS.number(p.n, 0) : p.n}; mindst ${minimum}).`);
+      return GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name), body);
+    }, { small, uncertain, smallText: `Færre end ${minimum} besvarelser / tilbageholdt` });
+    const ci = GS.h("li", { class: "ci" }, swatch("transparent", "#222", "swatch dashed"),
+      GS.h("span", {}, `Stiplet kant: 95 %-konfidensintervallet er bredere end ${GS.number(WIDE_CI * 100, 0)} procentpoint (usikkert skøn).`));
+    document.getElementById("legend").append(ci);
+    document.getElementById("status").textContent =
+      `Tryghedsindeks ${data.year}: ${GS.countText(data.features.length, "område", "områder")}.`;
   };
 }
 
 async function loadStraf11() {
   const data = await api("/api/v1/overlays/straf11", { period: document.getElementById("straf11-period").value, format: "geojson" });
   return () => {
-    drawChoropleth(data, (p) => p.per_1000, "straf11", number, (p) => `<div class="popup"><h3>${GS.escapeHtml(p.name)}</h3>
-      <dl><dt>Anmeldte forbrydelser</dt><dd>${GS.escapeHtml(number(p.reported_offences))}</dd><dt>Pr. 1.000 indb.</dt><dd>${GS.escapeHtml(number(p.per_1000))}</dd></dl></div>`);
+    drawChoropleth(data, (p) => p.per_1000, "straf11", number, (p) => GS.h("div", { class: "popup" }, GS.h("h2", {}, p.name),
+      GS.h("dl", {}, GS.h("dt", {}, "Anmeldte forbrydelser"), GS.h("dd", {}, number(p.reported_offences)),
+        GS.h("dt", {}, "Pr. 1.000 indb."), GS.h("dd", {}, number(p.per_1000)))));
     document.getElementById("status").textContent = `STRAF11 ${data.period}, anmeldelser pr. 1.000 indbyggere. ${data.source}.`;
   };
 }
 
+// The heat layer above the areas (leaflet.heat adds its canvas last in the overlay pane), with a gradient that stands out from every palette (dark
+// blue through cyan to white-yellow), and the areas under it drawn faintly (drawChoropleth).
+const HEAT_GRADIENT = { 0.2: "#08306b", 0.45: "#2171b5", 0.7: "#00e5ff", 0.9: "#ffff66", 1.0: "#ffffff" };
 async function loadHeat() {
   const wanted = document.getElementById("heat").checked;
   const data = wanted
@@ -226,6 +257,8 @@ async function loadHeat() {
     if (!data) return;
     const points = data.areas.filter((a) => typeof a.count === "number").map((a) => [a.lat, a.lon, a.count]);
     const max = Math.max(1, ...points.map((p) => p[2]));
-    state.heat = L.heatLayer(points, Object.assign({ max }, state.meta.choropleth.heat)).addTo(state.map);
+    state.heat = L.heatLayer(points, Object.assign({ max, gradient: HEAT_GRADIENT, minOpacity: 0.35 },
+      state.meta.choropleth.heat)).addTo(state.map);
+    state.heat._canvas?.classList.add("gs-heat");
   };
 }

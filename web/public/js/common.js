@@ -42,6 +42,23 @@ const GS = (() => {
       timeTwice: "Kl. {time} den {date} findes to gange, fordi uret stilles tilbage fra sommertid til vintertid. Viser {chosen}.",
       timeSkipped: "Kl. {time} den {date} findes ikke, fordi uret stilles frem til sommertid. Viser i stedet kl. {shown}.",
       summerTime: "kl. {time} sommertid ({offset})", winterTime: "kl. {time} vintertid ({offset})",
+      zoneOne: "zone i kraft", zoneMany: "zoner i kraft", zonesShown: "{shown} af {total} zoner vist",
+      notDrawn: "Kortet tegner {drawn} af {total} zoner i udsnittet; zoom ind for at se resten.",
+      answerFor: "Svar for {place}, {when}", answerNow: "nu ({time})", answerAt: "på tidspunktet {time}",
+      yourPosition: "din position", clickedPlace: "det valgte sted", mapCentre: "kortets midte",
+      lookupCentre: "Slå op for kortets midte", asking: "Slår op …",
+      badYear: "Skriv en hel dato med et firecifret årstal (fx 2026); kortet viser stadig {shown}.",
+      noResults: "Intet fundet for «{q}».", searchFailed: "Søgningen mislykkedes: {reason}",
+      offlineSearchNote: "Gader og adresser kan ikke søges lige nu; viser steder og zoner.",
+      errNetwork: "Serveren kunne ikke nås. Prøv igen.", errInput: "Ugyldig værdi i feltet «{field}».",
+      errInputAny: "Ugyldig forespørgsel.", errAuth: "Nøglen blev ikke godkendt.", errForbidden: "Adgang nægtet.",
+      errNotFound: "Findes ikke.", errTooMany: "For mange forsøg; vent lidt og prøv igen.",
+      errServer: "Serverfejl. Prøv igen senere.", errOther: "Fejl {status}.",
+      untilInclusive: "{start} til og med {end}", endsAt: "Gælder til {time}", startsAt: "Gælder fra {time}",
+      extendedUntilIncl: "Forlænget til og med {date}",
+      zoomIn: "Zoom ind", zoomOut: "Zoom ud", closePopup: "Luk",
+      a11y: "Tilgængelighedserklæring", skip: "Gå til indhold", panelLabel: "Zoner og opslag",
+      roles: { public: "offentlig", officer: "betjent", analyst: "analytiker", legal: "jurist", admin: "administrator" },
     },
     en: {
       pageTitle: "Police zones – map", mapLabel: "Map of zones", summer: "summer time", winter: "winter time",
@@ -71,6 +88,23 @@ const GS = (() => {
       timeTwice: "{time} on {date} happens twice: the clocks go back from summer to winter time. Showing {chosen}.",
       timeSkipped: "{time} on {date} does not exist: the clocks go forward to summer time. Showing {shown} instead.",
       summerTime: "{time} summer time ({offset})", winterTime: "{time} winter time ({offset})",
+      zoneOne: "zone in force", zoneMany: "zones in force", zonesShown: "{shown} of {total} zones shown",
+      notDrawn: "The map draws {drawn} of {total} zones in this view; zoom in to see the rest.",
+      answerFor: "Answer for {place}, {when}", answerNow: "now ({time})", answerAt: "at {time}",
+      yourPosition: "your position", clickedPlace: "the chosen place", mapCentre: "the centre of the map",
+      lookupCentre: "Look up the centre of the map", asking: "Looking up …",
+      badYear: "Type a whole date with a four-digit year (e.g. 2026); the map still shows {shown}.",
+      noResults: "Nothing found for “{q}”.", searchFailed: "The search failed: {reason}",
+      offlineSearchNote: "Streets and addresses cannot be searched right now; showing places and zones.",
+      errNetwork: "The server could not be reached. Try again.", errInput: "Invalid value in the field “{field}”.",
+      errInputAny: "Invalid request.", errAuth: "The key was not accepted.", errForbidden: "Access refused.",
+      errNotFound: "Not found.", errTooMany: "Too many attempts; wait a little and try again.",
+      errServer: "Server error. Try again later.", errOther: "Error {status}.",
+      untilInclusive: "{start} to {end} inclusive", endsAt: "In force until {time}", startsAt: "In force from {time}",
+      extendedUntilIncl: "Extended to {date} inclusive",
+      zoomIn: "Zoom in", zoomOut: "Zoom out", closePopup: "Close",
+      a11y: "Accessibility statement", skip: "Skip to content", panelLabel: "Zones and look-ups",
+      roles: { public: "public", officer: "officer", analyst: "analyst", legal: "legal", admin: "admin" },
     },
   };
 
@@ -116,8 +150,110 @@ const GS = (() => {
       : `${p.day}. ${MONTHS.da[p.month - 1]} ${p.year} kl. ${p.hour}.${p.minute}`;
   }
 
+  // "17. november 2026" / "17 November 2026": a day, from an instant or a date ("2026-11-17").
+  function dateText(value, language = lang) {
+    if (!value) return "";
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+    const p = m ? { year: +m[1], month: +m[2], day: +m[3] } : localParts(value);
+    return language === "en" ? `${p.day} ${MONTHS.en[p.month - 1]} ${p.year}` : `${p.day}. ${MONTHS.da[p.month - 1]} ${p.year}`;
+  }
+
+  function isLocalMidnight(iso) {
+    const p = localParts(iso);
+    return p.hour === "00" && p.minute === "00";
+  }
+
+  // The last day a period that ends at local midnight covers: the day before the end.
+  function lastDay(iso) {
+    return dateText(new Date(Date.parse(iso) - 60000).toISOString());
+  }
+
+  // A period as a person reads it. Stored half-open, [from, to): an end at local midnight is shown as the day
+  // before "til og med" ("1. januar 2026 til og med 31. december 2026"); a start at midnight as the day alone.
   function period(from, to, language = lang) {
-    return `${dateTime(from, language)} – ${to ? dateTime(to, language) : TEXT[language].noEnd}`;
+    const start = from && isLocalMidnight(from) ? dateText(from, language) : dateTime(from, language);
+    if (!to) return `${start} – ${TEXT[language].noEnd}`;
+    if (isLocalMidnight(to)) {
+      const end = dateText(new Date(Date.parse(to) - 60000).toISOString(), language);
+      return textIn(language, "untilInclusive", { start, end });
+    }
+    return `${start} – ${dateTime(to, language)}`;
+  }
+
+  // The period as an element: the words, with the exact instants in a tooltip and in data attributes.
+  function periodEl(from, to, className = "period") {
+    const exact = [from ? t("startsAt", { time: dateTime(from) }) : "", to ? t("endsAt", { time: dateTime(to) }) : ""];
+    return h("span", { class: className, title: exact.filter(Boolean).join("; "), "data-valid-from": from || "",
+      "data-valid-to": to || "" }, period(from, to));
+  }
+
+  // Numbers the Danish way: "3.950", "3,49".
+  function number(value, digits = 2) {
+    if (typeof value !== "number") return value === null || value === undefined ? "–" : String(value);
+    return value.toLocaleString(lang === "en" ? "en-GB" : "da-DK", { maximumFractionDigits: digits });
+  }
+
+  // "1 zone i kraft", "3 zoner i kraft": the count with the singular or plural words.
+  function countText(n, one, many) {
+    return `${number(n, 0)} ${n === 1 ? one : many}`;
+  }
+
+  function roleName(code) {
+    return (TEXT[lang].roles || TEXT.da.roles)[code] || code;
+  }
+
+  // DOM building: strings become text nodes, never markup, so data can never become a script.
+  function append(element, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false || child === "") continue;
+      element.append(child instanceof Node ? child : String(child));
+    }
+    return element;
+  }
+
+  function setAttributes(element, attrs) {
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2), value);
+      else if (key === "style" && typeof value === "object") Object.assign(element.style, value);
+      else element.setAttribute(key, value === true ? "" : String(value));
+    }
+    return element;
+  }
+
+  function h(tag, attrs, ...children) {
+    return append(setAttributes(document.createElement(tag), attrs), children);
+  }
+
+  function svg(tag, attrs, ...children) {
+    return append(setAttributes(document.createElementNS("http://www.w3.org/2000/svg", tag), attrs), children);
+  }
+
+  // Replace an element's content with the given nodes and strings.
+  function fill(element, ...children) {
+    element.replaceChildren();
+    return append(element, children);
+  }
+
+  // Only the newest of a series of requests may show its answer: each start() aborts the one before and hands
+  // out a ticket; a ticket whose request was overtaken says so (current() is false) and its answer is dropped.
+  function latest() {
+    let generation = 0;
+    let controller = null;
+    return {
+      start() {
+        generation += 1;
+        if (controller) controller.abort();
+        controller = new AbortController();
+        const mine = generation;
+        return { signal: controller.signal, current: () => mine === generation };
+      },
+      cancel() {
+        generation += 1;
+        if (controller) controller.abort();
+        controller = null;
+      },
+    };
   }
 
   // The value for <input type="datetime-local"> of an instant, in Copenhagen time.
@@ -200,7 +336,13 @@ const GS = (() => {
   async function api(path, options = {}) {
     const headers = Object.assign({}, options.headers || {});
     if (options.auth !== false && token()) headers.Authorization = `Bearer ${token()}`;
-    const response = await fetch(path, Object.assign({}, options, { headers }));
+    let response;
+    try {
+      response = await fetch(path, Object.assign({}, options, { headers }));
+    } catch (failure) {
+      if (failure.name === "AbortError") throw failure;
+      throw Object.assign(new Error(t("errNetwork")), { status: 0, text: t("errNetwork") });
+    }
     const text = await response.text();
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = text; }
@@ -208,9 +350,28 @@ const GS = (() => {
       const error = new Error(body && body.detail ? body.detail : response.statusText);
       error.status = response.status;
       error.problem = body;
+      error.text = errorText(error);
       throw error;
     }
     return body;
+  }
+
+  // An API error in the page's language: the problem's own detail is English, so Danish pages say what kind of
+  // error it was and which field, in Danish.
+  function errorText(error) {
+    if (!error) return "";
+    const status = error.status;
+    if (status === undefined) return error.message;
+    if (status === 0) return t("errNetwork");
+    if (lang === "en" && error.problem && error.problem.detail) return error.problem.detail;
+    const fields = ((error.problem && error.problem.errors) || []).map((e) => e.field).filter(Boolean);
+    if (status === 400 || status === 422) return fields.length ? t("errInput", { field: fields.join(", ") }) : t("errInputAny");
+    if (status === 401) return t("errAuth");
+    if (status === 403) return t("errForbidden");
+    if (status === 404) return t("errNotFound");
+    if (status === 429) return t("errTooMany");
+    if (status >= 500) return t("errServer");
+    return t("errOther", { status });
   }
 
   function escapeHtml(value) {
@@ -250,9 +411,21 @@ const GS = (() => {
     { type: "bydel", style: { color: "#8a96a3", weight: 0.8, fill: false }, simplify: 10, minZoom: 11, maxZoom: 20 },
   ];
 
+  // The base map: with a street map configured, tiles come through our own caching proxy (config.tile_url is a
+  // path on this server, so the browser never talks to the tile provider); without one, the reference outlines.
   function addReferenceLayers(map, config) {
     ensureReferencePane(map);
-    const layers = REFERENCE_LAYERS.map((spec) => Object.assign({ layer: null, loading: null }, spec));
+    const tiles = Boolean(config && config.tile_url);
+    if (tiles) {
+      L.tileLayer(config.tile_url, {
+        attribution: escapeHtml(config.tile_attribution || ""), maxZoom: config.tile_max_zoom || 19,
+        pane: "tilePane", className: "gs-basemap",
+      }).addTo(map);
+      map.getContainer().classList.add("has-basemap");
+    }
+    // With streets drawn, only the politikreds outlines zoomed out: the tiles show the rest.
+    const layers = REFERENCE_LAYERS.filter((spec) => !tiles || spec.type === "politikreds")
+      .map((spec) => Object.assign({ layer: null, loading: null }, spec));
     const update = () => Promise.all(layers.map(async (spec) => {
       const wanted = map.getZoom() >= spec.minZoom && map.getZoom() <= spec.maxZoom;
       if (wanted && !spec.layer) {
@@ -268,9 +441,6 @@ const GS = (() => {
       }
     }));
     map.on("zoomend", update);
-    if (config && config.tile_url) {
-      L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19, pane: "tilePane" }).addTo(map);
-    }
     return update();
   }
 
@@ -282,10 +452,43 @@ const GS = (() => {
     map.getPane("reference").style.pointerEvents = "none";
   }
 
+  // Leaflet's controls in the page's language (its own words are English).
+  function translateMapControls(map) {
+    const container = map.getContainer();
+    const zoomIn = container.querySelector(".leaflet-control-zoom-in");
+    const zoomOut = container.querySelector(".leaflet-control-zoom-out");
+    for (const [link, key] of [[zoomIn, "zoomIn"], [zoomOut, "zoomOut"]]) {
+      if (!link) continue;
+      link.title = t(key);
+      link.setAttribute("aria-label", t(key));
+    }
+    container.querySelectorAll(".leaflet-popup-close-button").forEach((button) => {
+      button.setAttribute("href", "#"); // "#close" reads as a skip link to nothing; Leaflet prevents the jump
+      button.setAttribute("aria-label", t("closePopup"));
+      button.title = t("closePopup");
+    });
+  }
+
   function createMap(elementId, view, options = {}) {
-    const map = L.map(elementId, Object.assign({ zoomControl: true }, options)).setView(view.center, view.zoom);
+    const map = L.map(elementId, Object.assign({ zoomControl: false }, options)).setView(view.center, view.zoom);
+    if (options.zoomControl !== false) {
+      L.control.zoom({ zoomInTitle: t("zoomIn"), zoomOutTitle: t("zoomOut") }).addTo(map);
+    }
     map.attributionControl.setPrefix(false);
     ensureReferencePane(map);
+    translateMapControls(map);
+    map.on("popupopen", (event) => {
+      translateMapControls(map);
+      // a popup opened from a button elsewhere (the list) takes the focus, and gives it back when it closes
+      const opener = map._gsPopupOpener;
+      map._gsPopupOpener = null;
+      if (opener) {
+        const content = event.popup.getElement().querySelector(".leaflet-popup-content");
+        content.tabIndex = -1;
+        content.focus();
+        event.popup.once("remove", () => { if (document.contains(opener)) opener.focus(); });
+      }
+    });
     // the page around the map changes size (a header that wraps, a panel that appears): follow it
     const element = map.getContainer();
     if (window.ResizeObserver) {
@@ -295,6 +498,12 @@ const GS = (() => {
       }).observe(element);
     }
     return map;
+  }
+
+  // Open a layer's popup for a keyboard user who asked from a button: focus moves into it and back after.
+  function openPopupFrom(map, layer, opener) {
+    map._gsPopupOpener = opener;
+    layer.openPopup();
   }
 
   // A clock time of the daily window as the language writes it: "00.00" in Danish, "00:00" in English.
@@ -326,6 +535,15 @@ const GS = (() => {
     return period(p.valid_from, versionEnd(p), language);
   }
 
+  function versionPeriodEl(p) {
+    return periodEl(p.valid_from, versionEnd(p));
+  }
+
+  // An end as a date a person reads: the last day "til og med" when it is at midnight, else the exact time.
+  function endText(iso, language) {
+    return isLocalMidnight(iso) ? dateText(new Date(Date.parse(iso) - 60000).toISOString(), language) : dateTime(iso, language);
+  }
+
   // A separate line when the designation goes on past this version (a later decision extended it, or it goes
   // on with an amended boundary) or was revoked before its end; "" when the version's period says it all.
   function continuation(p, language = lang) {
@@ -340,53 +558,57 @@ const GS = (() => {
     }
     if (Date.parse(chainEnd) <= Date.parse(end)) return "";
     if (p.ended_reason === "amended") {
-      return say("amendedFrom", { from: dateTime(end, language), until: dateTime(chainEnd, language) });
+      return say("amendedFrom", { from: dateTime(end, language), until: endText(chainEnd, language) });
     }
-    return say("extendedUntil", { date: dateTime(chainEnd, language) });
+    return isLocalMidnight(chainEnd) ? say("extendedUntilIncl", { date: endText(chainEnd, language) })
+      : say("extendedUntil", { date: dateTime(chainEnd, language) });
   }
 
-  function zonePopupHtml(kinds, p) {
+  // A zone's popup as DOM: every text from the data is a text node.
+  function zonePopup(kinds, p) {
     // the decision next to the period it covers; an extension by a later decision on a line of its own
     const rows = [
       [t("type"), kindName(kinds, p.kind)],
       [t("legalBasis"), p.legal_basis],
       [t("decision"), p.decision_ref],
-      [t("period"), versionPeriod(p)],
+      [t("period"), p.valid_from ? versionPeriodEl(p) : null],
     ].filter(([, v]) => v);
     const more = continuation(p);
-    const window = p.daily_window ? `<p class="window">${escapeHtml(dailyWindowText(p))}</p>` : "";
-    return `<div class="popup"><h3>${escapeHtml(p.name)}</h3>
-      ${p.illustrative ? `<span class="badge illustrative">${t("illustrative")}</span>` : ""}
-      <dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>
-      ${more ? `<p class="continues">${escapeHtml(more)}</p>` : ""}${window}</div>`;
+    return h("div", { class: "popup" },
+      h("h2", {}, p.name),
+      p.illustrative ? h("span", { class: "badge illustrative" }, t("illustrative")) : null,
+      h("dl", {}, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      more ? h("p", { class: "continues" }, more) : null,
+      p.daily_window ? h("p", { class: "window" }, dailyWindowText(p)) : null);
   }
 
   // A login box for the staff pages. The token is kept for this browser tab only (sessionStorage).
   function loginForm(container, onSubmit) {
-    container.innerHTML = `<form class="login" aria-label="${escapeHtml(t("login"))}">
-        <label>${escapeHtml(t("token"))} <input type="password" name="token" autocomplete="off" required></label>
-        <button type="submit">${escapeHtml(t("login"))}</button><p class="message" role="alert"></p></form>`;
-    const form = container.querySelector("form");
+    const input = h("input", { type: "password", name: "token", autocomplete: "off", required: true });
+    const message = h("p", { class: "message", role: "alert" });
+    const form = h("form", { class: "login", "aria-label": t("login") },
+      h("label", {}, t("token"), " ", input), h("button", { type: "submit" }, t("login")), message);
+    fill(container, form);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      setToken(form.token.value.trim());
+      setToken(input.value.trim());
       try {
         await onSubmit();
       } catch (error) {
         clearToken();
         // a valid key of another role is not a bad key: say that the role lacks access
-        form.querySelector(".message").textContent = error.status === 403 ? error.message
-          : `${t("badToken")} (${error.message})`;
+        message.textContent = error.status === 403 ? error.message : `${t("badToken")} (${errorText(error)})`;
       }
     });
   }
 
   // Ask who the token is; refuse unless one of `roles`. Resolves to the identity, or rejects with a message.
   async function requireRole(roles) {
-    if (!token()) throw Object.assign(new Error(t("needsRole", { roles: roles.join(", ") })), { status: 401 });
+    const names = roles.map(roleName).join(", ");
+    if (!token()) throw Object.assign(new Error(t("needsRole", { roles: names })), { status: 401 });
     const me = await api("/api/v1/me");
     if (!roles.includes(me.role)) {
-      throw Object.assign(new Error(t("roleLacksAccess", { role: me.role, roles: roles.join(", ") })), { status: 403 });
+      throw Object.assign(new Error(t("roleLacksAccess", { role: roleName(me.role), roles: names })), { status: 403 });
     }
     return me;
   }
@@ -398,66 +620,85 @@ const GS = (() => {
     document.getElementById("logout")?.addEventListener("click", () => { clearToken(); location.reload(); });
     const run = async () => {
       const me = await requireRole(roles);
-      auth.innerHTML = `<p class="status">${escapeHtml(me.username)} (${escapeHtml(me.role)})</p>`;
+      fill(auth, h("p", { class: "status" }, `${me.username} (${roleName(me.role)})`));
       await start(me);
     };
     try {
       await run();
     } catch (error) {
-      const message = error.status === 403 ? `${t("refused")}: ${error.message}` : error.message;
-      auth.innerHTML = `<div class="refused"><h2>${escapeHtml(t("refused"))}</h2>
-        <p id="refusal" role="alert">${escapeHtml(message)}</p><div id="login"></div></div>`;
-      loginForm(document.getElementById("login"), run);
+      const reason = error.problem ? errorText(error) : error.message;
+      const message = error.status === 403 ? `${t("refused")}: ${reason}` : reason;
+      const login = h("div", { id: "login" });
+      fill(auth, h("div", { class: "refused" }, h("h2", {}, t("refused")),
+        h("p", { id: "refusal", role: "alert" }, message), login));
+      loginForm(login, run);
       document.body.dataset.ready = "refused";
     }
   }
 
-  // Place search box: results from our own API, keyboard navigable (listbox pattern). `options.only` keeps one
-  // type of result (the legal page's zone search), `options.empty` is said when nothing is left to pick.
+  // Place search box: results from our own API, keyboard navigable (combobox with a listbox). `options.only`
+  // keeps one type of result (the legal page's zone search), `options.empty` is said when nothing is left.
+  // Only the newest answer is shown: a slow answer to "Nør" never replaces the one to "Nørrebrogade".
   function searchBox(input, list, onPick, extraParams = () => ({}), options = {}) {
     let timer = null;
     let results = [];
     let active = -1;
     let said = "";
+    let aside = ""; // a line under the results that is not a result (streets cannot be searched right now)
+    const requests = latest();
     const detail = (r) => (lang === "en" && r.detail_en) || r.detail || r.type;
     const render = () => {
-      list.innerHTML = results.map((r, i) => `<li role="option" id="${list.id}-opt-${i}" tabindex="-1"
-          aria-selected="${i === active}" data-index="${i}"><strong>${escapeHtml(r.name)}</strong>
-          <span>${escapeHtml(detail(r))}</span></li>`).join("") ||
-        (said ? `<li class="empty" role="option" aria-disabled="true">${escapeHtml(said)}</li>` : "");
-      list.hidden = results.length === 0 && !said;
+      const items = results.map((r, i) => h("li", { role: "option", id: `${list.id}-opt-${i}`, tabindex: "-1",
+        "aria-selected": String(i === active), "data-index": i, "data-type": r.type },
+        h("strong", {}, r.name), " ", h("span", {}, detail(r))));
+      if (!items.length && said) items.push(h("li", { class: "empty", role: "option", "aria-disabled": "true" }, said));
+      if (aside) items.push(h("li", { class: "aside", role: "option", "aria-disabled": "true" }, aside));
+      fill(list, items);
+      list.hidden = items.length === 0;
       input.setAttribute("aria-expanded", String(!list.hidden));
-      if (active >= 0) input.setAttribute("aria-activedescendant", `${list.id}-opt-${active}`);
+      if (active >= 0 && results[active]) input.setAttribute("aria-activedescendant", `${list.id}-opt-${active}`);
       else input.removeAttribute("aria-activedescendant");
     };
+    const clear = () => { results = []; said = ""; aside = ""; active = -1; render(); };
     const pick = (i) => {
       const result = results[i];
       if (!result) return;
-      results = [];
-      said = "";
-      render();
+      clear();
       onPick(result);
     };
     input.addEventListener("input", () => {
       clearTimeout(timer);
       const q = input.value.trim();
-      if (!q) { results = []; said = ""; render(); return; }
+      if (!q) { requests.cancel(); clear(); return; }
       timer = setTimeout(async () => {
+        const ticket = requests.start();
         const params = new URLSearchParams(Object.assign({ q, limit: options.only ? 20 : 8 }, extraParams()));
+        let body = null;
+        let failure = null;
         try {
-          results = (await api(`/api/v1/search?${params}`)).results;
-        } catch { results = []; }
+          body = await api(`/api/v1/search?${params}`, { signal: ticket.signal });
+        } catch (error) {
+          failure = error;
+        }
+        if (!ticket.current()) return;
+        results = body ? body.results : [];
         if (options.only) results = results.filter((r) => r.type === options.only).slice(0, 8);
-        said = results.length || !options.empty ? "" : options.empty;
+        if (failure) said = t("searchFailed", { reason: errorText(failure) });
+        else if (!results.length) said = options.empty || t("noResults", { q });
+        else said = "";
+        // without the address register (none configured, or it failed) a street name finds only what the offline
+        // index holds: say so, unless the text named something exactly or was a coordinate
+        const exact = results.some((r) => r.type === "coordinates" || r.name.toLowerCase() === q.toLowerCase());
+        aside = body && !options.only && body.geocoder !== "ok" && !exact ? t("offlineSearchNote") : "";
         active = results.length ? 0 : -1;
         render();
       }, 200);
     });
     input.addEventListener("keydown", (event) => {
-      if (event.key === "ArrowDown") { active = Math.min(results.length - 1, active + 1); render(); event.preventDefault(); }
-      if (event.key === "ArrowUp") { active = Math.max(0, active - 1); render(); event.preventDefault(); }
+      if (event.key === "ArrowDown" && results.length) { active = Math.min(results.length - 1, active + 1); render(); event.preventDefault(); }
+      if (event.key === "ArrowUp" && results.length) { active = Math.max(0, active - 1); render(); event.preventDefault(); }
       if (event.key === "Enter") { event.preventDefault(); pick(active < 0 ? 0 : active); }
-      if (event.key === "Escape") { results = []; said = ""; render(); }
+      if (event.key === "Escape") clear();
     });
     list.addEventListener("click", (event) => {
       const item = event.target.closest("li[data-index]");
@@ -475,10 +716,10 @@ const GS = (() => {
   }
 
   return {
-    t, setLang, translatePage, versionPeriod, continuation, get lang() { return lang; }, dateTime, period, localInputValue, localParts,
-    resolveWall,
-    token, setToken, clearToken, api, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
-    addReferenceLayers, createMap, zonePopupHtml, dailyWindowText, loginForm, requireRole, staffPage, searchBox,
-    goTo,
+    t, setLang, translatePage, versionPeriod, versionPeriodEl, continuation, get lang() { return lang; }, dateTime,
+    dateText, period, periodEl, localInputValue, localParts, resolveWall, number, countText, roleName, lastDay,
+    token, setToken, clearToken, api, errorText, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
+    addReferenceLayers, createMap, translateMapControls, openPopupFrom, zonePopup, dailyWindowText, loginForm,
+    requireRole, staffPage, searchBox, goTo, h, svg, fill, latest,
   };
 })();

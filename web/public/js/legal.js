@@ -15,7 +15,8 @@
   // Status codes of the API (zone_status_at, version_status_at, the report's badges) as Danish labels.
   const STATUS_DA = {
     in_force: "I kraft", expiring: "Udløber snart", expired: "Udløbet", scheduled: "Planlagt", revoked: "Ophævet",
-    draft: "Udkast", superseded: "Afløst", archived: "Arkiveret", gap: "Hul", overlap: "Overlap",
+    draft: "Udkast", superseded: "Afløst", withdrawn: "Trukket tilbage før start", archived: "Arkiveret",
+    gap: "Hul", overlap: "Overlap",
     missing: "Mangler afgørelse", override: "Tilsidesat regel", overdue: "Forfaldne",
   };
   const CHANGE_DA = { designation: "udpegning", extension: "forlængelse", amendment: "ændring" };
@@ -24,14 +25,19 @@
   const ACTION_DA = {
     "zone.create": "Oprettet", "zone.update": "Ændret", "zone.publish": "Offentliggjort", "zone.extend": "Forlænget",
     "zone.amend": "Afgrænsning ændret", "zone.revoke": "Ophævet", "zone.archive": "Arkiveret",
+    "zone.delete_draft": "Udkast slettet",
     "demo.load": "Indlæst som demodata",
   };
+  const COLUMNS = ["Zone", "Type", "Status", "Fund", "Dage", "Detaljer"]; // the labels of a row's cells on a phone
   let kinds = {};
   let rows = [];
   let sort = { key: "days", dir: 1 };
   let asofMap = null;
   let asofMarker = null;
   let asofZones = null;
+  const reportRequests = GS.latest();
+  const timelineRequests = GS.latest();
+  const asofRequests = GS.latest();
 
   await GS.staffPage(ROLES, start);
 
@@ -52,25 +58,47 @@
     GS.searchBox(document.getElementById("zone-search"), document.getElementById("zone-search-results"), (r) => {
       showTimeline(Number(r.ref));
     }, () => ({}), { only: "zone", empty: GS.t("noZoneHit") });
-    setupAsOf();
+    const config = await GS.api("/api/v1/config", { auth: false });
+    setupAsOf(config);
     await loadReport();
     document.body.dataset.ready = "true";
   }
 
+  // A date being typed digit by digit ("0002-…") is not a moment to ask about: say so, ask nothing.
+  function plausible(value) {
+    const m = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}/.exec(value || "");
+    return Boolean(m) && +m[1] >= 1990 && +m[1] <= 2100;
+  }
 
   async function loadReport() {
-    // a time that happens twice or not at all on a DST night: resolved here, with an offset, and said
-    const time = GS.resolveWall(document.getElementById("report-at").value);
-    const params = new URLSearchParams(time.at ? { at: time.at } : {});
+    const field = document.getElementById("report-at");
     const note = document.getElementById("report-time-note");
+    if (!plausible(field.value)) {
+      note.textContent = "Skriv en hel dato med et firecifret årstal (fx 2026); rapporten gælder stadig det forrige tidspunkt.";
+      note.hidden = false;
+      return;
+    }
+    // a time that happens twice or not at all on a DST night: resolved here, with an offset, and said
+    const time = GS.resolveWall(field.value);
+    const params = new URLSearchParams(time.at ? { at: time.at } : {});
     note.textContent = time.note;
     note.hidden = !time.note;
-    const report = await GS.api(`/api/v1/validity/report?${params}`);
+    const ticket = reportRequests.start();
+    let report;
+    try {
+      report = await GS.api(`/api/v1/validity/report?${params}`, { signal: ticket.signal });
+    } catch (error) {
+      if (!ticket.current()) return;
+      note.textContent = `${GS.t("error")}: ${GS.errorText(error)}`;
+      note.hidden = false;
+      return;
+    }
+    if (!ticket.current()) return; // a later time was asked for meanwhile
     document.getElementById("report-csv").href = `/api/v1/validity/report?${params}&format=csv`;
-    document.getElementById("counts").innerHTML = Object.entries(report.status_counts)
-      .map(([status, n]) => `<span class="badge ${status}" data-status="${status}">${GS.escapeHtml(statusText(status))}: ${n}</span>`).join("") +
-      ` <span class="badge ${report.overdue ? "expired" : "in_force"}" title="Udløbet, men stadig offentliggjort">` +
-      `${statusText("overdue")}: ${report.overdue}</span>`;
+    GS.fill(document.getElementById("counts"), Object.entries(report.status_counts).map(([status, n]) =>
+      GS.h("span", { class: `badge ${status}`, "data-status": status }, `${statusText(status)}: ${GS.number(n, 0)}`)),
+    " ", GS.h("span", { class: `badge ${report.overdue ? "expired" : "in_force"}`, title: "Udløbet, men stadig offentliggjort" },
+      `${statusText("overdue")}: ${GS.number(report.overdue, 0)}`));
     rows = [];
     for (const [section, items] of Object.entries(report)) {
       if (!SECTION[section]) continue;
@@ -86,11 +114,13 @@
     switch (section) {
       case "expiring":
         row.days = item.days_left; row.badge = "expiring"; row.daysText = daysLeftText(item.days_left);
-        row.detail = `Ophører ${GS.dateTime(item.designation_end)} (varsler ${item.warning_days.join("/")} dage)`;
+        row.detail = `Sidste dag ${endText(item.designation_end)} (varsler ${item.warning_days.join("/")} dage)`;
+        row.exact = item.designation_end;
         break;
       case "expired_still_published":
         row.days = -item.days_since; row.badge = "expired"; row.daysText = daysSinceText(item.days_since);
         row.detail = `Udløb ${GS.dateTime(item.expired_at)}; arkivér eller forlæng`;
+        row.exact = item.expired_at;
         break;
       case "chain_gaps":
         row.detail = `Hul ${GS.dateTime(item.gap_from)} – ${GS.dateTime(item.gap_to)} før version ${item.version}`;
@@ -109,15 +139,21 @@
     return row;
   }
 
+  // An end at local midnight as the last day it covers ("til og med"); otherwise the exact time.
+  function endText(iso) {
+    const p = GS.localParts(iso);
+    return p.hour === "00" && p.minute === "00" ? `${GS.lastDay(iso)} (til og med)` : GS.dateTime(iso);
+  }
+
   // Whole days, as a lawyer reads them: "23 dage", "udløbet for 531 dage siden".
   function daysLeftText(days) {
     const n = Math.round(days);
-    return n <= 0 ? "under en dag" : n === 1 ? "1 dag" : `${n} dage`;
+    return n <= 0 ? "under en dag" : n === 1 ? "1 dag" : `${GS.number(n, 0)} dage`;
   }
 
   function daysSinceText(days) {
     const n = Math.round(days);
-    return n <= 0 ? "udløbet i dag" : n === 1 ? "udløbet for 1 dag siden" : `udløbet for ${n} dage siden`;
+    return n <= 0 ? "udløbet i dag" : n === 1 ? "udløbet for 1 dag siden" : `udløbet for ${GS.number(n, 0)} dage siden`;
   }
 
   function renderTable() {
@@ -133,27 +169,50 @@
       const key = th.querySelector("button")?.dataset.key;
       if (key) th.setAttribute("aria-sort", key === sort.key ? (sort.dir > 0 ? "ascending" : "descending") : "none");
     });
-    document.querySelector("#report-table tbody").innerHTML = sorted.map((r) => `<tr>
-        <th scope="row"><a href="#zone=${r.zoneId}" data-zone="${r.zoneId}">${GS.escapeHtml(r.name)}</a></th>
-        <td>${GS.escapeHtml(r.kind)}</td><td><span class="badge ${r.badge}" data-status="${r.badge}">${GS.escapeHtml(r.badgeText)}</span></td>
-        <td>${GS.escapeHtml(r.sectionText)}</td><td data-days="${r.days ?? ""}">${GS.escapeHtml(r.daysText || "")}</td><td>${GS.escapeHtml(r.detail)}</td>
-      </tr>`).join("") || `<tr><td colspan="6">Ingen fund / no findings</td></tr>`;
-    document.querySelectorAll("#report-table a[data-zone]").forEach((a) => a.addEventListener("click", (event) => {
-      event.preventDefault();
-      showTimeline(Number(a.dataset.zone));
-    }));
+    const cell = (i, ...content) => GS.h("td", { "data-label": COLUMNS[i] }, ...content);
+    GS.fill(document.querySelector("#report-table tbody"), sorted.length ? sorted.map((r) => {
+      const link = GS.h("a", { href: `#zone=${r.zoneId}`, "data-zone": r.zoneId }, r.name);
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        showTimeline(Number(r.zoneId));
+      });
+      return GS.h("tr", {}, GS.h("th", { scope: "row" }, link), cell(1, r.kind),
+        cell(2, GS.h("span", { class: `badge ${r.badge}`, "data-status": r.badge }, r.badgeText)),
+        cell(3, r.sectionText), GS.h("td", { "data-days": r.days ?? "", "data-label": COLUMNS[4] }, r.daysText || ""),
+        cell(5, GS.h("span", { title: r.exact ? GS.dateTime(r.exact) : null }, r.detail)));
+    }) : GS.h("tr", {}, GS.h("td", { colspan: 6 }, "Ingen fund / ", GS.h("span", { lang: "en" }, "no findings"))));
   }
 
   async function showTimeline(zoneId) {
-    const history = await GS.api(`/api/v1/zones/${zoneId}/history`);
+    const ticket = timelineRequests.start();
+    let history;
+    try {
+      history = await GS.api(`/api/v1/zones/${zoneId}/history`, { signal: ticket.signal });
+    } catch (error) {
+      if (ticket.current()) GS.fill(document.getElementById("timeline"), GS.h("p", { class: "error" }, GS.errorText(error)));
+      return;
+    }
+    if (!ticket.current()) return; // another zone was picked meanwhile
     document.getElementById("timeline-zone").textContent = `– ${history.zone.name} (${statusText(history.zone.status)})`;
-    document.getElementById("timeline").innerHTML = timelineSvg(history);
-    document.getElementById("events").innerHTML = `<h3>Hændelser / recorded steps</h3><ol class="events">${
-      (history.events || []).map((e) => `<li><time>${GS.escapeHtml(GS.dateTime(e.at))}</time> ${GS.escapeHtml(ACTION_DA[e.action] || e.action)}
-        <code>${GS.escapeHtml(e.action)}</code>
-        ${e.version ? `(v${e.version})` : ""} – ${GS.escapeHtml(e.actor)}${e.reason ? `: «${GS.escapeHtml(e.reason)}»` : ""}</li>`).join("")
-    }</ol>`;
+    GS.fill(document.getElementById("timeline"), timelineSvg(history), versionList(history));
+    GS.fill(document.getElementById("events"), GS.h("h3", {}, "Hændelser / ", GS.h("span", { lang: "en" }, "recorded steps")),
+      GS.h("ol", { class: "events" }, (history.events || []).map((e) => GS.h("li", {},
+        GS.h("time", { datetime: e.at }, GS.dateTime(e.at)), ` ${ACTION_DA[e.action] || e.action} `,
+        GS.h("code", {}, e.action), e.version ? ` (v${e.version})` : null, ` – ${e.actor}`,
+        e.reason ? `: «${e.reason}»` : null))));
     document.getElementById("h-timeline").scrollIntoView({ behavior: "smooth" });
+  }
+
+  // Each version's start and end as text too (the bars say it only to the eye and in a hover title).
+  function versionList(history) {
+    return GS.h("ol", { class: "versions" }, history.versions.map((v) => {
+      const change = CHANGE_DA[v.change] || v.change;
+      const ENDED = { revoked: "ophævet", amended: "ændret", withdrawn: "trukket tilbage, aldrig i kraft" };
+      const ended = v.ended_at ? `; ${ENDED[v.ended_reason] || v.ended_reason} ${GS.dateTime(v.ended_at)}` : "";
+      return GS.h("li", { "data-version": v.version }, GS.h("strong", {}, `v${v.version} ${change}`),
+        v.state === "draft" ? " (udkast)" : null, ` · ${v.decision_ref || "uden afgørelsesreference"}: `,
+        GS.periodEl(v.valid_from, v.valid_to), ended);
+    }));
   }
 
   // One row per version on a shared time axis; the part cut off by an amendment or a revocation is hatched.
@@ -168,6 +227,7 @@
     const width = 760, left = 200, rowH = 34, top = 24;
     const x = (ms) => left + ((ms - start) / (end - start)) * (width - left - 10);
     const colours = { designation: "#457b9d", extension: "#2a9d8f", amendment: "#e9c46a" };
+    const S = GS.svg;
     const bars = versions.map((v, i) => {
       const from = Date.parse(v.valid_from);
       const to = v.valid_to ? Date.parse(v.valid_to) : end;
@@ -177,55 +237,69 @@
       const change = CHANGE_DA[v.change] || v.change;
       const head = `v${v.version} ${change}${v.state === "draft" ? " (udkast)" : ""}`;
       const ref = v.decision_ref || "uden afgørelsesreference";
-      const ended = v.ended_at ? `\n${v.ended_reason === "revoked" ? "Ophævet" : "Ændret"} ${GS.dateTime(v.ended_at)}` : "";
+      const ENDED = { revoked: "Ophævet", amended: "Ændret", withdrawn: "Trukket tilbage, aldrig i kraft" };
+      const ended = v.ended_at ? `\n${ENDED[v.ended_reason] || v.ended_reason} ${GS.dateTime(v.ended_at)}` : "";
       const title = `${head} · ${ref}\n${GS.period(v.valid_from, v.valid_to)}${ended}`;
-      const squeeze = ref.length > 30 ? ` textLength="${left - 10}" lengthAdjust="spacingAndGlyphs"` : "";
-      return `<g class="version" data-version="${v.version}"><title>${GS.escapeHtml(title)}</title>
-        <text x="4" y="${y + 13}" font-weight="600">${GS.escapeHtml(head)}</text>
-        <text x="4" y="${y + 27}"${squeeze}>${GS.escapeHtml(ref)}</text>
-        <rect x="${x(from)}" y="${y + 3}" width="${Math.max(2, x(cut ?? to) - x(from))}" height="${rowH - 8}"
-              fill="${colours[v.change] || "#999"}" ${v.state === "draft" ? 'fill-opacity="0.35"' : ""}></rect>
-        ${cut !== null && cut < to ? `<rect x="${x(cut)}" y="${y + 3}" width="${Math.max(1, x(to) - x(cut))}" height="${rowH - 8}"
-              fill="url(#hatch)" stroke="#c00"></rect>` : ""}</g>`;
-    }).join("");
-    const revoked = history.zone.revoked_at
-      ? `<line x1="${x(Date.parse(history.zone.revoked_at))}" x2="${x(Date.parse(history.zone.revoked_at))}" y1="10"
-           y2="${top + versions.length * rowH}" stroke="#c00" stroke-width="2"><title>Ophævet ${GS.escapeHtml(GS.dateTime(history.zone.revoked_at))}</title></line>` : "";
-    const height = top + versions.length * rowH + 20;
-    const ticks = [0.1, 0.5, 0.9].map((f) => start + f * (end - start)).map((ms) => `<text x="${x(ms)}" y="14"
-        text-anchor="middle">${GS.escapeHtml(GS.dateTime(new Date(ms).toISOString()).replace(/ kl\..*$/, ""))}</text>`).join("");
+      const squeeze = ref.length > 30 ? { textLength: left - 10, lengthAdjust: "spacingAndGlyphs" } : {};
+      return S("g", { class: "version", "data-version": v.version }, S("title", {}, title),
+        S("text", { x: 4, y: y + 13, "font-weight": 600 }, head),
+        S("text", Object.assign({ x: 4, y: y + 27 }, squeeze), ref),
+        S("rect", { x: x(from), y: y + 3, width: Math.max(2, x(cut ?? to) - x(from)), height: rowH - 8,
+          fill: colours[v.change] || "#999", "fill-opacity": v.state === "draft" ? 0.35 : null }),
+        cut !== null && cut < to ? S("rect", { x: x(cut), y: y + 3, width: Math.max(1, x(to) - x(cut)), height: rowH - 8,
+          fill: "url(#hatch)", stroke: "#c00" }) : null);
+    });
+    const bottom = top + versions.length * rowH;
+    const revokedAt = history.zone.revoked_at ? Date.parse(history.zone.revoked_at) : null;
+    const revoked = revokedAt !== null ? S("line", { x1: x(revokedAt), x2: x(revokedAt), y1: 10, y2: bottom, stroke: "#c00",
+      "stroke-width": 2 }, S("title", {}, `Ophævet ${GS.dateTime(history.zone.revoked_at)}`)) : null;
+    const ticks = [0.1, 0.5, 0.9].map((f) => start + f * (end - start)).map((ms) => S("text", { x: x(ms), y: 14,
+      "text-anchor": "middle" }, GS.dateText(new Date(ms).toISOString())));
     const nowLine = now >= start && now <= end
-      ? `<line class="today" x1="${x(now)}" x2="${x(now)}" y1="18" y2="${top + versions.length * rowH + 10}"><title>Nu / now</title></line>` : "";
-    return `<svg class="timeline" viewBox="0 0 ${width} ${height}" role="img"
-        aria-label="Tidslinje for ${GS.escapeHtml(history.zone.name)}: ${versions.length} versioner">
-      <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-        <line x1="0" y1="0" x2="0" y2="6" stroke="#c00" stroke-width="2"></line></pattern></defs>
-      ${ticks}${bars}${revoked}${nowLine}
-    </svg>`;
+      ? S("line", { class: "today", x1: x(now), x2: x(now), y1: 18, y2: bottom + 10 }, S("title", {}, "Nu")) : null;
+    return S("svg", { class: "timeline", viewBox: `0 0 ${width} ${bottom + 20}`, role: "img",
+      "aria-label": `Tidslinje for ${history.zone.name}: ${GS.countText(versions.length, "version", "versioner")}` },
+    S("defs", {}, S("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+      S("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#c00", "stroke-width": 2 }))),
+    ticks, bars, revoked, nowLine);
   }
 
-  function setupAsOf() {
+  function setupAsOf(config) {
     asofMap = GS.createMap("asof-map", { center: [55.68, 12.57], zoom: 11 });
-    GS.addReferenceLayers(asofMap, null).catch(() => {});
+    GS.addReferenceLayers(asofMap, config).catch(() => {});
     asofZones = L.geoJSON(null, { style: (f) => GS.styleFor(kinds, f) }).addTo(asofMap);
     asofMarker = L.circleMarker([0, 0], { radius: 7, color: "#111", fillColor: "#ffd60a", fillOpacity: 1 });
     const time = document.getElementById("asof-time");
+    const timeNote = document.getElementById("asof-time-note");
     time.value = GS.localInputValue();
     let point = null;
+    const result = document.getElementById("asof-result");
     const check = async () => {
       if (!point) return;
+      if (!plausible(time.value)) {
+        timeNote.textContent = "Skriv en hel dato med et firecifret årstal (fx 2026), før der slås op.";
+        timeNote.hidden = false;
+        return;
+      }
+      timeNote.hidden = true;
       asofMarker.setLatLng(point).addTo(asofMap);
       const moment = GS.resolveWall(time.value); // a DST night's repeated or skipped time, resolved and said
       const params = new URLSearchParams({ lat: point[0].toFixed(6), lon: point[1].toFixed(6), at: moment.at });
       const zonesParams = new URLSearchParams({ at: moment.at, limit: 1000, simplify: 5,
         bbox: `${point[1] - 0.02},${point[0] - 0.015},${point[1] + 0.02},${point[0] + 0.015}` });
+      const ticket = asofRequests.start();
+      result.setAttribute("aria-busy", "true");
       try {
-        const [body, zones] = await Promise.all([GS.api(`/api/v1/lookup?${params}`), GS.api(`/api/v1/zones?${zonesParams}`)]);
+        const [body, zones] = await Promise.all([GS.api(`/api/v1/lookup?${params}`, { signal: ticket.signal }),
+          GS.api(`/api/v1/zones?${zonesParams}`, { signal: ticket.signal })]);
+        if (!ticket.current()) return; // only the newest place and time answer
         asofZones.clearLayers().addData(zones);
-        document.getElementById("asof-result").innerHTML =
-          (moment.note ? `<p class="time-note">${GS.escapeHtml(moment.note)}</p>` : "") + asofHtml(body);
+        GS.fill(result, moment.note ? GS.h("p", { class: "time-note" }, moment.note) : null, asofView(body));
       } catch (error) {
-        document.getElementById("asof-result").innerHTML = `<p class="error">${GS.escapeHtml(error.message)}</p>`;
+        if (!ticket.current()) return;
+        GS.fill(result, GS.h("p", { class: "error" }, GS.errorText(error)));
+      } finally {
+        if (ticket.current()) result.removeAttribute("aria-busy");
       }
     };
     asofMap.on("click", (e) => { point = [e.latlng.lat, e.latlng.lng]; check(); });
@@ -237,15 +311,15 @@
     });
   }
 
-  function asofHtml(body) {
-    const zones = body.zones.map((z) => `<li><strong>${GS.escapeHtml(z.name)}</strong> (${GS.escapeHtml(GS.kindName(kinds, z.kind))}),
-        v${z.version}, ${GS.escapeHtml(z.decision_ref || "uden afgørelsesreference")}<br>
-        ${GS.escapeHtml(GS.versionPeriod(z))}${GS.continuation(z) ? ` (${GS.escapeHtml(GS.continuation(z))})` : ""}
-        · ${GS.escapeHtml(z.legal_basis || "")}
-        ${z.daily_window ? `<br><em>Døgnvindue kl. ${z.daily_window.start.replace(":", ".")}–${z.daily_window.end.replace(":", ".")}: ${z.daily_window_applies
-          ? "forbuddet gjaldt på tidspunktet" : "forbuddet gjaldt ikke på tidspunktet"}</em>` : ""}</li>`).join("");
-    return `<p>${GS.escapeHtml(GS.dateTime(body.at))} · ${body.point.lat.toFixed(5)}, ${body.point.lon.toFixed(5)}
-        ${body.municipality ? ` · ${GS.escapeHtml(body.municipality.name)}` : ""}</p>
-      ${zones ? `<ul class="hits">${zones}</ul>` : "<p>Ingen zone var i kraft her på det tidspunkt.</p>"}`;
+  function asofView(body) {
+    const zones = body.zones.map((z) => GS.h("li", {}, GS.h("strong", {}, z.name), ` (${GS.kindName(kinds, z.kind)}), `,
+      `v${z.version}, ${z.decision_ref || "uden afgørelsesreference"}`, GS.h("br"), GS.versionPeriodEl(z),
+      GS.continuation(z) ? ` (${GS.continuation(z)})` : null, ` · ${z.legal_basis || ""}`,
+      z.daily_window ? [GS.h("br"), GS.h("em", {}, `Døgnvindue kl. ${z.daily_window.start.replace(":", ".")}–` +
+        `${z.daily_window.end.replace(":", ".")}: ${z.daily_window_applies ? "forbuddet gjaldt på tidspunktet"
+          : "forbuddet gjaldt ikke på tidspunktet"}`)] : null));
+    return [GS.h("p", { class: "answer-for", "data-at": body.at }, `${GS.dateTime(body.at)} · ` +
+      `${body.point.lat.toFixed(5)}, ${body.point.lon.toFixed(5)}`, body.municipality ? ` · ${body.municipality.name}` : null),
+    zones.length ? GS.h("ul", { class: "hits" }, zones) : GS.h("p", {}, "Ingen zone var i kraft her på det tidspunkt.")];
   }
 })();
