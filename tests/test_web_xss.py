@@ -42,7 +42,7 @@ def poisoned(settings: Settings, own_db: str, own_client: TestClient, own_conn: 
         if i == 1:  # a revocation with a payload reason, for the legal timeline
             zone_id = created.json()["id"]
             revoked = own_client.post(f"/api/v1/zones/{zone_id}/revoke", headers=admin, json={
-                "at": "2027-03-01T00:00", "reason": PAYLOADS[0], "decision_ref": PAYLOADS[1]})
+                "at": "2027-03-01T00:00", "reason": PAYLOADS[0], "decision_ref": f"Ophævelse {PAYLOADS[1]}"})
             assert revoked.status_code == 200, revoked.text
     # the Din Betjent texts an officer reads: sector, station, officers (there is no API to write them)
     own_conn.execute("UPDATE patrol_sector SET name = %s WHERE code = 'KBH-CITY-01'", (f"Sektor {PAYLOADS[0]}",))
