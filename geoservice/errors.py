@@ -148,6 +148,14 @@ class PayloadTooLarge(GeoserviceError):
     title = "Request body too large"
 
 
+class ServiceUnavailable(GeoserviceError):
+    """The database cannot be reached right now (down, restarting, failing over): try again shortly."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Database unavailable"
+
+
 class SetupError(GeoserviceError):
     """Something the installation should have provided is missing (web assets, server binaries)."""
 

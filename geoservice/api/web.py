@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse, HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from geoservice.api.assets import AssetFiles, AssetStore
 from geoservice.errors import SetupError
 from geoservice.settings import Settings
 
@@ -22,15 +22,26 @@ VENDOR_ASSETS = {
 }
 
 
-def mount_assets(app: FastAPI, settings: Settings) -> None:
-    public = settings.web_dir / "public"
+def asset_store(settings: Settings) -> AssetStore:
+    """Every directory of web assets by its URL prefix."""
+    store = AssetStore(settings.asset_cache_dir)
+    store.add_root("/static", settings.web_dir / "public")
     modules = settings.web_dir / "node_modules"
-    app.mount("/static", StaticFiles(directory=public), name="static")
     for name, sub in VENDOR_ASSETS.items():
         path = modules / sub
         if not path.is_dir():
             raise SetupError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (./dev does)")
-        app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
+        store.add_root(f"/vendor/{name}", path)
+    return store
+
+
+def mount_assets(app: FastAPI, settings: Settings) -> None:
+    # Validators, versioned long-lived caching and precompressed copies: geoservice/api/assets.py.
+    store = asset_store(settings)
+    for prefix, directory in store.roots.items():
+        name = "static" if prefix == "/static" else "vendor-" + prefix.rsplit("/", 1)[-1]
+        app.mount(prefix, AssetFiles(directory, store, settings.page_max_age), name=name)
+    public = settings.web_dir / "public"
 
     pages: dict[str, Path] = {
         "/": public / "index.html",
@@ -40,13 +51,15 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
     }
 
     for route, file in pages.items():
-        app.add_api_route(route, _page(file), include_in_schema=False, methods=["GET"])
+        app.add_api_route(route, _page(file, store, f"public, max-age={settings.page_max_age}"),
+                          include_in_schema=False, methods=["GET"])
 
 
-def _page(file: Path) -> Callable[[], Awaitable[FileResponse]]:
-    # A closure without parameters: a default argument would become a query parameter that picks the file.
-    async def serve() -> FileResponse:
-        return FileResponse(file, media_type="text/html; charset=utf-8")
+def _page(file: Path, store: AssetStore, cache_control: str) -> Callable[[Request], Awaitable[Response]]:
+    # A closure over the file: a default argument would become a query parameter that picks the file. The page
+    # refers to its assets by versioned URLs and revalidates after page_max_age.
+    async def serve(request: Request) -> Response:
+        return await store.response(store.load(file), request.headers, cache_control)
 
     return serve
 
