@@ -58,14 +58,14 @@ def bin_dir(settings: Settings) -> Path:
     raise ClusterError("PostgreSQL server binaries not found; install postgresql-15 (the README's setup does)")
 
 
-def _as_server_user(cmd: list[str]) -> list[str]:
+def as_server_user(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]
     return cmd
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(_as_server_user(cmd), check=False, capture_output=True, text=True, **kw)
+    return subprocess.run(as_server_user(cmd), check=False, capture_output=True, text=True, **kw)
 
 
 def _log_file(settings: Settings) -> Path:

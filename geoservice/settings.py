@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = None
     db_name: str = "geoservice"
 
+    # `./dev ha`: a local pg_auto_failover formation (geoservice/ha.py): monitor on ha_port (default pg_port + 100),
+    # the two nodes on the next two ports, data in ha_dir.
+    ha_port: int | None = None
+    ha_dir: Path = REPO_ROOT / ".ha"
+
     host: str = "127.0.0.1"
     port: int = 8000
 
