@@ -21,10 +21,14 @@ from geoservice.errors import Conflict, GeoserviceError, NotFound
 from geoservice.settings import Settings
 
 AUDIT_HEAD = "SELECT ok, rows_checked, head_hash, problem FROM audit_log_verify()"
+# Tables, views and sequences of our own (an extension's, such as pg_auto_failover's pg_stat_statements, do not
+# make a database "not empty").
 USER_RELATIONS = """
     SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                                  AND d.deptype = 'e')
 """
 
 

@@ -114,17 +114,22 @@ class Database:
                  read_conninfo: str | None = None) -> None:
         self.conninfo = conninfo or settings.conninfo(dbname)
         self.timeout = settings.db_timeout
-        self.pool = self._pool(settings, self.conninfo, "geoservice")
         read_conninfo = read_conninfo or (settings.read_database_url if conninfo is None and dbname is None
                                           else None)
+        # With public reads on the standby, a write returns only once the standby has applied it, so the next
+        # read there sees it (pg_auto_failover drops the standby from the synchronous set when it is down).
+        self.pool = self._pool(settings, self.conninfo, "geoservice",
+                               " -c synchronous_commit=remote_apply" if read_conninfo else "")
         self.read_pool = self._pool(settings, read_conninfo, "geoservice-read") if read_conninfo else None
 
-    def _pool(self, settings: Settings, conninfo: str, name: str) -> AsyncConnectionPool:
+    def _pool(self, settings: Settings, conninfo: str, name: str, options: str = "") -> AsyncConnectionPool:
+        kwargs = connection_kwargs(conninfo, settings.db_connect_timeout)
+        kwargs["options"] += options
         return AsyncConnectionPool(
             conninfo,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
-            kwargs=connection_kwargs(conninfo, settings.db_connect_timeout),
+            kwargs=kwargs,
             configure=self._configure,
             check=check_idle_connection,
             timeout=settings.db_timeout,
