@@ -1,4 +1,4 @@
--- A change counter for the public answers (zones, reference areas, kinds, sectors): every statement that changes
+-- A change counter for the public answers (zones, reference areas, kinds, sectors, places): every statement that changes
 -- one of the tables they are made of adds one, in the same transaction, so a reader sees the new number exactly
 -- when it sees the new rows. The HTTP layer derives ETags from it and renders a public answer once per change
 -- (geoservice/api/public_cache.py). `database_id` tells two databases apart whose counters happen to agree (a
@@ -29,7 +29,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['zone', 'zone_version', 'zone_kind', 'reference_area', 'reference_area_part',
-                             'patrol_sector', 'police_station', 'officer'] LOOP
+                             'patrol_sector', 'police_station', 'officer', 'place'] LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
                         FOR EACH STATEMENT EXECUTE FUNCTION public_change_bump()', t || '_public_change', t);
     END LOOP;

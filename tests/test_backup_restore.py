@@ -5,8 +5,8 @@ is not empty and a dump whose recorded audit head does not match."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable

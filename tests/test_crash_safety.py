@@ -91,7 +91,7 @@ def test_postgres_killed_mid_import_leaves_nothing_half_written(settings: Settin
             assert conn.execute("SELECT ok FROM audit_log_verify()").fetchone()[0] is True
         for attempt in (1, 2):  # the rerun imports everything; a second one changes nothing
             again = import_cli(own, file)
-            out, err = again.communicate(timeout=600)
+            _, err = again.communicate(timeout=600)
             assert again.returncode == 0, err[-2000:]
             assert imported(own) == ROWS, f"after run {attempt}"
         with connect(own, autocommit=True) as conn:

@@ -74,7 +74,7 @@ def writer(base: str, token: str, n: int, log: Log) -> None:
             i += 1
             ref = f"FO-{n}-{i}"
 
-            def post(action: str, path: str, body: dict) -> httpx.Response | None:
+            def post(action: str, path: str, body: dict, ref: str = ref) -> httpx.Response | None:
                 start = time.monotonic()
                 try:
                     response = client.post(path, json=body)

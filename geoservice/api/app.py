@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import (catalogue, health, lifecycle, lookup, overlays, places, problems, validity, web,
-                            zones)
+from geoservice.api import catalogue, health, lifecycle, lookup, overlays, places, problems, validity, web, zones
 from geoservice.api.middleware import BodySizeLimit, GZipFor, StandbyReads
 from geoservice.api.public_cache import PublicCache
 from geoservice.db import Database

@@ -19,7 +19,7 @@ def etag_matches(if_none_match: str, base: str) -> bool:
         if token == "*":
             return True
         tag = token.removeprefix("W/").strip('"')
-        if tag == base or tag.startswith(base + "-") and tag[len(base) + 1:] in SUFFIX.values():
+        if tag == base or (tag.startswith(base + "-") and tag[len(base) + 1:] in SUFFIX.values()):
             return True
     return False
 

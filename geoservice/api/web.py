@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 
-from geoservice.api.assets import AssetFiles, AssetStore
+from geoservice.api.assets import AssetFiles, AssetShortcut, AssetStore, Page
 from geoservice.errors import SetupError
 from geoservice.settings import Settings
 
@@ -38,30 +37,23 @@ def asset_store(settings: Settings) -> AssetStore:
 def mount_assets(app: FastAPI, settings: Settings) -> None:
     # Validators, versioned long-lived caching and precompressed copies: geoservice/api/assets.py.
     store = asset_store(settings)
+    mounts: dict[str, AssetFiles] = {}
     for prefix, directory in store.roots.items():
         name = "static" if prefix == "/static" else "vendor-" + prefix.rsplit("/", 1)[-1]
-        app.mount(prefix, AssetFiles(directory, store, settings.page_max_age), name=name)
+        mounts[prefix] = AssetFiles(directory, store, settings.page_max_age)
+        app.mount(prefix, mounts[prefix], name=name)
     public = settings.web_dir / "public"
-
-    pages: dict[str, Path] = {
+    files: dict[str, Path] = {
         "/": public / "index.html",
         "/officer": public / "officer.html",
         "/legal": public / "legal.html",
         "/analyst": public / "analyst.html",
     }
-
-    for route, file in pages.items():
-        app.add_api_route(route, _page(file, store, f"public, max-age={settings.page_max_age}"),
-                          include_in_schema=False, methods=["GET"])
-
-
-def _page(file: Path, store: AssetStore, cache_control: str) -> Callable[[Request], Awaitable[Response]]:
-    # A closure over the file: a default argument would become a query parameter that picks the file. The page
-    # refers to its assets by versioned URLs and revalidates after page_max_age.
-    async def serve(request: Request) -> Response:
-        return await store.response(store.load(file), request.headers, cache_control)
-
-    return serve
+    # Pages refer to their assets by versioned URLs and revalidate after page_max_age.
+    pages = {route: Page(file, store, f"public, max-age={settings.page_max_age}") for route, file in files.items()}
+    for route, page in pages.items():
+        app.add_route(route, page, methods=["GET"], include_in_schema=False)
+    app.add_middleware(AssetShortcut, mounts=mounts, pages=pages)
 
 
 @router.get("/docs")

@@ -123,9 +123,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Serve the API and the web map."""
-    import uvicorn
-
     import psycopg
+    import uvicorn
 
     from geoservice.store.kinds import sync_kinds
 
