@@ -9,6 +9,7 @@ import orjson
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -106,9 +107,14 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
     the client may retry. A write that got this answer may or may not have been committed."""
     reason = " ".join(str(exc).split())[:300] or type(exc).__name__
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
-    retry_after = str(request.app.state.settings.db_retry_after)
-    problem = ServiceUnavailable(f"the database cannot be reached right now ({type(exc).__name__}); "
-                                 f"try again in {retry_after} s")
+    settings = request.app.state.settings
+    retry_after = str(settings.db_retry_after)
+    if isinstance(exc, PoolTimeout):
+        what = (f"no database connection became free within {settings.db_timeout:g} s (the database is unreachable "
+                f"or every connection is busy)")
+    else:
+        what = f"the database cannot be reached right now ({type(exc).__name__})"
+    problem = ServiceUnavailable(f"{what}; try again in {retry_after} s")
     return problem_response(503, problem.to_problem(request.url.path), {"Retry-After": retry_after})
 
 
