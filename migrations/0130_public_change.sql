@@ -38,8 +38,8 @@ $$;
 
 -- Every moment at which a public answer can change by the passage of time alone, as epoch seconds, sorted: the
 -- ends of every validity period and effective period, endings, revocations, withdrawals, publications, the
--- start of each warning window ('expiring', computed as the status functions of 0005 do, in the session's time
--- zone) and the periods of patrol sectors. A superset is harmless (one more cache key);
+-- start of each warning window ('expiring', as the status functions of 0005 decide it) and the periods of patrol
+-- sectors. A superset is harmless (one more cache key);
 -- a missing moment would serve a stale answer, so anything time-dependent that is added to a public answer
 -- belongs here.
 CREATE FUNCTION public_transitions() RETURNS double precision[]
@@ -48,11 +48,12 @@ LANGUAGE sql STABLE AS $$
     FROM (
         SELECT unnest(ARRAY[lower(v.valid), upper(v.valid), lower(v.effective), upper(v.effective), v.ended_at,
                             v.published_at, z.revoked_at, z.archived_at,
-                            CASE WHEN k.warning_days > 0
-                                 THEN upper(v.effective) - make_interval(days => k.warning_days) END,
-                            CASE WHEN k.warning_days > 0
-                                 THEN upper(v.valid) - make_interval(days => k.warning_days) END]) AS m
+                            upper(v.effective) - warning, upper(v.valid) - warning]) AS m
         FROM zone_version v JOIN zone z ON z.id = v.zone_id JOIN zone_kind k ON k.code = z.kind
+             -- 'expiring' starts where `chain_end - t <= make_interval(days => warning_days)` (0005) turns true;
+             -- that compares a difference of instants with days of 24 hours, so the moment is chain_end minus
+             -- exactly warning_days x 24 h, also across a change to or from summer time
+             CROSS JOIN LATERAL (SELECT make_interval(hours => 24 * k.warning_days) AS warning) w
         UNION ALL
         SELECT unnest(ARRAY[lower(valid), upper(valid)]) FROM patrol_sector
     ) moments

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -181,3 +182,51 @@ def _digest(body: bytes) -> str:
 def test_health_answers_are_never_cached(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+
+
+def test_assets_build_writes_precompressed_copies_for_nginx(settings, tmp_path) -> None:
+    from geoservice.api.assets import build
+    from geoservice.api.web import asset_store
+
+    written = build(asset_store(settings), tmp_path)
+    assert written["files"] > 10 and written["compressed"] > 5
+    script = tmp_path / "static" / "js" / "common.js"
+    assert script.read_bytes() == (settings.web_dir / "public" / "js" / "common.js").read_bytes()
+    assert brotli.decompress((tmp_path / "static" / "js" / "common.js.br").read_bytes()) == script.read_bytes()
+    assert gzip.decompress((tmp_path / "static" / "js" / "common.js.gz").read_bytes()) == script.read_bytes()
+    leaflet = tmp_path / "vendor" / "leaflet" / "leaflet.js"
+    assert leaflet.exists() and (tmp_path / "vendor" / "leaflet" / "leaflet.js.br").exists()
+    # the pages in the tree refer to their assets by version, as the service serves them
+    assert "?v=" in (tmp_path / "static" / "index.html").read_text()
+
+
+def test_every_status_change_is_a_listed_transition(own_client: TestClient, own_conn: psycopg.Connection,
+                                                    tokens: dict) -> None:
+    """The cache keys "now" answers on the latest transition: between two listed transitions no zone's status may
+    change. Checked on the demo zones plus a visitation zone (3 warning days) ending the day after the switch to
+    summer time, where 'expiring' starts 72 hours before the end, not three calendar days."""
+    response = own_client.post(ZONES, headers=bearer(tokens["admin"]), json=zone_feature(
+        spot(), kind="visitationszone", name="Sommertid", valid_from="2027-03-20T12:00",
+        valid_to="2027-03-29T12:00"))
+    assert response.status_code == 201, response.text
+    zone_id = response.json()["id"]
+    transitions = own_conn.execute("SELECT public_transitions()").fetchone()[0]
+    # 29 March 12:00+02 (10:00 UTC) minus 72 h: 26 March 11:00+01; three calendar days would say 12:00+01
+    threshold = dt.datetime(2027, 3, 26, 10, 0, tzinfo=dt.UTC)
+    assert threshold.timestamp() in transitions
+    status = "SELECT zone_status_at(%s, to_timestamp(%s))"
+    assert own_conn.execute(status, (zone_id, threshold.timestamp() - 1)).fetchone()[0] == "in_force"
+    assert own_conn.execute(status, (zone_id, threshold.timestamp())).fetchone()[0] == "expiring"
+    # every window of the last two years and the next: the statuses at its start and just before its end agree
+    now = time.time()
+    windows = [(a, b) for a, b in itertools.pairwise(transitions)
+               if now - 2 * 365 * 86400 < a < now + 365 * 86400 and b - a > 0.002]
+    assert len(windows) > 20
+    ids = [r[0] for r in own_conn.execute("SELECT id FROM zone").fetchall()]
+    states = ("SELECT array_agg(zone_status_at(id, to_timestamp(%(t)s)) || ':' || coalesce(("
+              "SELECT string_agg(version_status_at(v, to_timestamp(%(t)s)), ',' ORDER BY v.id) "
+              "FROM zone_version v WHERE v.zone_id = z.id), '') ORDER BY id) FROM zone z WHERE id = ANY(%(ids)s)")
+    for start, end in windows:
+        at_start = own_conn.execute(states, {"t": start, "ids": ids}).fetchone()
+        before_end = own_conn.execute(states, {"t": end - 0.001, "ids": ids}).fetchone()
+        assert at_start == before_end, [dt.datetime.fromtimestamp(t, dt.UTC) for t in (start, end)]
