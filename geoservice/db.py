@@ -104,8 +104,9 @@ async def check_idle_connection(conn: psycopg.AsyncConnection) -> None:
     trip spent to find out, and the pool replaces the connection when it fails."""
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
+    poller = select.poll()  # poll, not select: a busy server has file descriptors above select's 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
         await conn.execute("")
 
 
