@@ -131,9 +131,10 @@ def test_restart_and_crash_under_load(own_cluster: Settings, how: str) -> None:
     paths = [("/api/v1/lookup", LOOKUP), ("/api/v1/lookup", {"lat": AALBORG_MIDTBY[1], "lon": AALBORG_MIDTBY[0]}),
              ("/api/v1/search", {"q": "Nørrebro"}), ("/api/v1/zones", {"kind": "nattelivszone"})]
     with serving(own_cluster, own_cluster.db_name) as base:
+        wait_until(lambda: httpx.get(base + "/readyz", timeout=5).status_code == 200, 30)
         load = Load(base, paths)
         threads = load.run(8)
-        time.sleep(2)
+        wait_until(lambda: len(load.outcomes) >= 20, 30)
         assert {o.status for o in load.outcomes} == {200}
         down_at = time.monotonic()
         if how == "restart":
