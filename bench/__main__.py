@@ -7,7 +7,7 @@ import sys
 
 from bench.common import write_result
 
-BENCHMARKS = ["lookup", "validity", "web", "overlays", "ogc"]
+BENCHMARKS = ["lookup", "validity", "web", "overlays", "ogc", "public"]
 
 
 def main(argv: list[str]) -> int:

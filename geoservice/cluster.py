@@ -46,7 +46,7 @@ host all all ::1/128 trust
 """
 
 
-def _bin_dir(settings: Settings) -> Path:
+def bin_dir(settings: Settings) -> Path:
     if settings.pg_bin_dir:
         return settings.pg_bin_dir
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
@@ -58,14 +58,14 @@ def _bin_dir(settings: Settings) -> Path:
     raise ClusterError("PostgreSQL server binaries not found; install postgresql-15 (the README's setup does)")
 
 
-def _as_server_user(cmd: list[str]) -> list[str]:
+def as_server_user(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]
     return cmd
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(_as_server_user(cmd), check=False, capture_output=True, text=True, **kw)
+    return subprocess.run(as_server_user(cmd), check=False, capture_output=True, text=True, **kw)
 
 
 def _log_file(settings: Settings) -> Path:
@@ -76,7 +76,7 @@ def is_running(settings: Settings) -> bool:
     data = settings.pg_data_dir
     if not (data / "PG_VERSION").exists():
         return False
-    result = _run([str(_bin_dir(settings) / "pg_ctl"), "status", "-D", str(data)])
+    result = _run([str(bin_dir(settings) / "pg_ctl"), "status", "-D", str(data)])
     return result.returncode == 0
 
 
@@ -94,7 +94,7 @@ def init(settings: Settings) -> bool:
         data.chmod(0o700)
     result = _run(
         [
-            str(_bin_dir(settings) / "initdb"),
+            str(bin_dir(settings) / "initdb"),
             "-D", str(data),
             "-U", "geoservice",
             "--auth=trust",
@@ -122,7 +122,7 @@ def start(settings: Settings) -> None:
     if not is_running(settings):
         result = _run(
             [
-                str(_bin_dir(settings) / "pg_ctl"),
+                str(bin_dir(settings) / "pg_ctl"),
                 "start", "-D", str(settings.pg_data_dir),
                 "-l", str(_log_file(settings)),
                 "-w", "-t", "60",
@@ -150,7 +150,7 @@ def _wait_ready(settings: Settings, timeout: float = 30.0) -> None:
 def stop(settings: Settings) -> bool:
     if not is_running(settings):
         return False
-    result = _run([str(_bin_dir(settings) / "pg_ctl"), "stop", "-D", str(settings.pg_data_dir), "-m", "fast", "-w"])
+    result = _run([str(bin_dir(settings) / "pg_ctl"), "stop", "-D", str(settings.pg_data_dir), "-m", "fast", "-w"])
     if result.returncode != 0:
         raise ClusterError(f"could not stop PostgreSQL:\n{result.stderr}")
     return True

@@ -3,11 +3,17 @@
 One `Database` (an async psycopg pool) is created at start-up and injected into handlers. Connections are in
 autocommit mode so read queries cost one round trip; writes run inside `Database.transaction()`, which also
 names the actor, action and reason for the audit triggers.
+
+The pool survives the database: it opens without waiting (the service starts while the database is down and
+answers 503 until it is up), a request waits at most `db_timeout` seconds for a connection, and a connection
+the server closed while it sat idle (a restart, a failover) is noticed when it is taken and replaced.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -71,15 +77,67 @@ class Actor:
 SYSTEM_ACTOR = Actor(name="system", role="admin")
 
 
+# Set for a request that only reads public data (geoservice.api.app marks them): its queries may go to the
+# standby pool when one is configured.
+read_only_request: contextvars.ContextVar[bool] = contextvars.ContextVar("read_only_request", default=False)
+
+# Connection defaults when the URL does not say otherwise: give up on an unreachable host quickly, and notice a
+# peer that vanished without closing the socket (a machine that died) within seconds rather than TCP's minutes.
+RESILIENT_DEFAULTS = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "3",
+                      "keepalives_count": "3", "tcp_user_timeout": "10000"}
+
+
+def connection_kwargs(conninfo: str, connect_timeout: int) -> dict[str, Any]:
+    """Session settings plus the resilience defaults the connection string does not set itself."""
+    given = conninfo_to_dict(conninfo)
+    kwargs: dict[str, Any] = {"autocommit": True, "options": SESSION_OPTIONS, "row_factory": dict_row}
+    kwargs.update({k: v for k, v in {**RESILIENT_DEFAULTS, "connect_timeout": str(connect_timeout)}.items()
+                   if k not in given})
+    return kwargs
+
+
+async def check_idle_connection(conn: psycopg.AsyncConnection) -> None:
+    """Raise if a pooled connection is dead, at the cost of one poll() for a healthy one.
+
+    An idle connection has nothing to read; if its socket is readable the server has said something while it sat
+    in the pool, almost always 'terminating connection' and EOF after a restart or failover. Only then is a round
+    trip spent to find out, and the pool replaces the connection when it fails."""
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    poller = select.poll()  # poll, not select: a busy server has file descriptors above select's 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        await conn.execute("")
+
+
 class Database:
-    def __init__(self, settings: Settings, dbname: str | None = None) -> None:
-        self.conninfo = settings.conninfo(dbname)
-        self.pool = AsyncConnectionPool(
-            self.conninfo,
+    def __init__(self, settings: Settings, dbname: str | None = None, conninfo: str | None = None,
+                 read_conninfo: str | None = None) -> None:
+        self.conninfo = conninfo or settings.conninfo(dbname)
+        self.timeout = settings.db_timeout
+        read_conninfo = read_conninfo or (settings.read_database_url if conninfo is None and dbname is None
+                                          else None)
+        # With public reads on the standby, a write returns only once the standby has applied it, so the next
+        # read there sees it (pg_auto_failover drops the standby from the synchronous set when it is down).
+        self.pool = self._pool(settings, self.conninfo, "geoservice",
+                               " -c synchronous_commit=remote_apply" if read_conninfo else "")
+        self.read_pool = self._pool(settings, read_conninfo, "geoservice-read") if read_conninfo else None
+
+    def _pool(self, settings: Settings, conninfo: str, name: str, options: str = "") -> AsyncConnectionPool:
+        kwargs = connection_kwargs(conninfo, settings.db_connect_timeout)
+        kwargs["options"] += options
+        return AsyncConnectionPool(
+            conninfo,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
-            kwargs={"autocommit": True, "options": SESSION_OPTIONS, "row_factory": dict_row},
+            kwargs=kwargs,
             configure=self._configure,
+            check=check_idle_connection,
+            timeout=settings.db_timeout,
+            # Give up a failing reconnection early: the next request that waits starts a fresh attempt at once,
+            # so the pool recovers within seconds of the database coming back instead of after a long backoff.
+            reconnect_timeout=max(5.0, 2 * settings.db_timeout),
+            name=name,
             open=False,
         )
 
@@ -88,14 +146,25 @@ class Database:
         register_adapters(conn.adapters)
 
     async def open(self) -> None:
-        await self.pool.open(wait=True, timeout=30)
+        """Start connecting in the background: the service starts even when the database is down."""
+        for pool in self._pools():
+            await pool.open(wait=False)
 
     async def close(self) -> None:
-        await self.pool.close()
+        for pool in self._pools():
+            await pool.close(timeout=5)
+
+    def _pools(self) -> list[AsyncConnectionPool]:
+        return [self.pool] + ([self.read_pool] if self.read_pool else [])
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
-        async with self.pool.connection() as conn:
+    async def connection(self, timeout: float | None = None, read: bool | None = None
+                         ) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection for reading: from the standby pool when one is configured and the request only reads
+        public data (or `read=True`), else from the primary's."""
+        read = read_only_request.get() if read is None else read
+        pool = self.read_pool if self.read_pool is not None and read else self.pool
+        async with pool.connection(timeout=timeout) as conn:
             yield conn
 
     @asynccontextmanager
@@ -143,12 +212,18 @@ def yoyo_uri(conninfo: str) -> str:
     params = conninfo_to_dict(conninfo)
     user = quote(str(params.pop("user", "postgres")), safe="")
     password = params.pop("password", None)
-    host = params.pop("host", "127.0.0.1")
-    port = params.pop("port", "5432")
+    host = str(params.pop("host", "127.0.0.1"))
+    port = str(params.pop("port", "5432"))
     dbname = quote(str(params.pop("dbname", "postgres")), safe="")
     auth = user + (":" + quote(str(password), safe="") if password else "")
+    if "," in host or "," in port:
+        # Several hosts (a failover formation): yoyo passes query arguments through to psycopg.
+        params.update(host=host, port=port)
+        netloc = f"{auth}@"
+    else:
+        netloc = f"{auth}@{host}:{port}"
     extra = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items() if k != "options")
-    return f"postgresql+psycopg://{auth}@{host}:{port}/{dbname}" + (f"?{extra}" if extra else "")
+    return f"postgresql+psycopg://{netloc}/{dbname}" + (f"?{extra}" if extra else "")
 
 
 def migrate(settings: Settings, dbname: str | None = None) -> list[str]:

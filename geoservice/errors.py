@@ -171,6 +171,13 @@ class UpstreamUnavailable(GeoserviceError):
     slug = "upstream-unavailable"
     title = "Upstream service unavailable"
 
+class ServiceUnavailable(GeoserviceError):
+    """The database cannot be reached right now (down, restarting, failing over): try again shortly."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Database unavailable"
+
 
 class SetupError(GeoserviceError):
     """Something the installation should have provided is missing (web assets, server binaries)."""

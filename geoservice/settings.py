@@ -15,14 +15,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GEOSERVICE_", extra="ignore")
 
-    # An external PostGIS (e.g. docker-compose). When unset, the project-local cluster is used.
+    # An external PostGIS (e.g. docker-compose). When unset, the project-local cluster is used. A multi-host URL
+    # with target_session_attrs=read-write follows a pg_auto_failover formation (docs/operations.md).
     database_url: str | None = None
+    # Optional second pool for the read-only public endpoints (e.g. the same hosts with
+    # target_session_attrs=prefer-standby): lookups keep answering from the standby while the primary fails over.
+    read_database_url: str | None = None
 
     # The project-local cluster (created by `geoservice cluster start`).
     pg_data_dir: Path = REPO_ROOT / ".pgdata"
     pg_port: int = 55432
     pg_bin_dir: Path | None = None
     db_name: str = "geoservice"
+
+    # `./dev ha`: a local pg_auto_failover formation (geoservice/ha.py): monitor on ha_port (default pg_port + 100),
+    # the two nodes on the next two ports, data in ha_dir.
+    ha_port: int | None = None
+    ha_dir: Path = REPO_ROOT / ".ha"
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -33,6 +42,19 @@ class Settings(BaseSettings):
 
     pool_min_size: int = 2
     pool_max_size: int = 10
+    # When the database is down or failing over: a request waits at most db_timeout seconds for a connection
+    # (then 503 with Retry-After: db_retry_after), and one connection attempt at most db_connect_timeout.
+    db_timeout: float = Field(default=3.0, gt=0)
+    db_connect_timeout: int = Field(default=3, ge=1)
+    db_retry_after: int = Field(default=5, ge=1)
+
+    # Public answers (no Authorization): how long a browser or CDN may keep them without asking again, never
+    # beyond the next moment a zone starts or ends (geoservice/api/public_cache.py). Pages revalidate after
+    # page_max_age; versioned assets (?v=<hash>) are immutable for a year.
+    public_max_age: int = Field(default=10, ge=0)
+    page_max_age: int = Field(default=60, ge=0)
+    # Compressed copies of the web assets (gzip, brotli), made once per file content and reused.
+    asset_cache_dir: Path = REPO_ROOT / ".cache" / "assets"
 
     # Writes to a zone without If-Match are refused (428) when set; by default If-Match is honoured when sent.
     require_if_match: bool = False

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install whatever is missing for geoservice, and nothing else. Safe to run again.
 #   scripts/bootstrap.sh run    system packages, virtualenv with the package, web assets
-#   scripts/bootstrap.sh test   the same plus the test tools and Debian's chromium for browser tests
+#   scripts/bootstrap.sh test   the same plus the test tools, Debian's chromium for browser tests and
+#                               pg_auto_failover (the failover test)
+#   scripts/bootstrap.sh ha     run, plus pg_auto_failover for `./dev ha`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -17,6 +19,9 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$mode" = "test" ]; then
   packages+=(chromium)
+fi
+if [ "$mode" = "test" ] || [ "$mode" = "ha" ]; then
+  packages+=(postgresql-15-auto-failover)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

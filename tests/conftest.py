@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from geoservice import cluster
+from geoservice import backup, cluster
 from geoservice.access import new_token
 from geoservice.api.app import create_app
 from geoservice.cli import migrate_and_sync
@@ -149,6 +149,42 @@ def tokens(template_db: str) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- a cluster of its own, for tests that stop, crash or fail over PostgreSQL -------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_cluster(settings: Settings, **overrides: object) -> Iterator[Settings]:
+    """A PostgreSQL cluster of the test's own on a free port (data in /tmp, wiped afterwards), so stopping or
+    killing it leaves the shared test cluster alone."""
+    import tempfile
+
+    port = free_port()
+    own = settings.model_copy(update={
+        "pg_port": port, "pg_data_dir": Path(tempfile.gettempdir()) / f"geoservice-test-{uuid.uuid4().hex[:8]}",
+        "database_url": None, "read_database_url": None, **overrides})
+    cluster.start(own)
+    try:
+        yield own
+    finally:
+        cluster.wipe(own)
+
+
+@pytest.fixture(scope="session")
+def demo_backup(settings: Settings, make_db: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`geoservice db backup` of a clone with the demo data and the test users (tokens work after a restore)."""
+    file = tmp_path_factory.mktemp("backup") / "demo.dump"
+    backup.backup(settings, file, make_db())
+    return file
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from geoservice.api import (
     basemap,
     catalogue,
     feeds,
+    health,
     lifecycle,
     lookup,
     ogc,
@@ -24,16 +25,22 @@ from geoservice.api import (
     webhooks,
     zones,
 )
-from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet
+from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet, StandbyReads
+from geoservice.api.public_cache import PublicCache
 from geoservice.basemap import TileProxy
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
 from geoservice.geocoder import Geocoder
+from geoservice.public_state import ChangeWatch
 from geoservice.settings import Settings, get_settings
 
-# Responses worth compressing: layers and exports, and the web assets.
+# Responses worth compressing on the fly: layers and exports (the web assets and the cached public answers are
+# compressed once, ahead: geoservice/api/assets.py, public_cache.py).
 COMPRESSED_PATHS = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/overlays", "/api/v1/validity",
-                    "/api/v1/sectors", "/api/v1/maps", "/ogc", "/static", "/vendor", "/openapi.json")
+                    "/api/v1/sectors", "/api/v1/maps", "/ogc", "/openapi.json")
+# Public reads whose handlers never write: they may use the standby (GEOSERVICE_READ_DATABASE_URL).
+STANDBY_READ_PATHS = ("/api/v1/lookup", "/api/v1/zones", "/api/v1/reference-areas", "/api/v1/sectors",
+                      "/api/v1/search")
 
 DESCRIPTION = """
 Every geographic zone the Danish police designate — nattelivszoner, visitationszoner, SUB-områder,
@@ -51,9 +58,12 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Nothing here waits for the database: the service starts while it is down and answers 503 until it is up.
         db = Database(settings, dbname)
         await db.open()
         app.state.db = db
+        read_conninfo = db.conninfo if db.read_pool is None else str(db.read_pool.conninfo)
+        app.state.public_watch = ChangeWatch(read_conninfo, settings.db_connect_timeout, settings.db_timeout)
         # webhook deliveries from the outbox, in this process (settings.webhook_worker; README, Feeds)
         worker = BackgroundWorker(db, settings) if settings.webhook_worker else None
         # the configured upstreams (street map tiles, address search), each with its own HTTP client
@@ -67,6 +77,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
             for upstream in (app.state.tiles, app.state.geocoder):
                 if upstream is not None:
                     await upstream.close()
+            await app.state.public_watch.close()
             await db.close()
 
     app = FastAPI(
@@ -80,6 +91,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.state.settings = settings
     problems.install(app)
     app.include_router(lookup.router)  # first: the hottest route is matched first
+    app.include_router(health.router)
     app.include_router(zones.router)
     app.include_router(lifecycle.router)
     app.include_router(validity.router)
@@ -93,6 +105,9 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)
+    app.add_middleware(PublicCache, settings=settings)
+    if settings.read_database_url:
+        app.add_middleware(StandbyReads, prefixes=STANDBY_READ_PATHS)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -1,4 +1,4 @@
-"""Plain ASGI middleware: request body size limit, and compression where responses are large."""
+"""Plain ASGI middleware: request body size limit, compression where responses are large, standby reads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geoservice.db import read_only_request
 from geoservice.errors import PayloadTooLarge
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -110,3 +111,24 @@ class HeadAsGet:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
+
+class StandbyReads:
+    """Mark GET requests without Authorization under `prefixes` as reading public data only, so their queries may
+    use the standby pool (GEOSERVICE_READ_DATABASE_URL). Only paths whose handlers never write belong here: the
+    public overlay tables, for instance, are written at their first request and must reach the primary."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
+                or not scope["path"].startswith(self.prefixes)
+                or any(name == b"authorization" for name, _ in scope["headers"])):
+            await self.app(scope, receive, send)
+            return
+        token = read_only_request.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            read_only_request.reset(token)

@@ -9,10 +9,11 @@ import orjson
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from geoservice.errors import PROBLEM_BASE, GeoserviceError
+from geoservice.errors import PROBLEM_BASE, GeoserviceError, ServiceUnavailable
 
 log = logging.getLogger("geoservice")
 
@@ -99,6 +100,32 @@ async def on_integrity_error(request: Request, exc: psycopg.errors.IntegrityErro
     )
 
 
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """503 with Retry-After for a database that is down, restarting or failing over: a connection the server
+    closed (AdminShutdown, a lost connection), none to be had within db_timeout (PoolTimeout), or a write that
+    reached a server which is no longer the primary (read-only transaction). The pool replaces the connection;
+    the client may retry. A write that got this answer may or may not have been committed."""
+    reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    settings = request.app.state.settings
+    retry_after = str(settings.db_retry_after)
+    if isinstance(exc, PoolTimeout):
+        what = (f"no database connection became free within {settings.db_timeout:g} s (the database is unreachable "
+                f"or every connection is busy)")
+    else:
+        what = f"the database cannot be reached right now ({type(exc).__name__})"
+    problem = ServiceUnavailable(f"{what}; try again in {retry_after} s")
+    return problem_response(503, problem.to_problem(request.url.path), {"Retry-After": retry_after})
+
+
+async def on_operational_error(request: Request, exc: psycopg.OperationalError) -> Response:
+    return database_unavailable(request, exc)
+
+
+async def on_read_only_transaction(request: Request, exc: psycopg.errors.ReadOnlySqlTransaction) -> Response:
+    return database_unavailable(request, exc)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -113,4 +140,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.errors.IntegrityError, on_integrity_error)  # type: ignore[arg-type]
+    app.add_exception_handler(psycopg.OperationalError, on_operational_error)  # type: ignore[arg-type]
+    app.add_exception_handler(psycopg.errors.ReadOnlySqlTransaction, on_read_only_transaction)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse, HTMLResponse
+from starlette.responses import HTMLResponse
 
+from geoservice.api.assets import AssetFiles, AssetShortcut, AssetStore, Page
 from geoservice.errors import SetupError
 from geoservice.settings import Settings
 
@@ -25,34 +24,40 @@ VENDOR_ASSETS = {
 }
 
 
-def mount_assets(app: FastAPI, settings: Settings) -> None:
-    public = settings.web_dir / "public"
+def asset_store(settings: Settings) -> AssetStore:
+    """Every directory of web assets by its URL prefix."""
+    store = AssetStore(settings.asset_cache_dir)
+    store.add_root("/static", settings.web_dir / "public")
     modules = settings.web_dir / "node_modules"
-    app.mount("/static", StaticFiles(directory=public), name="static")
     for name, sub in VENDOR_ASSETS.items():
         path = modules / sub
         if not path.is_dir():
             raise SetupError(f"web asset {name} is missing at {path}; run `npm ci` in web/ (./dev does)")
-        app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
+        store.add_root(f"/vendor/{name}", path)
+    return store
 
-    pages: dict[str, Path] = {
+
+def mount_assets(app: FastAPI, settings: Settings) -> None:
+    # Validators, versioned long-lived caching and precompressed copies: geoservice/api/assets.py.
+    store = asset_store(settings)
+    mounts: dict[str, AssetFiles] = {}
+    for prefix, directory in store.roots.items():
+        name = "static" if prefix == "/static" else "vendor-" + prefix.rsplit("/", 1)[-1]
+        mounts[prefix] = AssetFiles(directory, store, settings.page_max_age)
+        app.mount(prefix, mounts[prefix], name=name)
+    public = settings.web_dir / "public"
+    files: dict[str, Path] = {
         "/": public / "index.html",
         "/officer": public / "officer.html",
         "/legal": public / "legal.html",
         "/analyst": public / "analyst.html",
         "/tilgaengelighed": public / "tilgaengelighed.html",  # the accessibility statement
     }
-
-    for route, file in pages.items():
-        app.add_api_route(route, _page(file), include_in_schema=False, methods=["GET"])
-
-
-def _page(file: Path) -> Callable[[], Awaitable[FileResponse]]:
-    # A closure without parameters: a default argument would become a query parameter that picks the file.
-    async def serve() -> FileResponse:
-        return FileResponse(file, media_type="text/html; charset=utf-8")
-
-    return serve
+    # Pages refer to their assets by versioned URLs and revalidate after page_max_age.
+    pages = {route: Page(file, store, f"public, max-age={settings.page_max_age}") for route, file in files.items()}
+    for route, page in pages.items():
+        app.add_route(route, page, methods=["GET"], include_in_schema=False)
+    app.add_middleware(AssetShortcut, mounts=mounts, pages=pages)
 
 
 @router.get("/docs")

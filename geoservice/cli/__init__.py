@@ -7,7 +7,10 @@ import sys
 
 import typer
 
+from geoservice.cli import backup as _backup  # noqa: F401  (adds `db backup` and `db restore` to db_app)
+from geoservice.cli.assets import assets_app
 from geoservice.cli.feeds import feeds_app, webhooks_app
+from geoservice.cli.ha import ha_app
 from geoservice.cli.maps import map_app
 from geoservice.cli.overlays import overlays_app
 from geoservice.cli.setup import cluster_app, db_app, demo_app, migrate_and_sync, serve, up
@@ -25,6 +28,8 @@ app.add_typer(zones_app, name="zones")
 app.add_typer(validity_app, name="validity")
 app.add_typer(audit_app, name="audit")
 app.add_typer(map_app, name="map")
+app.add_typer(ha_app, name="ha")
+app.add_typer(assets_app, name="assets")
 app.add_typer(overlays_app, name="overlays")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(webhooks_app, name="webhooks")

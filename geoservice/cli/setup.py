@@ -123,13 +123,19 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Serve the API and the web map."""
+    import psycopg
     import uvicorn
 
-    settings = current_settings()
     from geoservice.store.kinds import sync_kinds
 
-    with connect(settings) as conn:
-        sync_kinds(conn, get_layers())
+    settings = current_settings()
+    try:
+        with connect(settings, connect_timeout=settings.db_connect_timeout) as conn:
+            sync_kinds(conn, get_layers())
+    except psycopg.OperationalError as exc:
+        # Serve anyway: the API answers 503 (and /readyz says why) until the database is up.
+        reason = " ".join(str(exc).split())[:200]
+        typer.echo(f"warning: the database is unavailable ({reason}); serving 503 until it is up", err=True)
     typer.echo(f"geoservice on http://{host or settings.host}:{port or settings.port}/ (API docs at /docs)")
     uvicorn.run("geoservice.api.app:create_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="warning", access_log=False)
