@@ -15,7 +15,12 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
 def axe(page, base: str, state: str) -> None:
-    # popups fade in: judge their colours once they are fully drawn
+    # popups fade in (and a replaced one fades out) while the map may still be zooming: judge colours once every
+    # popup is fully drawn and the map has come to rest
+    page.wait_for_function(
+        "[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')"
+        " && !document.querySelector('.leaflet-zoom-anim')")
+    page.wait_for_timeout(250)
     page.wait_for_function(
         "[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')")
     if not page.evaluate("typeof window.axe !== 'undefined'"):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from geoservice.settings import Settings
 from tests.conftest import bearer, serving
@@ -95,8 +96,9 @@ def test_public_map_shows_payloads_as_text(page, poisoned: tuple[str, int]) -> N
     page.wait_for_selector(".leaflet-tooltip")
     assert PAYLOADS[0] in page.locator(".leaflet-tooltip").last.inner_text()
     marker.dispatch_event("click")
+    # the click zooms to the zone and opens its popup there; the marker's first popup may still be fading out
     popup = page.locator(".leaflet-popup-content", has_text="Zone <img")
-    popup.wait_for()
+    expect(popup).to_have_count(1, timeout=10_000)
     assert PAYLOADS[1] in popup.inner_text() and PAYLOADS[0] in popup.inner_text()
     nothing_ran(page, dialogs)
     # street zoom: the name as a label; the list; the search; am I in a zone there
@@ -108,7 +110,7 @@ def test_public_map_shows_payloads_as_text(page, poisoned: tuple[str, int]) -> N
     page.click("#tab-list")
     assert NAME in page.locator("#zone-table tbody").inner_text()
     page.locator("#zone-table tbody tr", has_text="Zone <img").locator("button").click()
-    page.locator(".leaflet-popup-content", has_text="Zone <img").wait_for()
+    expect(page.locator(".leaflet-popup-content", has_text="Zone <img")).to_have_count(1, timeout=10_000)
     page.fill("#search", "Zone <img")
     page.wait_for_selector("#search-results li[data-index]")
     assert NAME in page.locator("#search-results").inner_text()
