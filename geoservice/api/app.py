@@ -9,7 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
+from geoservice.api import (
+    catalogue,
+    lifecycle,
+    lookup,
+    overlays,
+    places,
+    problems,
+    validity,
+    web,
+    zone_imports,
+    zones,
+)
 from geoservice.api.middleware import BodySizeLimit, GZipFor
 from geoservice.db import Database
 from geoservice.settings import Settings, get_settings
@@ -59,6 +70,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(catalogue.router)
     app.include_router(places.router)
     app.include_router(overlays.router)
+    app.include_router(zone_imports.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

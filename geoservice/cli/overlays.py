@@ -58,12 +58,12 @@ def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_rep
                    "nothing was imported. Fix the rows, or use --skip-invalid to import the others.", err=True)
     else:
         typer.echo(report.summary())
-    _report_rejected(report, rejected_report)
+    report_rejected(report, rejected_report)
     if refused:
         raise typer.Exit(2)
 
 
-def _report_rejected(report: Any, rejected_report: Path | None) -> None:
+def report_rejected(report: Any, rejected_report: Path | None) -> None:
     """Every rejected row to the report file (when asked, in both modes; an empty file when none was rejected,
     so an old report is never mistaken for this run's), the first ones with their line on the terminal."""
     from geoservice.overlays.importer import rejected_csv
