@@ -4,18 +4,27 @@
 -- Zones the caller may not see are excluded by %(visibilities)s (legal and admin see everything).
 -- A report at a past moment lists only what had been recorded by then where the data says when: a gap, an
 -- overlap, a missing decision reference or an override appears from the publication of the version that made
--- it, and a zone archived after %(t)s was still published at %(t)s.
+-- it, a zone archived after %(t)s was still published at %(t)s, and a zone imported from a file after %(t)s
+-- (migrations/0170) is not in it at all.
+-- A historical record (an import of past designations, each published with an admin override) is one finding
+-- per import in `historical_records`, with its counts, instead of hundreds of overrides and missing decision
+-- references; %(historical_detail)s lists them one by one as well.
 WITH
 params AS (SELECT %(t)s::timestamptz AS t),
+historical AS (
+    SELECT i.* FROM zone_import i, params WHERE i.historical AND i.imported_at <= params.t
+),
 zones AS (
     SELECT z.id, z.name, z.kind, z.visibility, z.revoked_at, z.archived_at, k.name_da AS kind_name,
            k.warning_days, k.definition -> 'warning_days' AS windows
     FROM zone z JOIN zone_kind k ON k.code = z.kind
-    WHERE z.visibility = ANY(%(visibilities)s)
+    LEFT JOIN zone_import i ON i.id = z.import_id, params
+    WHERE z.visibility = ANY(%(visibilities)s) AND (i.id IS NULL OR i.imported_at <= params.t)
 ),
 published AS (
     SELECT v.zone_id, v.id, v.version_no, v.change, v.effective, v.valid, v.decision_ref, v.override_rule,
-           v.override_reason, v.published_at, v.published_by, v.ended_reason, v.ended_at
+           v.override_reason, v.published_at, v.published_by, v.ended_reason, v.ended_at, v.import_id,
+           coalesce(v.import_id IN (SELECT id FROM historical), false) AS historical
     FROM zone_version v JOIN zones z ON z.id = v.zone_id
     WHERE v.state = 'published'
 ),
@@ -119,7 +128,8 @@ SELECT json_build_object(
                    'version', p.version_no, 'published_at', p.published_at)
                ORDER BY p.zone_id, p.version_no)
         FROM published p JOIN classified z ON z.id = p.zone_id, params
-        WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t), '[]'),
+        WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t
+          AND (%(historical_detail)s OR NOT p.historical)), '[]'),
     -- every override from every route (migrations/0110): one on a version counts from that version's
     -- publication, one on the zone itself (visibility, revocation) from when it was recorded
     'overrides', coalesce((
@@ -133,6 +143,23 @@ SELECT json_build_object(
         JOIN classified z ON z.id = o.zone_id
         LEFT JOIN zone_version v ON v.id = o.version_id, params
         WHERE o.recorded_at <= params.t
-          AND (o.version_id IS NULL OR (v.state = 'published' AND v.published_at <= params.t))), '[]')
+          AND (o.version_id IS NULL OR (v.state = 'published' AND v.published_at <= params.t))
+          AND (%(historical_detail)s OR o.import_id IS NULL
+               OR o.import_id NOT IN (SELECT id FROM historical))), '[]'),
+    'historical_records', coalesce((
+        SELECT json_agg(json_build_object(
+                   'import_id', h.id, 'source', h.source, 'file', h.file_name, 'imported_at', h.imported_at,
+                   'by', h.imported_by, 'reason', h.override_reason,
+                   'zones', (SELECT count(DISTINCT p.zone_id) FROM published p WHERE p.import_id = h.id),
+                   'versions', (SELECT count(*) FROM published p WHERE p.import_id = h.id),
+                   'valid_from', (SELECT min(lower(p.valid)) FROM published p WHERE p.import_id = h.id),
+                   'valid_to', (SELECT max(upper(p.valid)) FROM published p WHERE p.import_id = h.id),
+                   'missing_decision_ref', (SELECT count(*) FROM published p WHERE p.import_id = h.id
+                                            AND (p.decision_ref IS NULL OR btrim(p.decision_ref) = '')),
+                   'overrides', (SELECT count(*) FROM rule_override o WHERE o.import_id = h.id),
+                   'rules', (SELECT coalesce(json_agg(DISTINCT r ORDER BY r), '[]')
+                             FROM rule_override o, unnest(o.rules) r WHERE o.import_id = h.id))
+               ORDER BY h.imported_at, h.id)
+        FROM historical h), '[]')
 )::text AS body
 FROM params

@@ -12,8 +12,9 @@ from geoservice.access import ZoneFilter
 from geoservice.db import query
 
 
-async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter) -> str:
-    cur = await conn.execute(query("validity_report"), {"t": t, "visibilities": list(access.visibilities)})
+async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter, historical_detail: bool = False) -> str:
+    cur = await conn.execute(query("validity_report"), {"t": t, "visibilities": list(access.visibilities),
+                                                        "historical_detail": historical_detail})
     row = await cur.fetchone()
     assert row is not None
     return row["body"]
