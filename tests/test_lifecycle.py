@@ -463,6 +463,9 @@ def test_published_as_of_reconstructs_the_public_map(client: TestClient, admin: 
 def test_status_agrees_between_listing_and_report(client: TestClient, legal: dict, conn: psycopg.Connection) -> None:
     at = "2026-11-22T12:00:00+01:00"
     report = client.get("/api/v1/validity/report", params={"at": at}, headers=legal).json()
-    counts = dict(conn.execute("SELECT zone_status_at(id, %s::timestamptz) AS s, count(*) FROM zone GROUP BY 1",
-                               (at,)).fetchall())
+    # a zone imported from a file after `at` (the visitation-zone history of the demo) was not yet recorded then
+    counts = dict(conn.execute(
+        "SELECT zone_status_at(z.id, %(at)s::timestamptz) AS s, count(*) FROM zone z"
+        " LEFT JOIN zone_import i ON i.id = z.import_id WHERE i.id IS NULL OR i.imported_at <= %(at)s GROUP BY 1",
+        {"at": at}).fetchall())
     assert report["status_counts"] == counts

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,10 +257,11 @@ def _field_reason(error: GeoserviceError | ValidationError) -> tuple[str, str]:
     first = error.errors[0]
     name = first.field.removeprefix("properties.")
     rule = first.extra.get("rule_text")
-    reason = f"{first.reason} ({rule})" if rule else first.reason
-    if not rule and error.detail and first.reason not in error.detail:
-        reason = f"{error.detail}: {first.reason}"
-    return name, reason
+    if rule:
+        return name, f"{first.reason} ({rule})"
+    if first.reason in error.detail:  # the detail says it in a whole sentence (e.g. "… lies outside Denmark: …")
+        return name, re.sub(r"^[\w.]+: ", "", error.detail)
+    return name, f"{error.detail}: {first.reason}"
 
 
 def _refusal(report: ZoneImportReport) -> RowsRejected:

@@ -44,11 +44,9 @@ def open_zone_file(path: Path, name: str) -> tuple[str, str]:
                            errors=[FieldError("file", SUPPORTED_TEXT)])
     if suffix != ".kml":
         return geo_target(path, name, suffix)
-    head = path.open("rb").read(1 << 16).lstrip(b"\xef\xbb\xbf")
-    if not _KML_ROOT.match(head):
-        raise InvalidInput(f"{name}: not a KML file", errors=[FieldError("file", "the content is not KML (its root "
-                                                                                 "element must be <kml>)")])
     with path.open("rb") as fh:
+        head = fh.read(1 << 16).lstrip(b"\xef\xbb\xbf")
+        fh.seek(0)
         tail = b""
         for block in iter(lambda: fh.read(1 << 20), b""):
             window = tail + block
@@ -59,6 +57,9 @@ def open_zone_file(path: Path, name: str) -> tuple[str, str]:
                                        errors=[FieldError("file", f"contains {what}: a KML file is read only with "
                                                                   "its own placemarks (no DTD, no network links)")])
             tail = block[-32:]
+    if not _KML_ROOT.match(head):
+        raise InvalidInput(f"{name}: not a KML file", errors=[FieldError("file", "the content is not KML (its root "
+                                                                                 "element must be <kml>)")])
     return str(path), "LIBKML"
 
 
@@ -82,13 +83,13 @@ class FeatureFile:
         return np.arange(len(self.attributes)) + 1
 
     def column(self, wanted: tuple[str, ...]) -> str | None:
-        """The first column matching one of the names (case-insensitive; a Shapefile's 10-byte names too)."""
-        names = {w.lower() for w in wanted}
-        if self.name_limit:
-            names |= {w.lower().encode()[:self.name_limit].decode(errors="ignore") for w in wanted}
-        for col in self.attributes.columns:
-            if str(col).strip().lower() in names and col not in self.not_by_default:
-                return str(col)
+        """The column of the first of the names the file has (case-insensitive; a Shapefile's 10-byte names
+        too)."""
+        columns = {str(c).strip().lower(): str(c) for c in self.attributes.columns if c not in self.not_by_default}
+        for name in wanted:
+            for candidate in (name.lower(), name.lower().encode()[:self.name_limit or None].decode(errors="ignore")):
+                if candidate in columns:
+                    return columns[candidate]
         return None
 
 
