@@ -4,6 +4,7 @@ registration time, the credit, and the validity report that groups it instead of
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import psycopg
@@ -99,7 +100,7 @@ def test_a_linked_zone_keeps_each_decision_as_an_extension(demo_client: TestClie
     body = demo_client.get(f"/api/v1/zones/{zone['id']}/history", headers=legal).json()
     versions = body["versions"]
     assert [v["change"] for v in versions] == ["designation", "extension", "extension", "extension"]
-    for before, after in zip(versions, versions[1:], strict=False):
+    for before, after in itertools.pairwise(versions):
         assert after["valid_from"] == before["valid_to"]  # start = previous end
     assert all(v["override"]["reason"].startswith("Historisk registrering fra visitationszone.dk")
                for v in versions)
