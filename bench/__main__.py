@@ -7,7 +7,7 @@ import sys
 
 from bench.common import write_result
 
-BENCHMARKS = ["lookup", "validity", "web", "overlays"]
+BENCHMARKS = ["lookup", "validity", "web", "overlays", "zone_import"]
 
 
 def main(argv: list[str]) -> int:

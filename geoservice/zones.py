@@ -179,17 +179,15 @@ class NewZone:
     properties: dict[str, Any] | None = None
 
 
-def check_new_zone(principal: Principal, feature: ZoneFeatureIn, *, content_crs: str | None, repair: bool,
-                   source_key: str | None = None, properties: dict[str, Any] | None = None) -> NewZone:
-    """The rule check of a new zone: a draft, or published at once (`publish: true`) through the same rules as the
-    publish route: no retroactive effect, the decision reference, the kind's period limits and minimum
-    visibility. `source_key` and `properties` (where the zone came from, e.g. a file import's source and credit)
-    are set by imports, not by the API."""
+def check_new_zone(principal: Principal, props: Any, geometry: ZoneGeometry, *, source_key: str | None = None,
+                   properties: dict[str, Any] | None = None) -> NewZone:
+    """The rule check of a new zone (its properties, ZoneProperties, and its boundary as parse_zone_geometry
+    made it): a draft, or published at once (`publish: true`) through the same rules as the publish route: no
+    retroactive effect, the decision reference, the kind's period limits and minimum visibility. `source_key`
+    and `properties` (where the zone came from, e.g. a file import's source and credit) are set by imports, not
+    by the API."""
     require(principal, Role.admin, action="Creating a zone")
-    props = feature.properties
     rules = kind_rules(props.kind)
-    srid = resolve_input_crs(content_crs, feature.model_dump())
-    geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
     period = parse_period(props.valid_from, props.valid_to)
     visibility = props.visibility or rules.default_visibility
     check_visibility(rules, visibility)
@@ -242,9 +240,12 @@ async def create_zone(
     source_key: str | None = None, properties: dict[str, Any] | None = None,
     pre: Preconditions = NO_PRECONDITIONS,
 ) -> WriteAnswer:
-    """A new zone, after the rule check of check_new_zone."""
-    new = check_new_zone(principal, feature, content_crs=content_crs, repair=repair, source_key=source_key,
-                         properties=properties)
+    """A new zone from a GeoJSON Feature: its boundary parsed, then the rule check of check_new_zone."""
+    require(principal, Role.admin, action="Creating a zone")
+    kind_rules(feature.properties.kind)  # an unknown kind is named before the boundary is looked at
+    srid = resolve_input_crs(content_crs, feature.model_dump())
+    geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
+    new = check_new_zone(principal, feature.properties, geometry, source_key=source_key, properties=properties)
 
     async def work(write: ZoneWrite) -> int:
         politikreds = await check_placement(write.conn, new.geometry, "geometry")
@@ -268,9 +269,10 @@ class CreatedZone:
 
 async def create_zones(db: Database, principal: Principal, new_zones: list[NewZone], *, reason: str | None
                        ) -> list[CreatedZone | GeoserviceError]:
-    """Many new zones at once (file imports), each checked by check_new_zone beforehand: the same placement,
-    rows, audit and overrides as create_zone, written set-wise in one transaction. A zone whose boundary lies
-    outside Denmark is not written; its place in the answer holds the error."""
+    """Many new zones at once (file imports), each checked by check_new_zone beforehand (its boundary by
+    parse_zone_geometries): the same placement, rows, audit and overrides as create_zone, written set-wise in one
+    transaction. A zone whose boundary lies outside Denmark is not written; its place in the answer holds the
+    error."""
     require(principal, Role.admin, action="Creating zones")
     answers: list[CreatedZone | GeoserviceError] = []
     async with db.transaction(principal.actor, "zone.create", reason) as conn:

@@ -34,7 +34,7 @@ from geoservice.access import Principal, Role, require
 from geoservice.db import OneTransaction, set_audit_context
 from geoservice.errors import FieldError, GeoserviceError, InvalidInput
 from geoservice.overlays.importer import MAX_REJECTED_IN_PROBLEM, RowsRejected
-from geoservice.schemas import ArchiveIn, ExtendIn, ZoneFeatureIn, ZonePatch
+from geoservice.schemas import ArchiveIn, ExtendIn, ZoneFeatureIn, ZonePatch, ZoneProperties
 from geoservice.store import zone_imports as store
 from geoservice.zonefiles.options import ZoneImportOptions
 from geoservice.zonefiles.plan import VERSION_FIELDS, PlannedPeriod, PlannedZone, plan_zones
@@ -198,7 +198,12 @@ async def import_zones(db: Any, principal: Principal, path: Path, options: ZoneI
                 if outcome.outcome == "created":
                     await _whole(report, zone, outcome, conn, writer.archive_if_ended(zone, None, outcome))
                 continue
-            await _whole(report, zone, outcome, conn, writer.write(zone, existing.get(zone.source_key), outcome))
+            recorded = existing.get(zone.source_key)
+            same = writer.unchanged(zone, recorded) if recorded is not None else None
+            if same is not None:
+                outcome.zone_id, outcome.versions = recorded["id"], same  # type: ignore[index]
+            else:
+                await _whole(report, zone, outcome, conn, writer.write(zone, recorded, outcome))
             done += 1
             if progress:
                 progress("write", done, len(plan.zones))
@@ -314,14 +319,18 @@ class _Writer:
             props["source"] = self.options.attribution.model_dump(exclude_none=True)
         return props
 
-    def new_zone_feature(self, zone: PlannedZone) -> ZoneFeatureIn:
+    def zone_fields(self, zone: PlannedZone) -> dict[str, Any]:
+        """The properties of a new zone (its first period), as a POST of it would send them."""
         first, o = zone.periods[0], self.options
-        return ZoneFeatureIn.model_validate({"type": "Feature", "geometry": first.geojson(), "properties": {
-            "kind": zone.kind, "name": first.name, "valid_from": _iso(first.start), "valid_to": _iso(first.end),
-            **{k: first.values.get(k) for k in VERSION_FIELDS},
-            "description": zone.zone_value("description"), "visibility": zone.zone_value("visibility"),
-            "list_edition": zone.zone_value("list_edition"), "illustrative": o.illustrative,
-            "publish": o.publish, "override_reason": o.override_reason}})
+        return {"kind": zone.kind, "name": first.name, "valid_from": _iso(first.start), "valid_to": _iso(first.end),
+                **{k: first.values.get(k) for k in VERSION_FIELDS},
+                "description": zone.zone_value("description"), "visibility": zone.zone_value("visibility"),
+                "list_edition": zone.zone_value("list_edition"), "illustrative": o.illustrative,
+                "publish": o.publish, "override_reason": o.override_reason}
+
+    def new_zone_feature(self, zone: PlannedZone) -> ZoneFeatureIn:
+        return ZoneFeatureIn.model_validate({"type": "Feature", "geometry": zone.periods[0].geojson(),
+                                             "properties": self.zone_fields(zone)})
 
     async def create_many(self, zones: list[PlannedZone], outcomes: list[ZoneOutcome]
                           ) -> list[tuple[PlannedZone, GeoserviceError | ValidationError]]:
@@ -330,9 +339,9 @@ class _Writer:
         checked: list[tuple[PlannedZone, ZoneOutcome, domain.NewZone]] = []
         for zone, outcome in zip(zones, outcomes, strict=True):
             try:
-                new = domain.check_new_zone(self.principal, self.new_zone_feature(zone), content_crs=STORAGE_CRS,
-                                            repair=self.options.repair, source_key=zone.source_key,
-                                            properties=self.zone_properties(zone))
+                props = ZoneProperties.model_validate(self.zone_fields(zone))
+                new = domain.check_new_zone(self.principal, props, zone.periods[0].geometry,
+                                            source_key=zone.source_key, properties=self.zone_properties(zone))
             except (GeoserviceError, ValidationError) as exc:
                 problems.append((zone, exc))
                 continue
@@ -410,15 +419,28 @@ class _Writer:
                                                    content_crs=None, repair=False))
         outcome.changes.append({"field": "name", "to": name})
 
+    def unchanged(self, zone: PlannedZone, existing: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The zone's periods as recorded when the file changes nothing of it (nothing to write, no savepoint
+        needed), else None."""
+        entries = []
+        for period in zone.periods:
+            version = _match(existing["versions"], period)
+            if version is None:
+                return None
+            patch, entry = _diff(period, version)
+            if patch:
+                return None
+            entries.append(entry)
+        if _zone_changes(zone, existing) or self.archive_due(zone, existing):
+            return None
+        return entries
+
     async def update(self, zone: PlannedZone, existing: dict[str, Any], outcome: ZoneOutcome) -> None:
         outcome.zone_id = existing["id"]
         versions = existing["versions"]
-        for v in versions:
-            v["start"] = dt.datetime.fromisoformat(v["valid_from"])
-            v["end"] = dt.datetime.fromisoformat(v["valid_to"]) if v["valid_to"] else None
         changed = extended = False
         for period in zone.periods:
-            match = next((v for v in versions if v["start"] == period.start and v["end"] == period.end), None)
+            match = _match(versions, period)
             if match is None:
                 match = next((v for v in versions if v["state"] == "draft"), None) if len(versions) == 1 else None
                 if match is None:
@@ -426,13 +448,7 @@ class _Writer:
                     extended = True
                     continue
             changed |= await self.compare(outcome, period, match)
-        zone_changes: dict[str, Any] = {}
-        if existing["name"] != zone.name:
-            zone_changes["name"] = zone.name
-        for key in ("description", "visibility", "list_edition"):
-            value = zone.zone_value(key)
-            if value is not None and value != existing[key]:
-                zone_changes[key] = value
+        zone_changes = _zone_changes(zone, existing)
         if zone_changes:
             await self._step(None, domain.patch_zone(self.db, self.principal, existing["id"],
                                                      ZonePatch(**zone_changes), content_crs=None, repair=False))
@@ -442,18 +458,7 @@ class _Writer:
 
     async def compare(self, outcome: ZoneOutcome, period: PlannedPeriod, version: dict[str, Any]) -> bool:
         """A period already recorded: unchanged, or a draft patched to what the file says now."""
-        stored = shapely.from_wkb(bytes.fromhex(version["wkb"]))
-        new = period.geometry.geom
-        same_boundary = stored.equals_exact(new, 1e-6) or shapely.hausdorff_distance(stored, new) <= SAME_BOUNDARY_M
-        # a value the file leaves out is not a change (the kind's legal basis, an extension's inherited text)
-        patch: dict[str, Any] = {k: period.values[k] for k in VERSION_FIELDS
-                                 if period.values.get(k) is not None and not _same(period.values[k], version[k])}
-        if version["start"] != period.start or version["end"] != period.end:
-            patch.update(valid_from=_iso(period.start), valid_to=_iso(period.end))
-        entry = _version_entry(period, "unchanged", version=version["version_no"])
-        if not same_boundary:
-            patch["geometry"] = period.geojson()
-            entry.update(area_before_m2=round(stored.area, 1), area_change_m2=round(new.area - stored.area, 1))
+        patch, entry = _diff(period, version)
         if not patch:
             outcome.versions.append(entry)
             return False
@@ -474,15 +479,54 @@ class _Writer:
         outcome.versions.append(entry)
         return True
 
+    def archive_due(self, zone: PlannedZone, existing: dict[str, Any] | None) -> bool:
+        end = zone.periods[-1].end
+        return (self.options.archive_ended and self.options.publish and end is not None and end <= timeutil.now()
+                and (existing is None or existing["archived_at"] is None))
+
     async def archive_if_ended(self, zone: PlannedZone, existing: dict[str, Any] | None,
                                outcome: ZoneOutcome) -> None:
         """A historical record's zones have ended: their publication is archived (as legal staff would), so the
         validity report does not list each one as 'expired but still published'."""
+        if outcome.zone_id is None or not self.archive_due(zone, existing):
+            return
         end = zone.periods[-1].end
-        if not self.options.publish or end is None or end > timeutil.now() or outcome.zone_id is None:
-            return
-        if existing is not None and existing["archived_at"] is not None and outcome.outcome == "unchanged":
-            return
         await self._step(None, lifecycle.archive(self.db, self.principal, outcome.zone_id, ArchiveIn(
             reason=f"{self.options.source}: ended {_iso(end)}; imported as a record of the past")))
         outcome.archived = True
+
+
+def _match(versions: list[dict[str, Any]], period: PlannedPeriod) -> dict[str, Any] | None:
+    for v in versions:
+        if "start" not in v:
+            v["start"] = dt.datetime.fromisoformat(v["valid_from"])
+            v["end"] = dt.datetime.fromisoformat(v["valid_to"]) if v["valid_to"] else None
+    return next((v for v in versions if v["start"] == period.start and v["end"] == period.end), None)
+
+
+def _diff(period: PlannedPeriod, version: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the file changes of a recorded version (a ZonePatch's fields), and the version's report entry."""
+    stored = shapely.from_wkb(bytes.fromhex(version["wkb"]))
+    new = period.geometry.geom
+    same_boundary = stored.equals_exact(new, 1e-6) or shapely.hausdorff_distance(stored, new) <= SAME_BOUNDARY_M
+    # a value the file leaves out is not a change (the kind's legal basis, an extension's inherited text)
+    patch: dict[str, Any] = {k: period.values[k] for k in VERSION_FIELDS
+                             if period.values.get(k) is not None and not _same(period.values[k], version[k])}
+    if version["start"] != period.start or version["end"] != period.end:
+        patch.update(valid_from=_iso(period.start), valid_to=_iso(period.end))
+    entry = _version_entry(period, "unchanged", version=version["version_no"])
+    if not same_boundary:
+        patch["geometry"] = period.geojson()
+        entry.update(area_before_m2=round(stored.area, 1), area_change_m2=round(new.area - stored.area, 1))
+    return patch, entry
+
+
+def _zone_changes(zone: PlannedZone, existing: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if existing["name"] != zone.name:
+        changes["name"] = zone.name
+    for key in ("description", "visibility", "list_edition"):
+        value = zone.zone_value(key)
+        if value is not None and value != existing[key]:
+            changes[key] = value
+    return changes

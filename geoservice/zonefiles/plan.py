@@ -21,12 +21,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import shapely
-from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 
 from geoservice import timeutil
 from geoservice.errors import GeoserviceError
-from geoservice.geometry import STORAGE_SRID, ZoneGeometry, parse_zone_geometry
+from geoservice.geometry import ZoneGeometry, parse_zone_geometries
 from geoservice.zonefiles.options import ZoneImportOptions
 from geoservice.zonefiles.records import Checked, RejectedFeature, ZoneRecord
 
@@ -42,11 +43,17 @@ class PlannedPeriod:
     end: dt.datetime | None
     name: str
     values: dict[str, str | None]
-    geometry: ZoneGeometry
+    raw: BaseGeometry                    # the parts dissolved, as read
     politikreds: str | None = None       # the authority's district, when the file names one
+    checked: ZoneGeometry | None = None  # the boundary as parse_zone_geometry makes it
+
+    @property
+    def geometry(self) -> ZoneGeometry:
+        assert self.checked is not None
+        return self.checked
 
     def geojson(self) -> dict[str, Any]:
-        return mapping(self.geometry.geom)
+        return orjson.loads(shapely.to_geojson(self.geometry.geom))
 
 
 @dataclass
@@ -83,10 +90,8 @@ def plan_zones(checked: Checked, options: ZoneImportOptions) -> Plan:
     groups: dict[str, list[ZoneRecord]] = defaultdict(list)
     for record in records:
         groups[record.key or record.name].append(record)
-    for key, group in groups.items():
-        zone = _zone(plan, key, group, options)
-        if zone is not None:
-            plan.zones.append(zone)
+    zones = [z for z in (_zone(plan, key, group, options) for key, group in groups.items()) if z is not None]
+    plan.zones = _boundaries(plan, zones, options.repair)
     plan.zones.sort(key=lambda z: z.features[0])
     plan.rejected.sort(key=lambda r: (r.row, r.field))
     return plan
@@ -168,12 +173,12 @@ def _zone(plan: Plan, key: str, group: list[ZoneRecord], options: ZoneImportOpti
                 refuse(name, f"the parts of one period of zone {key!r} (features "
                              f"{', '.join(str(m.feature) for m in members)}) disagree on {name}")
                 return None
-        geometry = _boundary(plan, key, members, options.repair)
-        if geometry is None:
-            refuse("geometry", f"another part or period of zone {key!r} has a boundary that is refused")
+        raw = _dissolve(plan, key, members, options.repair)
+        if raw is None:
+            refuse("geometry", f"another part of zone {key!r} has a boundary that is refused")
             return None
         periods.append(PlannedPeriod([m.feature for m in members], start, end, first.name, dict(first.values),
-                                     geometry, first.politikreds))
+                                     raw, first.politikreds))
     for before, after in itertools.pairwise(periods):
         if before.end is None or after.start != before.end:
             what = "overlaps" if before.end is None or after.start < before.end else "leaves a gap after"
@@ -184,37 +189,52 @@ def _zone(plan: Plan, key: str, group: list[ZoneRecord], options: ZoneImportOpti
     return PlannedZone(key, f"{options.source}:{key}", kinds[0], periods)
 
 
-def _boundary(plan: Plan, key: str, members: list[ZoneRecord], repair: bool) -> ZoneGeometry | None:
-    """The period's parts dissolved into one boundary and checked as the API checks one (with `repair`, an
-    invalid one is made valid and the area change reported). Rejects the features at fault."""
+def _dissolve(plan: Plan, key: str, members: list[ZoneRecord], repair: bool) -> BaseGeometry | None:
+    """A period's parts as one geometry. Without `repair` an invalid part refuses its feature (named with the
+    reason parse_zone_geometry gives); with it, the part is made valid first (reported with the whole)."""
+    if len(members) == 1:
+        return members[0].geometry
     geoms = [m.geometry for m in members]
-    if len(geoms) > 1:
-        if not repair:
-            bad = [m for m in members if not shapely.is_valid(m.geometry)]
-            if bad:
-                for m in bad:
-                    _check(plan, key, m.geometry, [m], repair)
-                return None
-        geoms = [shapely.make_valid(g) if not shapely.is_valid(g) else g for g in geoms]
-    union = shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
-    result = _check(plan, key, union, members, repair)
-    if result is not None and len(members) > 1:
-        plan.notes.setdefault("dissolved", []).append({
-            "key": key, "features": [m.feature for m in members], "parts": len(members),
-            "area_m2": round(result.geom.area, 1)})
-    return result
+    if not repair:
+        answers = parse_zone_geometries(geoms)
+        refused = [(m, a) for m, a in zip(members, answers, strict=True) if not isinstance(a, ZoneGeometry)]
+        for m, error in refused:
+            plan.rejected.append(RejectedFeature(m.feature, "geometry", _reason(error), None, key=key))
+        if refused:
+            return None
+    union = shapely.union_all([g if shapely.is_valid(g) else shapely.make_valid(g) for g in geoms])
+    plan.notes.setdefault("dissolved", []).append({"key": key, "features": [m.feature for m in members],
+                                                   "parts": len(members)})
+    return union
 
 
-def _check(plan: Plan, key: str, geometry: Any, members: list[ZoneRecord], repair: bool) -> ZoneGeometry | None:
-    try:
-        result = parse_zone_geometry(mapping(geometry), srid=STORAGE_SRID, repair=repair)
-    except GeoserviceError as exc:
-        error = exc.errors[0] if exc.errors else None
-        reason = error.reason if error else exc.detail
-        plan.rejected.extend(RejectedFeature(m.feature, "geometry", reason, None, key=key) for m in members)
-        return None
-    if result.repair is not None:
-        for m in members:
-            plan.notes["repairs"].append({"feature": m.feature, "field": "geometry", "repair": "made valid",
-                                          "detail": result.repair.as_dict()})
-    return result
+def _reason(error: GeoserviceError) -> str:
+    return error.errors[0].reason if error.errors else error.detail
+
+
+def _boundaries(plan: Plan, zones: list[PlannedZone], repair: bool) -> list[PlannedZone]:
+    """Every period's boundary checked as the API checks one (parse_zone_geometries: all at once); a zone with a
+    refused boundary is refused whole, the features at fault named with the reason, the others pointed to them."""
+    periods = [p for z in zones for p in z.periods]
+    answers = iter(parse_zone_geometries([p.raw for p in periods], repair=repair))
+    kept = []
+    for zone in zones:
+        refused: tuple[PlannedPeriod, GeoserviceError] | None = None
+        for period in zone.periods:
+            answer = next(answers)
+            if not isinstance(answer, ZoneGeometry):
+                refused = refused or (period, answer)
+                continue
+            period.checked = answer
+            if answer.repair is not None:
+                plan.notes["repairs"].extend({"feature": f, "field": "geometry", "repair": "made valid",
+                                              "detail": answer.repair.as_dict()} for f in period.features)
+        if refused is None:
+            kept.append(zone)
+            continue
+        at_fault, error = refused
+        for other in zone.periods:
+            reason = (_reason(error) if other is at_fault else f"another period of the zone (feature "
+                      f"{at_fault.features[0]}) has a boundary that is refused")
+            plan.rejected.extend(RejectedFeature(f, "geometry", reason, None, key=zone.key) for f in other.features)
+    return kept
