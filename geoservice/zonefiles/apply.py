@@ -195,7 +195,7 @@ async def import_zones(db: Any, principal: Principal, path: Path, options: ZoneI
         for zone in plan.zones:
             outcome = outcomes[zone.source_key]
             if zone.source_key in simple_keys:
-                if outcome.outcome == "created":
+                if outcome.outcome == "created" and writer.archive_due(zone, None):
                     await _whole(report, zone, outcome, conn, writer.archive_if_ended(zone, None, outcome))
                 continue
             recorded = existing.get(zone.source_key)
