@@ -48,6 +48,7 @@ def test_247_periods_become_169_zones_with_every_repair_reported(conn: psycopg.C
     assert [m["feature"] for m in notes["merges"]] == [88, 121, 246]
     # every authority is one of today's politikredse, by name
     assert len(notes["authorities"]) == 10 and all(a["exact"] for a in notes["authorities"])
+    assert notes["authority_elsewhere"] == []   # every boundary lies mostly in its authority's politikreds
     # the database holds what the report says
     zones, versions, extensions, illustrative = conn.execute(
         "SELECT count(DISTINCT z.id), count(*), count(*) FILTER (WHERE v.change = 'extension'),"

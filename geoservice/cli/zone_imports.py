@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from geoservice.cli.common import operator, with_db
-from geoservice.cli.overlays import report_rejected
+from geoservice.cli.overlays import report_rejected, run_import
 from geoservice.db import Database
 from geoservice.errors import GeoserviceError
 
@@ -19,25 +19,6 @@ FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False,
 Flag = Annotated[bool | None, typer.Option()]
 # Zones listed on the terminal by what happens to them (the --report file holds the whole report).
 MAX_PRINTED_ZONES = 40
-
-
-def _progress(quiet: bool) -> tuple[Any, dict[str, Any]]:
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-    labels = {"read": "reading", "check": "checking", "write": "writing zones"}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if quiet:
-            return
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="zones" if stage == "write"
-                                     else "features", leave=True)
-        bar.n = done
-        bar.refresh()
-
-    return progress, bars
 
 
 def import_command(
@@ -86,7 +67,6 @@ def import_command(
 ) -> None:
     """Import zones from a GeoJSON FeatureCollection, GeoPackage, zipped Shapefile or KML: drafts by default,
     all or nothing unless --skip-invalid, idempotent on re-import."""
-    from geoservice.overlays.importer import RowsRejected
     from geoservice.zonefiles.apply import import_zones
     from geoservice.zonefiles.options import LinkRule, build_options, mapping_file, parse_pairs
 
@@ -102,15 +82,8 @@ def import_command(
         skip_invalid=skip_invalid, repair=repair, resolve_local_times=resolve_local_times,
         link_consecutive=LinkRule(by=link_by) if link_by else None, archive_ended=archive_ended,
         historical=historical)
-    progress, bars = _progress(quiet)
-    refused = False
-    try:
-        result = with_db(lambda db: import_zones(db, operator(), path, options, progress=progress))
-    except RowsRejected as exc:
-        result, refused = exc.report, True
-    finally:
-        for bar in bars.values():
-            bar.close()
+    result, refused = run_import(lambda db, progress: import_zones(db, operator(), path, options, progress=progress),
+                                 {"read": "reading", "check": "checking features", "write": "writing zones"}, quiet)
     if report:
         report.write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     if refused:

@@ -208,6 +208,7 @@ async def import_zones(db: Any, principal: Principal, path: Path, options: ZoneI
             if progress:
                 progress("write", done, len(plan.zones))
         report.zones = [outcomes[z.source_key] for z in plan.zones]
+        report.notes["authority_elsewhere"] = _authority_elsewhere(plan.zones, outcomes)
         report.rejected.sort(key=lambda r: (r.row, r.field))
         if report.rejected and not options.skip_invalid:
             raise _refusal(report)
@@ -227,6 +228,18 @@ async def _whole(report: ZoneImportReport, zone: PlannedZone, outcome: ZoneOutco
         _reject(report, zone, outcome, exc.period, exc.error)
     except (GeoserviceError, ValidationError) as exc:
         _reject(report, zone, outcome, None, exc)
+
+
+def _authority_elsewhere(zones: list[PlannedZone], outcomes: dict[str, ZoneOutcome]) -> list[dict[str, Any]]:
+    """Zones whose boundary lies mostly in another politikreds than the authority the file names (the zone's
+    politikreds is where its boundary lies, as for any zone): listed for a look, not refused."""
+    found = []
+    for zone in zones:
+        outcome, named = outcomes[zone.source_key], zone.periods[-1].politikreds
+        if named and outcome.politikreds and outcome.outcome == "created" and outcome.politikreds != named:
+            found.append({"key": zone.key, "features": zone.features, "authority_politikreds": named,
+                          "boundary_politikreds": outcome.politikreds})
+    return found
 
 
 class ZoneProblem(Exception):
