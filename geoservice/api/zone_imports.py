@@ -29,7 +29,6 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
                                                      "set, source, crs, link_consecutive, publish, ...); the "
                                                      "query parameters override it"}}}}}}}
 TARGET_LIST = ", ".join(TARGETS)
-Flag = Annotated[bool | None, Query()]
 
 
 def _json(body: object, status: int = 200) -> Response:

@@ -16,7 +16,6 @@ from geoservice.errors import GeoserviceError
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False,
                                          help=".geojson, .gpkg, zipped Shapefile (.zip) or .kml")]
-Flag = Annotated[bool | None, typer.Option()]
 # Zones listed on the terminal by what happens to them (the --report file holds the whole report).
 MAX_PRINTED_ZONES = 40
 
