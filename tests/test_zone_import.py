@@ -393,3 +393,20 @@ def test_geojson_upload_of_a_plain_point_layer_is_refused_per_feature(own_client
     assert response.status_code == 422
     assert response.json()["errors"][0] == {"field": "geometry", "feature": 1, "key": None, "file": "points.geojson",
                                             "reason": "a zone boundary must be a Polygon or MultiPolygon, got Point"}
+
+
+def test_the_upload_limit_of_imports_applies(settings, own_db: str, tokens: dict, tmp_path: Path) -> None:
+    """Like the other imports, the route takes files up to the upload limit (not the JSON body limit), and a
+    larger body is refused with 413 before it is read."""
+    from geoservice.api.app import create_app
+
+    small = settings.model_copy(update={"max_body_bytes": 1_000, "max_upload_bytes": 60_000})
+    path = write(ROWS, tmp_path, "geojson")
+    assert 1_000 < path.stat().st_size < 60_000
+    padded = tmp_path / "padded.geojson"
+    padded.write_text(path.read_text()[:-1] + ', "padding": "' + "x" * 70_000 + '"}')
+    with TestClient(create_app(small, dbname=own_db), raise_server_exceptions=False) as client:
+        fits = upload(client, tokens["admin"], path, source="limit", dry_run="true")
+        assert fits.status_code == 200, fits.text
+        too_big = upload(client, tokens["admin"], padded, source="limit", dry_run="true")
+        assert too_big.status_code == 413 and "60,000" in too_big.json()["detail"]
