@@ -9,9 +9,9 @@ import typer
 
 from geoservice.cli import backup as _backup  # noqa: F401  (adds `db backup` and `db restore` to db_app)
 from geoservice.cli.assets import assets_app
+from geoservice.cli.common import reports_errors
 from geoservice.cli.feeds import feeds_app, webhooks_app
 from geoservice.cli.ha import ha_app
-from geoservice.cli.common import reports_errors
 from geoservice.cli.maps import map_app
 from geoservice.cli.overlays import overlays_app
 from geoservice.cli.setup import cluster_app, db_app, demo_app, migrate_and_sync, serve, up
