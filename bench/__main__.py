@@ -7,7 +7,7 @@ import sys
 
 from bench.common import write_result
 
-BENCHMARKS = ["lookup", "validity", "web", "overlays", "ogc", "public"]
+BENCHMARKS = ["lookup", "validity", "web", "overlays", "ogc", "public", "zone_import"]
 
 
 def main(argv: list[str]) -> int:

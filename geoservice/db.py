@@ -176,6 +176,27 @@ class Database:
             yield conn
 
 
+class OneTransaction:
+    """A Database bound to one open transaction: `connection()` hands out its connection and `transaction()` a
+    savepoint inside it. A bulk write (a zone file import) goes through the same domain functions as a single
+    request, each with its own audit context and row locks, and all of it commits or rolls back together."""
+
+    def __init__(self, conn: psycopg.AsyncConnection) -> None:
+        self.conn = conn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        yield self.conn
+
+    @asynccontextmanager
+    async def transaction(
+        self, actor: Actor, action: str, reason: str | None = None
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
+        async with self.conn.transaction():
+            await set_audit_context(self.conn, actor, action, reason)
+            yield self.conn
+
+
 AUDIT_CONTEXT = (
     "SELECT set_config('geoservice.actor', %s, true), set_config('geoservice.action', %s, true),"
     " set_config('geoservice.reason', %s, true)"

@@ -222,6 +222,40 @@ def parse_zone_geometry(
     return ZoneGeometry(geom=multi, source_srid=srid, repair=repaired)
 
 
+def parse_zone_geometries(geometries: list[BaseGeometry], *, repair: bool = False, field: str = "geometry"
+                          ) -> list[ZoneGeometry | InvalidInput]:
+    """parse_zone_geometry for many shapely geometries already in EPSG:25832 (a file import's boundaries): the
+    same checks, each answer that of parse_zone_geometry. The checks run on all of them at once; only a geometry
+    that one of them would refuse or repair is passed to parse_zone_geometry itself, for its exact answer."""
+    geoms = np.asarray(geometries, dtype=object)
+    answers: list[ZoneGeometry | InvalidInput] = [None] * len(geoms)  # type: ignore[list-item]
+    if not len(geoms):
+        return answers
+    types = shapely.get_type_id(geoms)
+    counts = shapely.get_num_coordinates(geoms)
+    fine = np.isin(types, (3, 6)) & ~shapely.is_empty(geoms) & (counts <= MAX_VERTICES)
+    fine &= shapely.is_valid(geoms) & (shapely.area(geoms) >= 1.0)
+    if fine.any():
+        coords, index = shapely.get_coordinates(geoms[fine], return_index=True)
+        lon, lat = transformer(STORAGE_SRID, WGS84_SRID).transform(coords[:, 0], coords[:, 1])
+        x0, y0, x1, y1 = DENMARK_BBOX
+        outside = ~(np.isfinite(lon) & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+        bad = np.zeros(int(fine.sum()), dtype=bool)
+        np.logical_or.at(bad, index, outside)
+        fine[np.flatnonzero(fine)[bad]] = False
+    for i, geom in enumerate(geoms):
+        if fine[i]:
+            multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
+            answers[i] = ZoneGeometry(geom=multi, source_srid=STORAGE_SRID)
+            continue
+        try:
+            answers[i] = parse_zone_geometry(shapely.geometry.mapping(geom), srid=STORAGE_SRID, repair=repair,
+                                             field=field)
+        except InvalidInput as exc:
+            answers[i] = exc
+    return answers
+
+
 def _shape(geometry: Any, field: str) -> BaseGeometry:
     if not isinstance(geometry, dict):
         raise InvalidGeometry(f"{field} must be a GeoJSON geometry object",

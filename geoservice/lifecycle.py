@@ -197,6 +197,9 @@ async def extend(
             "decided_by": body.decided_by or previous["decided_by"],
             "legal_basis": body.legal_basis or previous["legal_basis"] or rules.legal_basis,
             "reason": body.reason,
+            # the boundary in words goes with the boundary: kept when the extension keeps the boundary
+            "boundary_text": body.boundary_text if body.geometry is not None or body.boundary_text
+            else previous["boundary_text"],
             **decision_stamp(principal, publish=body.publish, override=override),
         })
         await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.extend",
@@ -264,6 +267,7 @@ async def amend(
             "decided_by": body.decided_by or target["decided_by"],
             "legal_basis": body.legal_basis or target["legal_basis"] or rules.legal_basis,
             "reason": body.reason,
+            "boundary_text": body.boundary_text,
             **decision_stamp(principal, publish=True, override=override),
         })
         await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.amend",

@@ -16,7 +16,7 @@ Visibility = Literal["public", "internal", "restricted"]
 READ_ONLY_PROPERTIES = (
     "id", "kind_name", "kind_name_en", "status", "version", "version_status", "change", "ended_at",
     "ended_reason", "designation_end", "daily_window", "politikreds", "published_at", "revoked_at",
-    "revoke_reason", "override", "area_m2",
+    "revoke_reason", "override", "area_m2", "source",
 )
 READ_ONLY_REASON = "read-only (set by the service)"
 
@@ -31,6 +31,15 @@ IgnoredReadOnly = Annotated[Any, Field(description="Read-only (set by the servic
                                        json_schema_extra={"readOnly": True})]
 BBox = Annotated[list[float], Field(min_length=4, max_length=6,
                                     description="RFC 7946 bbox; ignored (derived from the geometry)")]
+
+
+# A decision's reason may quote the police's whole documentation (the longest in the visitation-zone history is
+# 8,700 characters); it is kept whole.
+DecisionReason = Annotated[str | None, Field(default=None, max_length=20_000)]
+BoundaryText = Annotated[str | None, Field(
+    default=None, max_length=20_000,
+    description="The legal boundary in words, as the decision states it (streets and landmarks); what applies "
+                "where a drawn boundary is approximate")]
 
 
 class Strict(BaseModel):
@@ -52,7 +61,8 @@ class ZoneWritableProperties(Strict):
     decision_ref: str | None = Field(default=None, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: DecisionReason = None
+    boundary_text: BoundaryText = None
     description: str | None = Field(default=None, max_length=4000)
     visibility: Visibility | None = None
     illustrative: StrictBool = False
@@ -108,7 +118,8 @@ class ZonePatch(Strict):
     decision_ref: str | None = Field(default=None, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: DecisionReason = None
+    boundary_text: BoundaryText = None
     valid_from: str | None = None
     valid_to: str | None = None
     geometry: dict[str, Any] | None = None
@@ -147,8 +158,9 @@ class ExtendIn(Strict):
     decision_ref: str = Field(min_length=1, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: DecisionReason = None
     geometry: dict[str, Any] | None = Field(default=None, description="A new boundary; default the current one")
+    boundary_text: BoundaryText = None
     crs: dict[str, Any] | None = None
     allow_overlap: StrictBool = Field(default=False, description="Let the extension start before the current end")
     publish: StrictBool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
@@ -160,11 +172,12 @@ class AmendIn(Strict):
 
     effective_from: str
     geometry: dict[str, Any]
+    boundary_text: BoundaryText = None
     crs: dict[str, Any] | None = None
     decision_ref: str = Field(min_length=1, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: DecisionReason = None
     override_reason: OverrideReason = None
 
 

@@ -5,8 +5,12 @@ Report sections, each a list of findings:
 - expired_still_published: the designation has ended but the publication was never withdrawn (archived);
 - chain_gaps / chain_overlaps: consecutive designations that leave a gap or overlap;
 - missing_decision_ref: published versions without a decision reference;
-- overrides: versions published against a kind rule by an admin, with the reason.
+- overrides: versions published against a kind rule by an admin, with the reason;
+- historical_records: each import of past designations (a historical record, e.g. the visitation zones of
+  visitationszone.dk) as one finding with its counts; its overrides and missing decision references are listed
+  one by one only when asked (`historical=list`), so hundreds of them do not drown the report.
 `expired_still_published` is overdue (something should already have happened); the CLI exits non-zero on it.
+`historical_records` is information (an accepted record of the past), not a finding.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from geoservice.store import validity as store
 from geoservice.zones import check_kinds
 
 SECTIONS = ("expiring", "expired_still_published", "chain_gaps", "chain_overlaps", "missing_decision_ref",
-            "overrides")
+            "overrides", "historical_records")
 OVERDUE = ("expired_still_published",)
+INFORMATION = ("historical_records",)
+FINDINGS = tuple(s for s in SECTIONS if s not in INFORMATION)
 SECTION_TITLES = {
     "expiring": "Udløber snart / expiring",
     "expired_still_published": "Udløbet, men stadig offentliggjort / expired but still published",
@@ -37,6 +43,7 @@ SECTION_TITLES = {
     "chain_overlaps": "Overlap mellem udpegninger / overlapping designations",
     "missing_decision_ref": "Offentliggjort uden afgørelsesreference / published without decision reference",
     "overrides": "Regel tilsidesat af admin / admin overrides",
+    "historical_records": "Historiske registreringer / historical records (imported past designations)",
 }
 
 
@@ -50,11 +57,14 @@ def published_as_of_moment(value: str | None, parsed: dt.datetime | None,
     return parsed
 
 
-async def report(db: Database, principal: Principal, at: dt.datetime | None) -> dict[str, Any]:
+async def report(db: Database, principal: Principal, at: dt.datetime | None, *, historical: str = "group"
+                 ) -> dict[str, Any]:
+    """The report at `at` (default now). `historical`: "group" (a historical record as one finding per import)
+    or "list" (its overrides and missing decision references one by one as well)."""
     require(principal, Role.legal, Role.admin, action="The validity report")
     t = at or timeutil.now()
     async with db.connection() as conn:
-        body = orjson.loads(await store.report(conn, t, zone_filter(principal)))
+        body = orjson.loads(await store.report(conn, t, zone_filter(principal), historical == "list"))
     # Each expiring zone carries warning_window_days: the narrowest window of its kind crossed at t (90, then 30,
     # then 7 days before the end of a nightlife zone), decided in SQL between instants (a window of N days opens
     # at the same local time N calendar days before the end), so cron sends each reminder on the right day.
@@ -86,7 +96,7 @@ def as_text(report_body: dict[str, Any]) -> str:
 
 
 def _describe(section: str, item: dict[str, Any]) -> str:
-    who = f"#{item['zone_id']} {item['name']} ({item['kind']})"
+    who = f"#{item['zone_id']} {item['name']} ({item['kind']})" if "zone_id" in item else ""
     match section:
         case "expiring":
             window = item.get("warning_window_days")
@@ -105,6 +115,11 @@ def _describe(section: str, item: dict[str, Any]) -> str:
             version = f"v{item['version']} " if item.get("version") is not None else ""
             return (f"{who}: {version}{item.get('action') or ''} by {item.get('by')}: rule «{item['rule']}», "
                     f"reason «{item['reason']}»")
+        case "historical_records":
+            return (f"import #{item['import_id']} {item['source']} ({item['file']}), recorded {item['imported_at']} "
+                    f"by {item['by']}: {item['zones']} zones, {item['versions']} periods {item['valid_from']} → "
+                    f"{item['valid_to']}, {item['overrides']} overrides of {', '.join(item['rules'])}, "
+                    f"{item['missing_decision_ref']} without decision reference; reason «{item['reason']}»")
     raise AssertionError(section)
 
 

@@ -7,9 +7,11 @@ Handlers call these functions; the rules come from `geoservice.rules` and `layer
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from geoservice import timeutil
 from geoservice.access import Principal, Role, require, zone_filter
@@ -18,6 +20,7 @@ from geoservice.errors import (
     Conflict,
     FieldError,
     Forbidden,
+    GeoserviceError,
     InvalidInput,
     NotFound,
     OutsideDenmark,
@@ -31,7 +34,7 @@ from geoservice.geometry import (
     resolve_crs,
 )
 from geoservice.layers import KindRules, get_layers
-from geoservice.rules import Decision, Override, check_decision, parse_period
+from geoservice.rules import Decision, Override, Period, check_decision, parse_period
 from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.store import zones as store
 from geoservice.writes import (
@@ -139,7 +142,11 @@ def check_visibility(rules: KindRules, visibility: str, field: str = "properties
 async def check_placement(conn: AsyncConnection, geometry: ZoneGeometry, field: str) -> str | None:
     """The politikreds holding most of the boundary; refuses a boundary any part of which lies farther than
     MAX_DISTANCE_FROM_DENMARK_M from every Danish police district, naming the farthest point."""
-    place = await store.placement(conn, geometry.wkb)
+    return placement_code(await store.placement(conn, geometry.wkb), field)
+
+
+def placement_code(place: dict[str, Any], field: str) -> str | None:
+    """The politikreds of a placement (store.placement), or OutsideDenmark naming the farthest point."""
     distance = place["distance_m"]
     if distance is not None and distance > MAX_DISTANCE_FROM_DENMARK_M:
         lon, lat = place["lon"], place["lat"]
@@ -158,17 +165,29 @@ def _field(name: str, prefix: str) -> str:
     return name if name in ("geometry", "crs") else prefix + name
 
 
-async def create_zone(
-    db: Database, principal: Principal, feature: ZoneFeatureIn, *, content_crs: str | None, repair: bool,
-    source_key: str | None = None, pre: Preconditions = NO_PRECONDITIONS,
-) -> WriteAnswer:
-    """A new zone: a draft, or published at once (`publish: true`) through the same rules as the publish
-    route: no retroactive effect, the decision reference, the kind's period limits and minimum visibility."""
+@dataclass
+class NewZone:
+    """A new zone that has passed the rule check of create_zone, ready to be written."""
+
+    props: Any                          # the feature's properties (ZoneProperties)
+    rules: KindRules
+    geometry: ZoneGeometry
+    period: Period
+    visibility: str
+    override: Override | None
+    source_key: str | None = None       # set by imports and the demo, not by the API
+    properties: dict[str, Any] | None = None
+
+
+def check_new_zone(principal: Principal, props: Any, geometry: ZoneGeometry, *, source_key: str | None = None,
+                   properties: dict[str, Any] | None = None) -> NewZone:
+    """The rule check of a new zone (its properties, ZoneProperties, and its boundary as parse_zone_geometry
+    made it): a draft, or published at once (`publish: true`) through the same rules as the publish route: no
+    retroactive effect, the decision reference, the kind's period limits and minimum visibility. `source_key`
+    and `properties` (where the zone came from, e.g. a file import's source and credit) are set by imports, not
+    by the API."""
     require(principal, Role.admin, action="Creating a zone")
-    props = feature.properties
     rules = kind_rules(props.kind)
-    srid = resolve_input_crs(content_crs, feature.model_dump())
-    geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
     period = parse_period(props.valid_from, props.valid_to)
     visibility = props.visibility or rules.default_visibility
     check_visibility(rules, visibility)
@@ -178,47 +197,108 @@ async def create_zone(
         decision_ref=props.decision_ref, decision_field="properties.decision_ref" if props.publish else None,
         visibility=visibility, visibility_field="properties.visibility",
     ), principal=principal, override_reason=props.override_reason)
+    return NewZone(props, rules, geometry, period, visibility, override, source_key, properties)
+
+
+def _zone_values(principal: Principal, new: NewZone, politikreds: str | None) -> dict[str, Any]:
+    props = new.props
+    return {
+        "kind": new.rules.code,
+        "name": props.name,
+        "description": props.description,
+        "visibility": new.visibility,
+        "illustrative": props.illustrative,
+        "politikreds_code": politikreds,
+        "list_edition": props.list_edition,
+        "source_key": new.source_key,
+        "properties": Jsonb(new.properties or {}),
+        "created_by": principal.actor.name,
+    }
+
+
+def _version_values(principal: Principal, new: NewZone, zone_id: int) -> dict[str, Any]:
+    props = new.props
+    return {
+        "zone_id": zone_id,
+        "version_no": 1,
+        "change": "designation",
+        "state": "published" if props.publish else "draft",
+        "wkb": new.geometry.wkb,
+        "valid_from": new.period.start,
+        "valid_to": new.period.end,
+        "decision_ref": props.decision_ref,
+        "decided_by": props.decided_by,
+        "legal_basis": props.legal_basis or new.rules.legal_basis,
+        "reason": props.reason,
+        "boundary_text": props.boundary_text,
+        **decision_stamp(principal, publish=props.publish, override=new.override),
+    }
+
+
+async def create_zone(
+    db: Database, principal: Principal, feature: ZoneFeatureIn, *, content_crs: str | None, repair: bool,
+    source_key: str | None = None, properties: dict[str, Any] | None = None,
+    pre: Preconditions = NO_PRECONDITIONS,
+) -> WriteAnswer:
+    """A new zone from a GeoJSON Feature: its boundary parsed, then the rule check of check_new_zone."""
+    require(principal, Role.admin, action="Creating a zone")
+    kind_rules(feature.properties.kind)  # an unknown kind is named before the boundary is looked at
+    srid = resolve_input_crs(content_crs, feature.model_dump())
+    geometry = parse_zone_geometry(feature.geometry, srid=srid, repair=repair)
+    new = check_new_zone(principal, feature.properties, geometry, source_key=source_key, properties=properties)
 
     async def work(write: ZoneWrite) -> int:
-        politikreds = await check_placement(write.conn, geometry, "geometry")
-        zone_id = await store.insert_zone(
-            write.conn,
-            {
-                "kind": rules.code,
-                "name": props.name,
-                "description": props.description,
-                "visibility": visibility,
-                "illustrative": props.illustrative,
-                "politikreds_code": politikreds,
-                "list_edition": props.list_edition,
-                "source_key": source_key,
-                "created_by": principal.actor.name,
-            },
-        )
-        version_id = await store.insert_version(
-            write.conn,
-            {
-                "zone_id": zone_id,
-                "version_no": 1,
-                "change": "designation",
-                "state": "published" if props.publish else "draft",
-                "wkb": geometry.wkb,
-                "valid_from": period.start,
-                "valid_to": period.end,
-                "decision_ref": props.decision_ref,
-                "decided_by": props.decided_by,
-                "legal_basis": props.legal_basis or rules.legal_basis,
-                "reason": props.reason,
-                **decision_stamp(principal, publish=props.publish, override=override),
-            },
-        )
+        politikreds = await check_placement(write.conn, new.geometry, "geometry")
+        zone_id = await store.insert_zone(write.conn, _zone_values(principal, new, politikreds))
+        version_id = await store.insert_version(write.conn, _version_values(principal, new, zone_id))
         await record_override(write, principal, zone_id=zone_id, version_id=version_id, action="zone.create",
-                              override=override)
-        write.repair = geometry.repair.as_dict() if geometry.repair else None
+                              override=new.override)
+        write.repair = new.geometry.repair.as_dict() if new.geometry.repair else None
         return zone_id
 
-    return await write_zone(db, principal, action="zone.create", reason=props.override_reason, zone_id=None,
+    return await write_zone(db, principal, action="zone.create", reason=new.props.override_reason, zone_id=None,
                             pre=pre, status=201, work=work)
+
+
+@dataclass
+class CreatedZone:
+    zone_id: int
+    politikreds: str | None
+    override: Override | None
+
+
+async def create_zones(db: Database, principal: Principal, new_zones: list[NewZone], *, reason: str | None
+                       ) -> list[CreatedZone | GeoserviceError]:
+    """Many new zones at once (file imports), each checked by check_new_zone beforehand (its boundary by
+    parse_zone_geometries): the same placement, rows, audit and overrides as create_zone, written set-wise in one
+    transaction. A zone whose boundary lies outside Denmark is not written; its place in the answer holds the
+    error."""
+    require(principal, Role.admin, action="Creating zones")
+    answers: list[CreatedZone | GeoserviceError] = []
+    async with db.transaction(principal.actor, "zone.create", reason) as conn:
+        places = await store.placements(conn, [n.geometry.wkb for n in new_zones])
+        placed: list[tuple[int, NewZone, str | None]] = []
+        for i, (new, place) in enumerate(zip(new_zones, places, strict=True)):
+            try:
+                placed.append((i, new, placement_code(place, "geometry")))
+            except OutsideDenmark as exc:
+                answers.append(exc)
+                continue
+            answers.append(CreatedZone(0, place["code"], new.override))
+        zone_ids = await store.insert_zones(conn, [_zone_values(principal, n, code) for _, n, code in placed])
+        version_ids = await store.insert_versions(conn, [_version_values(principal, n, zone_id)
+                                                         for (_, n, _), zone_id in zip(placed, zone_ids, strict=True)])
+        overrides = []
+        for (i, new, _), zone_id, version_id in zip(placed, zone_ids, version_ids, strict=True):
+            created = answers[i]
+            assert isinstance(created, CreatedZone)
+            created.zone_id = zone_id
+            if new.override is not None:
+                overrides.append({"zone_id": zone_id, "version_id": version_id, "action": "zone.create",
+                                  "rules": list(new.override.rules), "rule_text": new.override.rule,
+                                  "reason": new.override.reason, "actor": principal.actor.name})
+        await store.record_overrides(conn, overrides)
+    return answers
 
 
 async def get_zone_feature(db: Database, principal: Principal, zone_id: int, at: dt.datetime | None
@@ -296,7 +376,7 @@ async def patch_zone(
             valid_to = given["valid_to"] if "valid_to" in given else finite(latest["valid_to"])
             period = parse_period(valid_from, valid_to, prefix=prefix)
             version_fields["period"] = (period.start, period.end)
-        for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
+        for key in ("decision_ref", "decided_by", "legal_basis", "reason", "boundary_text"):
             if key not in given:
                 continue
             # A published decision is not rewritten; a missing reference may be filled in once.
@@ -376,7 +456,7 @@ async def replace_zone(
         patch_data.update(
             geometry=feature.geometry, crs=feature.crs, valid_from=props.valid_from, valid_to=props.valid_to,
             decision_ref=props.decision_ref, decided_by=props.decided_by,
-            legal_basis=props.legal_basis, reason=props.reason,
+            legal_basis=props.legal_basis, reason=props.reason, boundary_text=props.boundary_text,
         )
     else:
         _same_published_decision(feature, latest)
@@ -419,7 +499,7 @@ def _same_published_decision(feature: ZoneFeatureReplace, latest: dict[str, Any]
         differs.append(FieldError("properties.valid_from", "differs from the published period"))
     if period.end != finite(latest["valid_to"]):
         differs.append(FieldError("properties.valid_to", "differs from the published period"))
-    for key in ("decision_ref", "decided_by", "legal_basis", "reason"):
+    for key in ("decision_ref", "decided_by", "legal_basis", "reason", "boundary_text"):
         value = getattr(props, key)
         if value is not None and value != latest[key]:
             differs.append(FieldError(f"properties.{key}", "differs from the published decision"))

@@ -170,12 +170,15 @@ def test_harbour_side_zone_is_accepted(client, tokens) -> None:
 
 
 def test_every_demo_zone_lies_within_denmark(conn: psycopg.Connection) -> None:
+    # the illustrative zones, and the real visitation-zone history loaded with them (placed all at once)
     rows = conn.execute("SELECT v.id, ST_AsBinary(v.geom) FROM zone_version v WHERE v.zone_id IN "
-                        "(SELECT id FROM zone WHERE illustrative)").fetchall()
-    assert len(rows) > 20
-    for version_id, wkb in rows:
-        cur = conn.cursor(row_factory=dict_row)
-        place = cur.execute(query("geometry_placement"), {"wkb": wkb}).fetchone()
+                        "(SELECT id FROM zone WHERE illustrative OR source_key LIKE 'visitationszone.dk:%')"
+                        " ORDER BY v.id").fetchall()
+    assert len(rows) > 20 + 247
+    cur = conn.cursor(row_factory=dict_row)
+    places = cur.execute(query("geometry_placement"), {"wkbs": [wkb for _, wkb in rows]}).fetchall()
+    assert [p["n"] for p in places] == list(range(1, len(rows) + 1))
+    for (version_id, _), place in zip(rows, places, strict=True):
         assert place["code"] is not None and place["distance_m"] < 3000, (version_id, place)
 
 

@@ -476,6 +476,7 @@ def test_status_agrees_between_listing_and_report(client: TestClient, legal: dic
     # at a past moment: as it was known then (zone_status_known), like published_as_of
     at = "2026-11-22T12:00:00+01:00"
     report = client.get("/api/v1/validity/report", params={"at": at}, headers=legal).json()
-    counts = dict(conn.execute("SELECT zone_status_known(id, %s::timestamptz, %s::timestamptz) AS s, count(*)"
-                               " FROM zone GROUP BY 1", (at, at)).fetchall())
+    # the zones recorded by then (the demo's visitation-zone history was imported later), as known then
+    counts = dict(conn.execute("SELECT zone_status_known(id, %(at)s::timestamptz, %(at)s::timestamptz) AS s, count(*)"
+                               " FROM zone WHERE created_at <= %(at)s GROUP BY 1", {"at": at}).fetchall())
     assert report["status_counts"] == counts

@@ -23,6 +23,7 @@ from geoservice.api import (
     validity,
     web,
     webhooks,
+    zone_imports,
     zones,
 )
 from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet, StandbyReads
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.include_router(webhooks.router)
     app.include_router(ogc.router)
     app.include_router(basemap.router)
+    app.include_router(zone_imports.router)
     app.include_router(web.router)
     web.mount_assets(app, settings)
     app.add_middleware(GZipFor, prefixes=COMPRESSED_PATHS)

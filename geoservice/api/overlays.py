@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
-from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.responses import Response
 
 from geoservice import timeutil
@@ -25,10 +20,11 @@ from geoservice.access import (
     require,
 )
 from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.uploads import received_upload
 from geoservice.errors import FieldError, InvalidInput
 from geoservice.overlays import aggregates, effect, points, survey
 from geoservice.overlays import official_statistics as statistics
-from geoservice.overlays.importer import SUPPORTED_SUFFIXES, check_may_import, import_file
+from geoservice.overlays.importer import SUPPORTED_SUFFIXES, SUPPORTED_TEXT, check_may_import, import_file
 from geoservice.overlays.schemas import ReportIn, ReportPatch
 from geoservice.overlays.taxonomy import get_overlay_rules
 from geoservice.store import overlays as store
@@ -299,26 +295,9 @@ async def _upload(request: Request, db: DbDep, principal: PrincipalDep, kind: st
     # The role is checked before a byte of the upload is read: the handlers take the Request, not an UploadFile
     # parameter, because FastAPI parses (and spools to disk) a form body before it resolves the dependencies.
     check_may_import(principal)
-    form = await request.form(max_files=1, max_fields=10)
-    try:
-        file = form.get("file")
-        if not isinstance(file, StarletteUploadFile):
-            raise InvalidInput("file is missing", errors=[FieldError(
-                "file", "send the file as multipart/form-data in a field named file")])
-        name = Path(file.filename or "upload").name
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise InvalidInput(f"{name}: unsupported file type", errors=[FieldError(
-                "file", "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)")])
-        with tempfile.TemporaryDirectory(prefix="geoservice-import-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            with path.open("wb") as out:
-                # Up to the upload limit (hundreds of MB) of blocking file I/O: off the event loop.
-                await asyncio.to_thread(shutil.copyfileobj, file.file, out, 1 << 20)
-            report = await import_file(db, principal, kind, path, file_name=name, source=source,
-                                       skip_invalid=skip_invalid, layer=layer)
-    finally:
-        await form.close()
+    async with received_upload(request, SUPPORTED_SUFFIXES, SUPPORTED_TEXT) as upload:
+        report = await import_file(db, principal, kind, upload.path, file_name=upload.name, source=source,
+                                   skip_invalid=skip_invalid, layer=layer)
     status = 201 if report.inserted else 200
     return _json(report.as_dict(), status=status)
 

@@ -15,14 +15,19 @@ from geoservice.schemas import TrackIn
 router = APIRouter(prefix="/api/v1", tags=["validity"])
 
 
-@router.get("/validity/report", summary="Expiring, expired-but-published, chain gaps, missing decisions, overrides")
+@router.get("/validity/report", summary="Expiring, expired-but-published, chain gaps, missing decisions, overrides, "
+                                        "historical records")
 async def report(
     db: DbDep,
     principal: PrincipalDep,
     at: AtDep,
     output: Annotated[Literal["json", "csv", "text"], Query(alias="format")] = "json",
+    historical: Annotated[Literal["group", "list"], Query(
+        description="A historical record (imported past designations): group = one finding per import in "
+                    "historical_records; list = also its overrides and missing decision references one by one")
+    ] = "group",
 ) -> Response:
-    body = await validity.report(db, principal, at)
+    body = await validity.report(db, principal, at, historical=historical)
     if output == "csv":
         return Response(validity.as_csv(body), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="validity-report.csv"'})

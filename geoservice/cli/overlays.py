@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,11 +23,13 @@ overlays_app.add_typer(reports_app, name="reports")
 MAX_PRINTED_REJECTED = 50
 
 
-def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_report: Path | None,
-            layer: str | None, quiet: bool) -> None:
+def run_import(work: Callable[[Database, Callable[[str, int, int], None]], Awaitable[Any]],
+               labels: dict[str, str], quiet: bool) -> tuple[Any, bool]:
+    """Run an import with a progress bar per stage (`labels`: stage -> label); (its report, whether it was
+    refused: all or nothing, the report naming every rejected row, as --skip-invalid's does)."""
     from tqdm import tqdm
 
-    from geoservice.overlays.importer import RowsRejected, import_file
+    from geoservice.overlays.importer import RowsRejected
 
     bars: dict[str, Any] = {}
 
@@ -35,35 +38,38 @@ def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_rep
             return
         bar = bars.get(stage)
         if bar is None:
-            labels = {"read": "reading", "check": "checking", "copy": "writing (COPY)"}
-            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="rows", leave=True)
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), leave=True)
         bar.n = done
         bar.refresh()
 
-    async def work(db: Database) -> Any:
-        return await import_file(db, operator(), kind, path, source=source, skip_invalid=skip_invalid,
-                                 layer=layer, progress=progress)
-
-    refused = False
     try:
-        report = with_db(work)
+        return with_db(lambda db: work(db, progress)), False
     except RowsRejected as exc:
-        # All or nothing: the rows are named here by line, like --skip-invalid does, not as a bare error.
-        report, refused = exc.report, True
+        return exc.report, True
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def _import(kind: str, path: Path, source: str, skip_invalid: bool, rejected_report: Path | None,
+            layer: str | None, quiet: bool) -> None:
+    from geoservice.overlays.importer import import_file
+
+    report, refused = run_import(
+        lambda db, progress: import_file(db, operator(), kind, path, source=source, skip_invalid=skip_invalid,
+                                         layer=layer, progress=progress),
+        {"read": "reading", "check": "checking", "copy": "writing (COPY)"}, quiet)
     if refused:
         typer.echo(f"error: {report.file_name}: {len(report.rejected)} of {report.rows_read} rows rejected, "
                    "nothing was imported. Fix the rows, or use --skip-invalid to import the others.", err=True)
     else:
         typer.echo(report.summary())
-    _report_rejected(report, rejected_report)
+    report_rejected(report, rejected_report)
     if refused:
         raise typer.Exit(2)
 
 
-def _report_rejected(report: Any, rejected_report: Path | None) -> None:
+def report_rejected(report: Any, rejected_report: Path | None) -> None:
     """Every rejected row to the report file (when asked, in both modes; an empty file when none was rejected,
     so an old report is never mistaken for this run's), the first ones with their line on the terminal."""
     from geoservice.overlays.importer import rejected_csv

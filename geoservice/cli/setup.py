@@ -105,6 +105,8 @@ def demo_load() -> None:
     """Build the demo data from ../shared/data and load what is missing (safe to run again)."""
     report = run(load_demo(current_settings()))
     typer.echo(report.summary())
+    for history in report.history:
+        typer.echo(history.summary())
     typer.echo(report.overlays.summary())
 
 

@@ -54,23 +54,28 @@ def validity_report(
     at: Annotated[str | None, typer.Option(help="The moment to report at (default now)")] = None,
     output: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
     fail_on: Annotated[str, typer.Option(help="Exit 1 on: overdue (default), any finding, or never")] = "overdue",
+    historical: Annotated[str, typer.Option(help="A historical record (imported past designations): group (one "
+                                                 "finding per import) or list (its overrides one by one)")
+                          ] = "group",
 ) -> None:
     """Zones expiring, expired but still published, chain gaps, missing decisions and overrides.
     Exits 1 when something is overdue (for cron), 2 on bad input, 3 when the database cannot be reached."""
     from geoservice import validity
 
-    if output not in ("text", "csv", "json") or fail_on not in ("overdue", "any", "never"):
-        raise GeoserviceError("--format is text, csv or json; --fail-on is overdue, any or never")
+    if output not in ("text", "csv", "json") or fail_on not in ("overdue", "any", "never") \
+            or historical not in ("group", "list"):
+        raise GeoserviceError("--format is text, csv or json; --fail-on is overdue, any or never; --historical is "
+                              "group or list")
     moment = timeutil.parse_instant(at, "--at") if at else None
     ready_database()
-    body = with_db(lambda db: validity.report(db, operator(), moment))
+    body = with_db(lambda db: validity.report(db, operator(), moment, historical=historical))
     if output == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     elif output == "csv":
         typer.echo(validity.as_csv(body), nl=False)
     else:
         typer.echo(validity.as_text(body), nl=False)
-    findings = sum(len(body[s]) for s in validity.SECTIONS)
+    findings = sum(len(body[s]) for s in validity.FINDINGS)
     if (fail_on == "overdue" and body["overdue"]) or (fail_on == "any" and findings):
         raise typer.Exit(1)
 

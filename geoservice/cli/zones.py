@@ -99,10 +99,11 @@ GPKG_COLUMNS: dict[str, str] = {
     "id": "int64", "kind": "str", "kind_name": "str", "kind_name_en": "str", "name": "str", "status": "str",
     "version": "int64", "version_status": "str", "change": "str", "valid_from": "datetime",
     "valid_to": "datetime", "ended_at": "datetime", "ended_reason": "str", "designation_end": "datetime",
-    "decision_ref": "str", "decided_by": "str", "legal_basis": "str", "reason": "str", "daily_window": "str",
+    "decision_ref": "str", "decided_by": "str", "legal_basis": "str", "reason": "str", "boundary_text": "str",
+    "daily_window": "str",
     "visibility": "str", "illustrative": "bool", "description": "str", "politikreds": "str",
     "list_edition": "str", "published_at": "datetime", "revoked_at": "datetime", "revoke_reason": "str",
-    "override": "str", "area_m2": "float64",
+    "override": "str", "area_m2": "float64", "source": "str",
 }
 
 

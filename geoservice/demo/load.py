@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+import yaml
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from geoservice import timeutil
-from geoservice.db import Actor, connect_async, set_audit_context
+from geoservice.access import Principal, Role
+from geoservice.db import Actor, OneTransaction, connect_async, set_audit_context
 from geoservice.demo.build import DemoData, DemoZone
 from geoservice.errors import GeoserviceError
 from geoservice.layers import Layers, get_layers
@@ -41,6 +43,7 @@ class LoadReport:
     zones_added: list[str] = field(default_factory=list)
     zones_kept: list[str] = field(default_factory=list)
     overlays: Any = None  # the overlay demo's report (geoservice.overlays.demo)
+    history: list[Any] = field(default_factory=list)  # zone import reports (geoservice.zonefiles.apply)
 
     def summary(self) -> str:
         return (
@@ -149,6 +152,24 @@ async def _insert_zone(conn: AsyncConnection, zone: DemoZone, layers: Layers, au
 
 
 
+DEMO_PRINCIPAL = Principal(role=Role.admin, username=DEMO_ACTOR.name)
+
+
+async def load_history(conn: AsyncConnection, settings: Settings) -> list[Any]:
+    """The real zone history of layers/demo/history.yaml, through the zone file import (every rule, override and
+    audit step as for any import); a second load finds every zone unchanged and writes nothing."""
+    from geoservice.zonefiles.apply import import_zones
+    from geoservice.zonefiles.options import build_options, mapping_file
+
+    spec = yaml.safe_load((settings.layers_dir / "demo" / "history.yaml").read_text(encoding="utf-8"))
+    reports = []
+    for item in spec["imports"]:
+        options = build_options(mapping_file(settings.layers_dir / item["mapping"]))
+        reports.append(await import_zones(OneTransaction(conn), DEMO_PRINCIPAL,
+                                          settings.shared_data_dir / item["file"], options))
+    return reports
+
+
 async def load_demo(settings: Settings, dbname: str | None = None) -> LoadReport:
     """Build the demo data (zones and their world, then the overlays on them) and load what is missing."""
     from geoservice.demo.build import build
@@ -158,6 +179,7 @@ async def load_demo(settings: Settings, dbname: str | None = None) -> LoadReport
     conn = await connect_async(settings, dbname)
     try:
         report = await load(conn, data, get_layers())
+        report.history = await load_history(conn, settings)
         overlays = await asyncio.to_thread(build_overlays, data, settings.shared_data_dir, settings.layers_dir,
                                              settings.demo_today)
         report.overlays = await load_overlays(conn, overlays)

@@ -677,11 +677,12 @@ async def threaded(chunks: Iterator[tuple[bytes, int]]) -> AsyncIterator[tuple[b
         yield chunk
 
 
-def rejected_csv(report: ImportReport) -> str:
-    """The rejected rows as CSV (CLI --rejected-report)."""
-    frame = pd.DataFrame([r.as_dict(report.unit) for r in report.rejected],
-                         columns=[report.unit, "field", "reason", "value"])
-    return frame.to_csv(index=False)
+def rejected_csv(report: Any) -> str:
+    """The rejected rows (or features) of an import as CSV (CLI --rejected-report): the one writer for overlay
+    and zone imports. The columns are those of a rejected row (`as_dict`), line or feature number first."""
+    rows = [r.as_dict(report.unit) for r in report.rejected]
+    columns = list(rows[0]) if rows else [report.unit, "field", "reason", "value"]
+    return pd.DataFrame(rows, columns=columns).to_csv(index=False)
 
 
 # --- running an import ---------------------------------------------------------------------------------------

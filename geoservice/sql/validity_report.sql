@@ -3,18 +3,27 @@
 -- function per zone costs ten times more. tests/test_lifecycle.py checks that both give the same counts.
 -- Zones the caller may not see are excluded by %(visibilities)s (legal and admin see everything).
 -- A report at a past moment says what the register said then (%(known)s: the moment knowledge is cut, %(t)s for a
--- past report, 'infinity' for now): versions published by then, endings and revocations recorded by then, a
--- decision reference as it was then (from the audit log), overrides recorded by then, and a zone archived after
--- %(t)s as still published. So an extension, a revocation or a late decision reference recorded afterwards does
--- not change a report at an earlier moment.
+-- past report, 'infinity' for now): zones recorded by then, versions published by then, endings and revocations
+-- recorded by then, a decision reference as it was then (from the audit log), overrides recorded by then, and a
+-- zone archived after %(t)s as still published. So an extension, a revocation or a late decision reference
+-- recorded afterwards does not change a report at an earlier moment, and a zone imported from a file after %(t)s
+-- (migrations/0170) is not in it at all.
+-- A historical record (an import of past designations, each published with an admin override) is one finding
+-- per import in `historical_records`, with its counts, instead of hundreds of overrides and missing decision
+-- references; %(historical_detail)s lists them one by one as well.
 WITH
 params AS (SELECT %(t)s::timestamptz AS t, %(known)s::timestamptz AS known),
+historical AS (
+    SELECT i.* FROM zone_import i, params WHERE i.historical AND i.imported_at <= params.t
+),
 zones AS (
     SELECT z.id, z.name, z.kind, z.visibility,
            CASE WHEN coalesce(z.revoked_recorded_at, '-infinity') <= params.known THEN z.revoked_at END AS revoked_at,
            z.archived_at, k.name_da AS kind_name, k.warning_days, k.definition -> 'warning_days' AS windows
-    FROM zone z JOIN zone_kind k ON k.code = z.kind, params
-    WHERE z.visibility = ANY(%(visibilities)s)
+    FROM zone z JOIN zone_kind k ON k.code = z.kind
+    LEFT JOIN zone_import i ON i.id = z.import_id, params
+    WHERE z.visibility = ANY(%(visibilities)s) AND z.created_at <= params.known
+      AND (i.id IS NULL OR i.imported_at <= params.t)
 ),
 published AS (
     SELECT v.zone_id, v.id, v.version_no, v.change,
@@ -28,7 +37,8 @@ published AS (
                                ORDER BY a.seq DESC LIMIT 1), to_jsonb(v.decision_ref)) #>> '{}' END AS decision_ref,
            v.override_rule, v.override_reason, v.published_at, v.published_by,
            CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= params.known THEN v.ended_reason END AS ended_reason,
-           CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= params.known THEN v.ended_at END AS ended_at
+           CASE WHEN coalesce(v.ended_recorded_at, '-infinity') <= params.known THEN v.ended_at END AS ended_at,
+           v.import_id, coalesce(v.import_id IN (SELECT id FROM historical), false) AS historical
     FROM zone_version v JOIN zones z ON z.id = v.zone_id, params
     WHERE v.state = 'published' AND v.published_at <= params.known
 ),
@@ -132,7 +142,8 @@ SELECT json_build_object(
                    'version', p.version_no, 'published_at', p.published_at)
                ORDER BY p.zone_id, p.version_no)
         FROM published p JOIN classified z ON z.id = p.zone_id, params
-        WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t), '[]'),
+        WHERE (p.decision_ref IS NULL OR btrim(p.decision_ref) = '') AND p.published_at <= params.t
+          AND (%(historical_detail)s OR NOT p.historical)), '[]'),
     -- every override from every route (migrations/0110): one on a version counts from that version's
     -- publication, one on the zone itself (visibility, revocation) from when it was recorded
     'overrides', coalesce((
@@ -146,6 +157,23 @@ SELECT json_build_object(
         JOIN classified z ON z.id = o.zone_id
         LEFT JOIN zone_version v ON v.id = o.version_id, params
         WHERE o.recorded_at <= params.t
-          AND (o.version_id IS NULL OR (v.state = 'published' AND v.published_at <= params.t))), '[]')
+          AND (o.version_id IS NULL OR (v.state = 'published' AND v.published_at <= params.t))
+          AND (%(historical_detail)s OR o.import_id IS NULL
+               OR o.import_id NOT IN (SELECT id FROM historical))), '[]'),
+    'historical_records', coalesce((
+        SELECT json_agg(json_build_object(
+                   'import_id', h.id, 'source', h.source, 'file', h.file_name, 'imported_at', h.imported_at,
+                   'by', h.imported_by, 'reason', h.override_reason,
+                   'zones', (SELECT count(DISTINCT p.zone_id) FROM published p WHERE p.import_id = h.id),
+                   'versions', (SELECT count(*) FROM published p WHERE p.import_id = h.id),
+                   'valid_from', (SELECT min(lower(p.valid)) FROM published p WHERE p.import_id = h.id),
+                   'valid_to', (SELECT max(upper(p.valid)) FROM published p WHERE p.import_id = h.id),
+                   'missing_decision_ref', (SELECT count(*) FROM published p WHERE p.import_id = h.id
+                                            AND (p.decision_ref IS NULL OR btrim(p.decision_ref) = '')),
+                   'overrides', (SELECT count(*) FROM rule_override o WHERE o.import_id = h.id),
+                   'rules', (SELECT coalesce(json_agg(DISTINCT r ORDER BY r), '[]')
+                             FROM rule_override o, unnest(o.rules) r WHERE o.import_id = h.id))
+               ORDER BY h.imported_at, h.id)
+        FROM historical h), '[]')
 )::text AS body
 FROM params

@@ -28,6 +28,7 @@ json_build_object(
         'decided_by', v.decided_by,
         'legal_basis', v.legal_basis,
         'reason', v.reason,
+        'boundary_text', v.boundary_text,
         'daily_window', CASE WHEN k.daily_window_start IS NULL THEN NULL ELSE json_build_object(
             'start', to_char(k.daily_window_start, 'HH24:MI'), 'end', to_char(k.daily_window_end, 'HH24:MI')) END,
         'visibility', z.visibility,
@@ -35,6 +36,7 @@ json_build_object(
         'description', z.description,
         'politikreds', z.politikreds_code,
         'list_edition', z.list_edition,
+        'source', z.properties -> 'source',  -- where an imported zone's data comes from, with its credit
         'published_at', v.published_at,
         'revoked_at', CASE WHEN coalesce(z.revoked_recorded_at, '-infinity') <= %(known)s::timestamptz
                            THEN z.revoked_at END,

@@ -13,6 +13,7 @@ SELECT coalesce(json_agg(json_build_object(
            'decided_by', v.decided_by,
            'legal_basis', v.legal_basis,
            'reason', v.reason,
+           'boundary_text', v.boundary_text,
            'published_at', v.published_at,
            'published_by', v.published_by,
            'override', CASE WHEN v.override_rule IS NULL THEN NULL

@@ -12,11 +12,12 @@ from geoservice.access import ZoneFilter
 from geoservice.db import query
 
 
-async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter) -> str:
+async def report(conn: AsyncConnection, t: dt.datetime, access: ZoneFilter, historical_detail: bool = False) -> str:
     # a report at a past moment uses what had been recorded by then; at now (or later), everything
     known = t if t < dt.datetime.now(dt.UTC) else "infinity"
     cur = await conn.execute(query("validity_report"), {"t": t, "known": known,
-                                                        "visibilities": list(access.visibilities)})
+                                                        "visibilities": list(access.visibilities),
+                                                        "historical_detail": historical_detail})
     row = await cur.fetchone()
     assert row is not None
     return row["body"]

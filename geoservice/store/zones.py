@@ -266,7 +266,7 @@ async def version_rows(conn: AsyncConnection, zone_id: int) -> list[dict[str, An
                lower(valid) AS valid_from, upper(valid) AS valid_to,
                lower(effective) AS effective_from, upper(effective) AS effective_to,
                isempty(effective) AS never_effective,
-               decision_ref, decided_by, legal_basis, reason, published_at, published_by,
+               decision_ref, decided_by, legal_basis, reason, boundary_text, published_at, published_by,
                override_rule, override_reason, created_at, created_by, politikreds_code
         FROM zone_version WHERE zone_id = %s ORDER BY version_no
         """,
@@ -275,51 +275,70 @@ async def version_rows(conn: AsyncConnection, zone_id: int) -> list[dict[str, An
     return await cur.fetchall()
 
 
+INSERT_ZONE = """
+    INSERT INTO zone (kind, name, description, visibility, illustrative, politikreds_code, list_edition,
+                      source_key, properties, created_by)
+    VALUES (%(kind)s, %(name)s, %(description)s, %(visibility)s, %(illustrative)s, %(politikreds_code)s,
+            %(list_edition)s, %(source_key)s, %(properties)s, %(created_by)s)
+    RETURNING id
+"""
+ZONE_DEFAULTS: dict[str, Any] = {"source_key": None, "properties": "{}"}
+
+INSERT_VERSION = """
+    INSERT INTO zone_version (zone_id, version_no, change, continues_version_id, state, geom, valid,
+                              decision_ref, decided_by, legal_basis, reason, boundary_text, published_at,
+                              published_by, override_rule, override_reason, created_by)
+    VALUES (%(zone_id)s,
+            coalesce(%(version_no)s, (SELECT coalesce(max(version_no), 0) + 1 FROM zone_version
+                                      WHERE zone_id = %(zone_id)s)),
+            %(change)s, %(continues_version_id)s, %(state)s,
+            ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832),
+            tstzrange(%(valid_from)s, coalesce(%(valid_to)s, 'infinity'::timestamptz), '[)'),
+            %(decision_ref)s, %(decided_by)s, %(legal_basis)s, %(reason)s, %(boundary_text)s, %(published_at)s,
+            %(published_by)s, %(override_rule)s, %(override_reason)s, %(created_by)s)
+    RETURNING id
+"""
+VERSION_DEFAULTS: dict[str, Any] = {
+    "version_no": None,
+    "continues_version_id": None,
+    "published_at": None,
+    "published_by": None,
+    "override_rule": None,
+    "override_reason": None,
+    "boundary_text": None,
+}
+
+
 async def insert_zone(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    cur = await conn.execute(
-        """
-        INSERT INTO zone (kind, name, description, visibility, illustrative, politikreds_code, list_edition,
-                          source_key, properties, created_by)
-        VALUES (%(kind)s, %(name)s, %(description)s, %(visibility)s, %(illustrative)s, %(politikreds_code)s,
-                %(list_edition)s, %(source_key)s, %(properties)s, %(created_by)s)
-        RETURNING id
-        """,
-        {"source_key": None, "properties": "{}", **values},
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["id"])
+    return (await insert_zones(conn, [values]))[0]
 
 
 async def insert_version(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    cur = await conn.execute(
-        """
-        INSERT INTO zone_version (zone_id, version_no, change, continues_version_id, state, geom, valid,
-                                  decision_ref, decided_by, legal_basis, reason, published_at, published_by,
-                                  override_rule, override_reason, created_by)
-        VALUES (%(zone_id)s,
-                coalesce(%(version_no)s, (SELECT coalesce(max(version_no), 0) + 1 FROM zone_version
-                                          WHERE zone_id = %(zone_id)s)),
-                %(change)s, %(continues_version_id)s, %(state)s,
-                ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 25832),
-                tstzrange(%(valid_from)s, coalesce(%(valid_to)s, 'infinity'::timestamptz), '[)'),
-                %(decision_ref)s, %(decided_by)s, %(legal_basis)s, %(reason)s, %(published_at)s,
-                %(published_by)s, %(override_rule)s, %(override_reason)s, %(created_by)s)
-        RETURNING id
-        """,
-        {
-            "version_no": None,
-            "continues_version_id": None,
-            "published_at": None,
-            "published_by": None,
-            "override_rule": None,
-            "override_reason": None,
-            **values,
-        },
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row["id"])
+    return (await insert_versions(conn, [values]))[0]
+
+
+async def _insert_many(conn: AsyncConnection, statement: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Each row inserted by the same statement (one round trip for all, row triggers as for one), ids in order."""
+    if not rows:
+        return []
+    ids: list[int] = []
+    async with conn.cursor() as cur:
+        await cur.executemany(statement, rows, returning=True)
+        while True:
+            row = await cur.fetchone()
+            assert row is not None
+            ids.append(int(row["id"]))
+            if not cur.nextset():
+                break
+    return ids
+
+
+async def insert_zones(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    return await _insert_many(conn, INSERT_ZONE, [{**ZONE_DEFAULTS, **r} for r in rows])
+
+
+async def insert_versions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    return await _insert_many(conn, INSERT_VERSION, [{**VERSION_DEFAULTS, **r} for r in rows])
 
 
 async def same_geometry(conn: AsyncConnection, version_id: int, wkb: bytes, tolerance_m: float = 0.05) -> bool:
@@ -419,24 +438,37 @@ async def version_with_decision(conn: AsyncConnection, zone_id: int, decision_re
     return await cur.fetchone()
 
 
+INSERT_OVERRIDE = """
+    INSERT INTO rule_override (zone_id, version_id, action, rules, rule_text, reason, actor)
+    VALUES (%(zone_id)s, %(version_id)s, %(action)s, %(rules)s, %(rule_text)s, %(reason)s, %(actor)s)
+"""
+
+
 async def record_override(conn: AsyncConnection, *, zone_id: int, version_id: int | None, action: str,
                           rules: tuple[str, ...], rule_text: str, reason: str, actor: str) -> None:
     """One admin override in the append-only override log (migrations/0110), which the validity report lists."""
-    await conn.execute(
-        """
-        INSERT INTO rule_override (zone_id, version_id, action, rules, rule_text, reason, actor)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
-        """,
-        (zone_id, version_id, action, list(rules), rule_text, reason, actor),
-    )
+    await record_overrides(conn, [{"zone_id": zone_id, "version_id": version_id, "action": action,
+                                   "rules": list(rules), "rule_text": rule_text, "reason": reason, "actor": actor}])
+
+
+async def record_overrides(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(INSERT_OVERRIDE, rows)
 
 
 async def placement(conn: AsyncConnection, wkb: bytes) -> dict[str, Any]:
     """The politikreds holding most of a geometry, and the boundary point farthest from Denmark's police
     districts: code, distance_m (None when no reference areas are loaded), lon, lat."""
-    cur = await conn.execute(query("geometry_placement"), {"wkb": wkb})
-    row = await cur.fetchone()
-    return dict(row) if row else {"code": None, "distance_m": None, "lon": None, "lat": None}
+    return (await placements(conn, [wkb]))[0]
+
+
+async def placements(conn: AsyncConnection, wkbs: list[bytes]) -> list[dict[str, Any]]:
+    """placement() of many geometries in one statement, in their order."""
+    if not wkbs:
+        return []
+    cur = await conn.execute(query("geometry_placement"), {"wkbs": wkbs})
+    return [dict(row) for row in await cur.fetchall()]
 
 
 async def politikreds_for(conn: AsyncConnection, wkb: bytes) -> tuple[str | None, float | None]:
