@@ -477,6 +477,8 @@ def test_status_agrees_between_listing_and_report(client: TestClient, legal: dic
     at = "2026-11-22T12:00:00+01:00"
     report = client.get("/api/v1/validity/report", params={"at": at}, headers=legal).json()
     # the zones recorded by then (the demo's visitation-zone history was imported later), as known then
-    counts = dict(conn.execute("SELECT zone_status_known(id, %(at)s::timestamptz, %(at)s::timestamptz) AS s, count(*)"
-                               " FROM zone WHERE created_at <= %(at)s GROUP BY 1", {"at": at}).fetchall())
+    counts = dict(conn.execute(
+        "SELECT zone_status_known(id, %(at)s::timestamptz, %(at)s::timestamptz) AS s, count(*) FROM zone z"
+        " WHERE created_at <= %(at)s OR EXISTS (SELECT 1 FROM zone_version v WHERE v.zone_id = z.id"
+        " AND v.state = 'published' AND v.published_at <= %(at)s) GROUP BY 1", {"at": at}).fetchall())
     assert report["status_counts"] == counts

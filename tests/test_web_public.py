@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -172,7 +173,8 @@ def test_zones_too_small_to_see_get_markers_and_kommune_outlines_show_everywhere
     # a marker opens its zone: zoomed in, the zone is big enough and has no marker any more
     box = page.locator("path.gs-zone-marker").last.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.locator(".leaflet-popup-content").wait_for()
+    # the marker's popup, then the zone's own once zoomed in (the first may still be fading out)
+    expect(page.locator(".leaflet-popup-content")).to_have_count(1, timeout=10_000)
     page.wait_for_function("document.querySelectorAll('path.gs-zone-marker').length === 0")
     # Aalborg in a street view: the kommune outlines are drawn there too (bydele exist only for Copenhagen)
     open_map(page, live_server, "#z=14&c=57.04800,9.92000&t=2025-09-05T12:00")

@@ -22,7 +22,10 @@ zones AS (
            z.archived_at, k.name_da AS kind_name, k.warning_days, k.definition -> 'warning_days' AS windows
     FROM zone z JOIN zone_kind k ON k.code = z.kind
     LEFT JOIN zone_import i ON i.id = z.import_id, params
-    WHERE z.visibility = ANY(%(visibilities)s) AND z.created_at <= params.known
+    WHERE z.visibility = ANY(%(visibilities)s)
+      -- known then: recorded by then (or a version published by then: data loaded with its own history)
+      AND (z.created_at <= params.known OR EXISTS (SELECT 1 FROM zone_version pv WHERE pv.zone_id = z.id
+                                                  AND pv.state = 'published' AND pv.published_at <= params.known))
       AND (i.id IS NULL OR i.imported_at <= params.t)
 ),
 published AS (
