@@ -1,13 +1,26 @@
 """Request bodies. Unknown fields are refused everywhere (`extra="forbid"`): a typo must not be ignored.
-Booleans are strict (`true`/`false` only): "yes" or "0" must not publish a zone."""
+Booleans are strict (`true`/`false` only): "yes" or "0" must not publish a zone. Numbers are finite (NaN and
+Infinity are refused) and text carries no control characters (`geoservice.textcheck`), checked here once for
+every body model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
+
+from geoservice.textcheck import nested_control_character
 
 Visibility = Literal["public", "internal", "restricted"]
 
@@ -34,7 +47,20 @@ BBox = Annotated[list[float], Field(min_length=4, max_length=6,
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    # Free text that may span lines: line feed, carriage return and tab are accepted there, nowhere else.
+    MULTILINE: ClassVar[frozenset[str]] = frozenset({
+        "reason", "description", "legal_basis", "override_reason", "text", "status_note"})
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not isinstance(value, int | float | bool | BaseModel):
+            reason = nested_control_character(value, multiline=info.field_name in cls.MULTILINE)
+            if reason:
+                raise PydanticCustomError("control_character", reason)
+        return value
 
 
 class ZoneWritableProperties(Strict):

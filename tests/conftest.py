@@ -27,6 +27,8 @@ from geoservice.timeutil import now, to_local
 
 # One demo day for the whole run (the demo's rolling recent slice moves with the date).
 os.environ.setdefault("GEOSERVICE_DEMO_TODAY", to_local(now()).date().isoformat())
+# Starlette's TestClient sends Host: testserver; the real servers of the tests are on 127.0.0.1.
+os.environ.setdefault("GEOSERVICE_TRUSTED_HOSTS", "localhost,127.0.0.1,::1,testserver")
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -177,7 +179,7 @@ def serving(settings: Settings, dbname: str) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=dbname), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+                                           log_level="warning", access_log=False, server_header=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from geoservice import __version__
 from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
+from geoservice.api.hardening import Hardening
 from geoservice.api.middleware import BodySizeLimit, GZipFor
+from geoservice.api.throttle import AuthThrottle
 from geoservice.db import Database
 from geoservice.settings import Settings, get_settings
 
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.auth_throttle = AuthThrottle(settings.auth_failures_max, settings.auth_failure_window_s)
     problems.install(app)
     app.include_router(lookup.router)  # first: the hottest route is matched first
     app.include_router(zones.router)
@@ -68,5 +71,6 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         upload_max_bytes=settings.max_upload_bytes,
         upload_prefixes=("/api/v1/imports",),
     )
+    app.add_middleware(Hardening, settings=settings)  # last added, so outermost: it sees every answer
     logging.getLogger("geoservice").setLevel(logging.INFO)
     return app

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice.access import PUBLIC, Principal, Role, hash_token
+from geoservice.api.throttle import AuthThrottle
 from geoservice.db import Database
 from geoservice.errors import FieldError, InvalidInput, Unauthorized
 from geoservice.settings import Settings
@@ -44,14 +45,19 @@ async def get_principal(
     # lookup's hot path) resolve no sub-dependency.
     if authorization is None:
         return PUBLIC
-    db: Database = request.app.state.db
+    throttle: AuthThrottle = request.app.state.auth_throttle
+    client = request.client.host if request.client else "unknown"
+    throttle.check(client)  # an address that failed too often gets 429 without a database lookup
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
+        throttle.failed(client)
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    db: Database = request.app.state.db
     async with db.connection() as conn:
         user = await user_for_token(conn, hash_token(token))
     if user is None:
+        throttle.failed(client)
         raise Unauthorized("the token is unknown, revoked or expired")
     return Principal(
         role=Role(user["role"]),
@@ -129,6 +135,10 @@ def parse_time_param(value: str | None, name: str) -> dt.datetime | None:
     fixed = _SPACE_OFFSET.sub(r"\1+\2", value.strip())
     return timeutil.parse_instant(fixed, name)
 
+
+# Paging offsets are bounded like every integer the service takes: a 20-digit offset is a 422, not an overflow.
+MAX_OFFSET = 2_147_483_647
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items (paging)")]
 
 AtQuery = Annotated[
     str | None,

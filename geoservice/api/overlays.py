@@ -24,7 +24,7 @@ from geoservice.access import (
     overlay_access,
     require,
 )
-from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.deps import DbDep, OffsetQuery, PrincipalDep, SettingsDep, parse_bbox, parse_csv, parse_time_param
 from geoservice.errors import FieldError, InvalidInput
 from geoservice.overlays import aggregates, effect, points, survey
 from geoservice.overlays import official_statistics as statistics
@@ -144,7 +144,7 @@ async def overlay_incidents(
     bbox: BboxQ = None,
     sector: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     pq = PointQuery(t0=parse_time_param(t0, "from"), t1=parse_time_param(t1, "to"),
                     categories=get_overlay_rules().expand(parse_csv(category)), politikreds=politikreds,
@@ -208,7 +208,7 @@ async def overlay_survey_responses(
     principal: PrincipalDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     return _json(await survey.responses(db, principal, year=year, limit=limit, offset=offset))
 
@@ -259,7 +259,7 @@ async def list_reports(
     t0: Annotated[str | None, Query(alias="from", description="Reported on or after (date)")] = None,
     t1: Annotated[str | None, Query(alias="to", description="Reported before (date)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     statuses = parse_csv(status)
     if statuses and set(statuses) - {"open", "handled"}:

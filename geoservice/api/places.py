@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.responses import HTMLResponse, Response
 
-from geoservice import maps, search, timeutil
+from geoservice import csp, maps, search, timeutil
 from geoservice import sectors as sectors_domain
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv
 from geoservice.store import reference
@@ -75,5 +75,7 @@ async def export_map(
 ) -> HTMLResponse:
     kinds = check_kinds(parse_csv(kind))
     document = await maps.export_map(db, principal, kinds=kinds, at=at, sector=sector, zone_id=zone)
-    headers = {"Content-Disposition": 'attachment; filename="zonekort.html"'} if download else None
+    headers = {"Content-Security-Policy": csp.self_contained_policy(document)}
+    if download:
+        headers["Content-Disposition"] = 'attachment; filename="zonekort.html"'
     return HTMLResponse(document, headers=headers)

@@ -113,4 +113,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.errors.IntegrityError, on_integrity_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, on_unexpected)
+    # Anything else is answered by geoservice.api.hardening (with on_unexpected): an exception handler for
+    # Exception would run in Starlette's outermost middleware, which re-raises after answering, and the server
+    # then closes the connection.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -10,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, HTMLResponse
 
+from geoservice import csp
 from geoservice.errors import SetupError
 from geoservice.settings import Settings
 
@@ -51,9 +53,9 @@ def _page(file: Path) -> Callable[[], Awaitable[FileResponse]]:
     return serve
 
 
-@router.get("/docs")
-async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
+@lru_cache(maxsize=1)
+def _swagger_page() -> tuple[bytes, str]:
+    page = get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="geoservice API",
         swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
@@ -62,3 +64,12 @@ async def swagger_ui() -> HTMLResponse:
         # no validator badge: it would call validator.swagger.io
         swagger_ui_parameters={"validatorUrl": None},
     )
+    body = bytes(page.body)
+    return body, csp.docs_policy(body.decode())
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    # FastAPI starts Swagger UI with one inline script: the page's policy lets exactly that script run
+    body, policy = _swagger_page()
+    return HTMLResponse(body, headers={"Content-Security-Policy": policy})

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from geoservice import timeutil
 from geoservice import zones as domain
 from geoservice.access import Principal
-from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.deps import AtDep, DbDep, OffsetQuery, PrincipalDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.links import request_url
 from geoservice.db import Database
 from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.validity import published_as_of_moment
@@ -52,7 +53,7 @@ async def list_zones(
     published_as_of: Annotated[str | None, Query(description="Reconstruct the public map as it was then")] = None,
     simplify: Annotated[float, Query(ge=0, le=500, description="Simplify boundaries to this many metres")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     as_of = published_as_of_moment(published_as_of, parse_time_param(published_as_of, "published_as_of"))
     zq = domain.zone_query(principal, at=at, kinds=parse_csv(kind), statuses=parse_csv(status),
@@ -75,9 +76,9 @@ async def list_zones(
 
 def _page_links(request: Request, offset: int, limit: int, returned: int, matched: int) -> list[dict[str, Any]]:
     def href(new_offset: int) -> str:
-        return str(request.url.include_query_params(offset=new_offset, limit=limit))
+        return request_url(request, offset=new_offset, limit=limit)
 
-    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    links = [{"rel": "self", "type": GEOJSON, "href": request_url(request)}]
     if offset + returned < matched:
         links.append({"rel": "next", "type": GEOJSON, "href": href(offset + limit)})
     if offset > 0:
