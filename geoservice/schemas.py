@@ -20,7 +20,8 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from geoservice.textcheck import nested_control_character
+from geoservice.geometry import DENMARK_BBOX, crs_name_pattern
+from geoservice.textcheck import document_text, nested_control_character
 
 Visibility = Literal["public", "internal", "restricted"]
 
@@ -42,12 +43,43 @@ def _refuse_read_only(value: Any) -> Any:
 RefusedReadOnly = SkipJsonSchema[Annotated[Any, AfterValidator(_refuse_read_only)]]
 IgnoredReadOnly = Annotated[Any, Field(description="Read-only (set by the service); ignored on PUT",
                                        json_schema_extra={"readOnly": True})]
-BBox = Annotated[list[float], Field(min_length=4, max_length=6,
+BBox = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=4, max_length=6,
                                     description="RFC 7946 bbox; ignored (derived from the geometry)")]
 
 
+# Validated as any latitude and longitude (a point far away is then refused as "outside Denmark", naming the
+# distance); the OpenAPI document states Denmark's box, the points the service answers for.
+Latitude = Annotated[float, Field(ge=-90, le=90, description="Latitude, EPSG:4326; Denmark lies within "
+                                  f"{DENMARK_BBOX[1]}-{DENMARK_BBOX[3]}", json_schema_extra={
+                                      "minimum": DENMARK_BBOX[1], "maximum": DENMARK_BBOX[3]})]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="Longitude, EPSG:4326; Denmark lies within "
+                                   f"{DENMARK_BBOX[0]}-{DENMARK_BBOX[2]}", json_schema_extra={
+                                       "minimum": DENMARK_BBOX[0], "maximum": DENMARK_BBOX[2]})]
+
+
+def _document_strict(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The OpenAPI schema states the text rule of `Strict._no_control_characters`."""
+    multiline = getattr(model, "MULTILINE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        document_text(prop, multiline=name in multiline)
+
+
+# The legacy GeoJSON crs member, by name only (geometry.crs_from_geojson_member): a link is refused, never fetched.
+def _document_crs_member(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"type": "object", "required": ["type", "properties"], "properties": {
+        "type": {"const": "name"},
+        "properties": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string", "pattern": crs_name_pattern()}}}}}, {"type": "null"}]
+
+
+CrsMember = Annotated[dict[str, Any] | None, Field(
+    description='Legacy GeoJSON crs member, e.g. {"type": "name", "properties": {"name": "EPSG:25832"}}',
+    json_schema_extra=_document_crs_member)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False,
+                              json_schema_extra=_document_strict)
 
     # Free text that may span lines: line feed, carriage return and tab are accepted there, nowhere else.
     MULTILINE: ClassVar[frozenset[str]] = frozenset({
@@ -107,7 +139,7 @@ class ZoneFeatureIn(Strict):
     bbox: BBox | None = None
     geometry: dict[str, Any]
     properties: ZoneProperties  # type: ignore[valid-type]
-    crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
+    crs: CrsMember = None
 
 
 class ZoneFeatureReplace(Strict):
@@ -115,11 +147,12 @@ class ZoneFeatureReplace(Strict):
     zone's id; `bbox` and the read-only properties are ignored."""
 
     type: Literal["Feature"]
-    id: int | str | None = Field(default=None, description="The zone's id, as in the path")
+    id: Annotated[int, Field(ge=1, le=2_147_483_647)] | str | None = Field(
+        default=None, description="The zone's id, as in the path")
     bbox: BBox | None = None
     geometry: dict[str, Any]
     properties: ZoneReplaceProperties  # type: ignore[valid-type]
-    crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
+    crs: CrsMember = None
 
 
 class ZonePatch(Strict):
@@ -138,7 +171,7 @@ class ZonePatch(Strict):
     valid_from: str | None = None
     valid_to: str | None = None
     geometry: dict[str, Any] | None = None
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     override_reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -167,7 +200,7 @@ class ExtendIn(Strict):
     legal_basis: str | None = Field(default=None, max_length=500)
     reason: str | None = Field(default=None, max_length=4000)
     geometry: dict[str, Any] | None = Field(default=None, description="A new boundary; default the current one")
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     allow_overlap: StrictBool = Field(default=False, description="Let the extension start before the current end")
     publish: StrictBool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
     override_reason: str | None = Field(default=None, max_length=2000)
@@ -178,7 +211,7 @@ class AmendIn(Strict):
 
     effective_from: str
     geometry: dict[str, Any]
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     decision_ref: str = Field(min_length=1, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
@@ -190,8 +223,8 @@ class ArchiveIn(Strict):
 
 
 class TrackPoint(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     at: str = Field(description="When the person was there, ISO 8601")
     label: str | None = Field(default=None, max_length=200)
 

@@ -22,6 +22,29 @@ _CONTROL = re.compile(CONTROL_PATTERN)
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+# The same rules as JSON Schema patterns (ECMA-262) for the OpenAPI document: any text without control characters;
+# multi-line text; and text with at least one character that is not a space (a required field, stripped).
+TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+MULTILINE_TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+NONBLANK_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+NONBLANK_MULTILINE_TEXT_PATTERN = (r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*"
+                                   r"[^\s\u0000-\u001f\u007f-\u009f]"
+                                   r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+
+
+def text_pattern(multiline: bool = False, nonblank: bool = False) -> str:
+    if nonblank:
+        return NONBLANK_MULTILINE_TEXT_PATTERN if multiline else NONBLANK_TEXT_PATTERN
+    return MULTILINE_TEXT_PATTERN if multiline else TEXT_PATTERN
+
+
+def document_text(schema: dict[str, Any], multiline: bool = False) -> None:
+    """Add the pattern of `control_character` to a JSON schema of text (or of text or null) that has none."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and not {"enum", "const", "pattern", "format"} & option.keys():
+            option["pattern"] = text_pattern(multiline, nonblank=option.get("minLength", 0) > 0)
+
+
 def control_character(value: str, multiline: bool = False) -> str | None:
     """Why `value` is refused (naming the first control character and where it is), or None if it is fine."""
     match = (_CONTROL_MULTILINE if multiline else _CONTROL).search(value)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geoservice import __version__
-from geoservice.api import catalogue, lifecycle, lookup, overlays, places, problems, validity, web, zones
+from geoservice.api import catalogue, lifecycle, lookup, openapi, overlays, places, problems, validity, web, zones
 from geoservice.api.hardening import Hardening
 from geoservice.api.middleware import BodySizeLimit, GZipFor
 from geoservice.api.throttle import AuthThrottle
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
     app.state.settings = settings
     app.state.auth_throttle = AuthThrottle(settings.auth_failures_max, settings.auth_failure_window_s)
     problems.install(app)
+    openapi.install(app)
     app.include_router(lookup.router)  # first: the hottest route is matched first
     app.include_router(zones.router)
     app.include_router(lifecycle.router)

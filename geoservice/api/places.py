@@ -10,7 +10,17 @@ from starlette.responses import HTMLResponse, Response
 
 from geoservice import csp, maps, search, timeutil
 from geoservice import sectors as sectors_domain
-from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_csv
+from geoservice.api.answers import (
+    GEOJSON,
+    JSON,
+    TEXT,
+    Me,
+    Search,
+    SectorCollection,
+    SectorDetail,
+    ok,
+)
+from geoservice.api.deps import AtDep, DbDep, PrincipalDep, codes_of, parse_csv
 from geoservice.store import reference
 from geoservice.zones import check_kinds
 
@@ -19,7 +29,8 @@ router = APIRouter(prefix="/api/v1", tags=["places"])
 SectorCode = Annotated[str, Path(pattern=r"^[A-Z0-9-]{2,40}$", description="Sector code, e.g. KBH-CITY-01")]
 
 
-@router.get("/search", summary="Offline place search: zones, sectors, stations, areas, places, coordinates")
+@router.get("/search", summary="Offline place search: zones, sectors, stations, areas, places, coordinates",
+            responses=ok((JSON, Search)))
 async def place_search(
     db: DbDep,
     principal: PrincipalDep,
@@ -31,13 +42,15 @@ async def place_search(
     return Response(orjson.dumps({"query": q, "results": results}), media_type="application/json")
 
 
-@router.get("/me", summary="Who the token belongs to (role, politikreds, sector)")
+@router.get("/me", summary="Who the token belongs to (role, politikreds, sector)", response_model=None,
+            responses=ok((JSON, Me)))
 async def me(principal: PrincipalDep) -> dict:
     return {"role": principal.role.value, "username": principal.username,
             "politikreds": principal.politikreds_code, "sector": principal.sector_code}
 
 
-@router.get("/sectors", summary="Din Betjent sectors in force at a moment (GeoJSON)")
+@router.get("/sectors", summary="Din Betjent sectors in force at a moment (GeoJSON)",
+            responses=ok((GEOJSON, SectorCollection)))
 async def sectors(
     db: DbDep,
     at: AtDep,
@@ -49,7 +62,7 @@ async def sectors(
 
 
 @router.get("/sectors/{code}", summary="A sector: boundary, station, officers, neighbours, zones in force and "
-                                     "starting or ending in the coming days")
+                                     "starting or ending in the coming days", responses=ok((JSON, SectorDetail)))
 async def sector(
     db: DbDep,
     principal: PrincipalDep,
@@ -62,13 +75,14 @@ async def sector(
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-@router.get("/maps/export.html", response_class=HTMLResponse,
+@router.get("/maps/export.html", response_class=HTMLResponse, responses={**ok(("text/html", TEXT)), 404: {}},
             summary="A self-contained HTML map (folium) of the zones: a decision's map annex, a sector map")
 async def export_map(
     db: DbDep,
     principal: PrincipalDep,
     at: AtDep,
-    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated")] = None,
+    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated",
+                                      json_schema_extra=codes_of("kinds"))] = None,
     sector: Annotated[str | None, Query(pattern=r"^[A-Z0-9-]{2,40}$")] = None,
     zone: Annotated[int | None, Query(ge=1, le=2_147_483_647, description="One zone")] = None,
     download: bool = False,

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from geoservice.errors import PROBLEM_BASE, GeoserviceError
 
@@ -76,17 +77,31 @@ async def on_http_exception(request: Request, exc: StarletteHTTPException) -> Re
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
         if request.method == "DELETE" and request.url.path.startswith("/api/v1/zones/"):
             detail += "; zones are never deleted: revoke with POST /api/v1/zones/{id}/revoke"
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return problem_response(
         exc.status_code,
         {"type": PROBLEM_BASE + slugs.get(exc.status_code, f"http-{exc.status_code}"),
          "title": titles.get(exc.status_code, "HTTP error"), "status": exc.status_code, "detail": detail,
          "instance": request.url.path},
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (Starlette names only the first route that matched the
+    path, so a GET route would hide the PATCH beside it); HEAD wherever GET is (geoservice.api.hardening)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 async def on_integrity_error(request: Request, exc: psycopg.errors.IntegrityError) -> Response:
