@@ -9,9 +9,10 @@ import orjson
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import compile_path
 
 from geoservice.errors import PROBLEM_BASE, GeoserviceError
 
@@ -93,11 +94,11 @@ async def on_http_exception(request: Request, exc: StarletteHTTPException) -> Re
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route answers on this path (Starlette names only the first route that matched the
+    """Every method some route answers on this path (the router names only the first route that matched the
     path, so a GET route would hide the PATCH beside it); HEAD wherever GET is (geoservice.api.hardening)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and compile_path(route.path)[0].match(request.url.path):
             methods |= route.methods
     if "GET" in methods:
         methods.add("HEAD")
