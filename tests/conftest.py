@@ -224,6 +224,19 @@ class PageWatch:
         self.bodies: list[tuple[str, bytes]] = []
 
 
+def _as_function(wait_for_function: Callable[..., object]) -> Callable[..., object]:
+    """The pages run under a Content-Security-Policy without 'unsafe-eval', and Playwright polls a bare
+    expression with eval inside the page (refused there); a function it compiles from outside, so a bare
+    expression is passed as one."""
+
+    def wait(expression: str, *args: object, **kwargs: object) -> object:
+        if "=>" not in expression and not expression.lstrip().startswith(("function", "async")):
+            expression = f"() => ({expression})"
+        return wait_for_function(expression, *args, **kwargs)
+
+    return wait
+
+
 @pytest.fixture
 def page(browser, artifacts: Path, request: pytest.FixtureRequest):
     from urllib.parse import urlparse
@@ -253,6 +266,7 @@ def page(browser, artifacts: Path, request: pytest.FixtureRequest):
 
     pg.on("response", keep_body)
     pg.watch = watch
+    pg.wait_for_function = _as_function(pg.wait_for_function)
     yield pg
     pg.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     context.close()
