@@ -58,6 +58,7 @@ DESCRIPTIONS = {
     422: "A parameter or body field is invalid; `errors` names each one and the reason",
     428: "If-Match is required for this change",
     429: "Too many failed authentications from this address; see Retry-After",
+    503: "The service cannot answer now (e.g. the database is unavailable); try again later",
 }
 BEARER = "bearerToken"
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -161,7 +162,8 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
     if "requestBody" in operation:
         codes.add(413)
     responses = operation.setdefault("responses", {})
-    for code in sorted(codes | {int(c) for c in responses if str(c)[0] == "4"}):
+    # codes a route declares itself (e.g. `responses={404: {}}`, or a 503 when the database is away) are problems too
+    for code in sorted(codes | {int(c) for c in responses if str(c)[0] in "45"}):
         response = responses.setdefault(str(code), {})
         response.setdefault("description", DESCRIPTIONS.get(code, "Error"))
         response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -52,15 +52,14 @@ def choose_run(runs: list[list[Version]], at: dt.datetime | None, now: dt.dateti
     if at is not None:
         chosen = next((r for r in runs if run_span(r)[0] <= at < run_span(r)[1]), None)
         if chosen is None:
-            # no designation period then: nothing to evaluate (404, like a zone this role cannot see)
-            raise NotFound("the zone was not in force at `at`", errors=[FieldError("at", "zone not in force then")])
+            raise InvalidInput("the zone was not in force at `at`", errors=[FieldError("at", "zone not in force then")])
         return chosen
     in_force = next((r for r in runs if run_span(r)[0] <= now < run_span(r)[1]), None)
     if in_force is not None:
         return in_force
     started = [r for r in runs if run_span(r)[0] <= now]
     if not started:
-        raise NotFound("the designation period has not started yet", errors=[FieldError("zone_id", "scheduled")])
+        raise InvalidInput("the designation period has not started yet", errors=[FieldError("zone_id", "scheduled")])
     return started[-1]
 
 
@@ -111,7 +110,7 @@ async def zone_effect(db: Database, principal: Principal, zone_id: int, *, at: d
     if extent["last"] is not None and extent["last"] < end:
         notes.append(f"incident data end {timeutil.isoformat_local(extent['last'])}, before the end of the window")
     if end <= start:
-        raise NotFound("the designation period has not started yet", errors=[FieldError("zone_id", "scheduled")])
+        raise InvalidInput("the designation period has not started yet", errors=[FieldError("zone_id", "scheduled")])
     length = end - start
     window = None
     if daily_window:
