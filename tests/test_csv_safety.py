@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -48,7 +47,9 @@ def assert_no_formula(rows: list[dict[str, str]], numeric: set[str]) -> None:
                 assert not value.startswith(csvsafe.FORMULA_START), (column, value)
 
 
-def test_the_validity_report_csv_over_the_api_and_the_cli(client: TestClient, tokens: dict, db_name: str) -> None:
+def test_the_validity_report_csv_over_the_api_and_the_cli(own_client: TestClient, tokens: dict, own_db: str) -> None:
+    """On a clone of its own: the zones it adds are in force now, which the public map tests would see."""
+    client = own_client
     today = dt.datetime.now(LOCAL_TZ).date()
     admin = bearer(tokens["admin"])
     # expiring in three days, with a name that is a formula
@@ -73,7 +74,7 @@ def test_the_validity_report_csv_over_the_api_and_the_cli(client: TestClient, to
     assert any(r["days_left"].startswith("-") for r in rows)  # expired zones: negative days, as numbers
     assert_no_formula(rows, numeric)
 
-    env = {**os.environ, "GEOSERVICE_DB_NAME": db_name}
+    env = {**os.environ, "GEOSERVICE_DB_NAME": own_db}
     cli = subprocess.run([sys.executable, "-m", "geoservice.cli", "validity", "report", "--format", "csv",
                           "--fail-on", "never"], env=env, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr
@@ -82,8 +83,7 @@ def test_the_validity_report_csv_over_the_api_and_the_cli(client: TestClient, to
     assert_no_formula(cli_rows, numeric)
 
 
-def test_the_rejected_rows_report_of_an_import(db_name: str, tmp_path: Path, conn: psycopg.Connection,
-                                               monkeypatch) -> None:
+def test_the_rejected_rows_report_of_an_import(own_db: str, tmp_path: Path, monkeypatch) -> None:
     from geoservice.cli import app
     from geoservice.settings import get_settings
 
@@ -96,7 +96,7 @@ def test_the_rejected_rows_report_of_an_import(db_name: str, tmp_path: Path, con
         "F-4,vold,2025-09-01T23:40:00+02:00,55.68,12.57,-5\n"
         "F-5,vold,2025-09-01T23:40:00+02:00,+55.68,=12.57,\n", encoding="utf-8")
     report = tmp_path / "rejected.csv"
-    monkeypatch.setenv("GEOSERVICE_DB_NAME", db_name)
+    monkeypatch.setenv("GEOSERVICE_DB_NAME", own_db)
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["overlays", "import-incidents", str(source), "--source", "csv-safety",

@@ -111,12 +111,12 @@ def geojson_tricks(url: str) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("trick", range(9))
-def test_a_geojson_naming_a_crs_elsewhere_is_refused_without_a_connection(client: TestClient, tokens: dict,
-                                                                         conn: psycopg.Connection,
+def test_a_geojson_naming_a_crs_elsewhere_is_refused_without_a_connection(own_client: TestClient, tokens: dict,
+                                                                         own_conn: psycopg.Connection,
                                                                          listener: Listener, trick: int) -> None:
     name, data = geojson_tricks(listener.url)[trick]
     before = len(listener.connections)
-    response = upload(client, tokens, f"{name}.geojson", data, f"trick-{name}")
+    response = upload(own_client, tokens, f"{name}.geojson", data, f"trick-{name}")
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["errors"][0]["field"] == "crs", problem
@@ -124,18 +124,18 @@ def test_a_geojson_naming_a_crs_elsewhere_is_refused_without_a_connection(client
         assert "link is not accepted" in problem["detail"] and "EPSG" in problem["detail"]
     assert "root:" not in response.text
     assert listener.connections[before:] == [], f"{name} made the service connect"
-    assert count(conn, f"trick-{name}") == 0
+    assert count(own_conn, f"trick-{name}") == 0
 
 
-def test_an_epsg_crs_is_still_accepted(client: TestClient, tokens: dict, conn: psycopg.Connection) -> None:
+def test_an_epsg_crs_is_still_accepted(own_client: TestClient, tokens: dict, own_conn: psycopg.Connection) -> None:
     epsg = feature_collection({"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}})
     epsg["features"][0]["properties"]["crs"] = "a property called crs is data"
-    response = upload(client, tokens, "fine.geojson", json.dumps(epsg).encode(), "trick-epsg")
+    response = upload(own_client, tokens, "fine.geojson", json.dumps(epsg).encode(), "trick-epsg")
     assert response.status_code == 201, response.text
-    assert count(conn, "trick-epsg") == 1
+    assert count(own_conn, "trick-epsg") == 1
 
 
-def test_geo_files_whose_crs_names_a_url_make_no_connection(client: TestClient, tokens: dict, tmp_path: Path,
+def test_geo_files_whose_crs_names_a_url_make_no_connection(own_client: TestClient, tokens: dict, tmp_path: Path,
                                                           listener: Listener) -> None:
     frame = gpd.GeoDataFrame({"id": ["U-1"], "category": ["vold"], "time": [T1]},
                              geometry=[shapely.Point(*GOTHERSGADE)], crs=4326)
@@ -154,18 +154,18 @@ def test_geo_files_whose_crs_names_a_url_make_no_connection(client: TestClient, 
                    (listener.url + "/gpkg.wkt",))
     before = len(listener.connections)
     for name, data in (("url-prj.zip", shp.getvalue()), ("url-srs.gpkg", gpkg.read_bytes())):
-        response = upload(client, tokens, name, data, f"trick-{name}")
+        response = upload(own_client, tokens, name, data, f"trick-{name}")
         assert response.status_code == 422, response.text
     assert listener.connections[before:] == []
 
 
-def test_a_vrt_pointing_at_a_url_is_refused_without_a_connection(client: TestClient, tokens: dict,
+def test_a_vrt_pointing_at_a_url_is_refused_without_a_connection(own_client: TestClient, tokens: dict,
                                                                 listener: Listener) -> None:
     vrt = (f'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/vsicurl/{listener.url}/data.csv'
            "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>").encode()
     before = len(listener.connections)
     for name in ("remote.geojson", "remote.gpkg", "remote.vrt"):
-        assert upload(client, tokens, name, vrt, "trick-vrt").status_code == 422
+        assert upload(own_client, tokens, name, vrt, "trick-vrt").status_code == 422
     assert listener.connections[before:] == []
 
 
@@ -201,17 +201,17 @@ def zipped(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> 
     ("backslash", {"..\\..\\evil.shp": safe_files.SHP_MAGIC}, "absolute path"),
     ("many", {f"f{i}.txt": b"x" for i in range(safe_files.MAX_ZIP_MEMBERS + 1)}, "entries"),
 ])
-def test_zip_members_with_paths_or_too_many_are_refused(client: TestClient, tokens: dict, name: str,
+def test_zip_members_with_paths_or_too_many_are_refused(own_client: TestClient, tokens: dict, name: str,
                                                         members: dict[str, bytes], reason: str) -> None:
-    response = upload(client, tokens, f"{name}.zip", zipped(members), f"zip-{name}")
+    response = upload(own_client, tokens, f"{name}.zip", zipped(members), f"zip-{name}")
     assert response.status_code == 422 and reason in response.json()["errors"][0]["reason"], response.text
 
 
-def test_a_zip_bomb_is_refused_before_it_is_inflated(client: TestClient, tokens: dict) -> None:
+def test_a_zip_bomb_is_refused_before_it_is_inflated(own_client: TestClient, tokens: dict) -> None:
     bomb = zipped({"points.shp": safe_files.SHP_MAGIC + b"\0" * 30_000_000, "points.dbf": b"\0" * 10},
                   zipfile.ZIP_DEFLATED)
     assert len(bomb) < 100_000
-    response = upload(client, tokens, "bomb.zip", bomb, "zip-bomb")
+    response = upload(own_client, tokens, "bomb.zip", bomb, "zip-bomb")
     assert response.status_code == 422
     assert "more than 200 times" in response.json()["errors"][0]["reason"]
 
@@ -227,12 +227,12 @@ def test_extraction_counts_what_it_writes_whatever_the_header_says(tmp_path: Pat
             safe_files._extract(z, z.infolist()[0], tmp_path / "out.shp", 1_000_000, "a.zip")
 
 
-def test_a_zone_with_a_crs_link_is_refused_with_the_reason(client: TestClient, tokens: dict,
+def test_a_zone_with_a_crs_link_is_refused_with_the_reason(own_client: TestClient, tokens: dict,
                                                            listener: Listener) -> None:
     body = zone_feature(square(*GOTHERSGADE))
     body["crs"] = link(listener.url + "/zone.wkt")
     before = len(listener.connections)
-    response = client.post("/api/v1/zones", json=body, headers=bearer(tokens["admin"]))
+    response = own_client.post("/api/v1/zones", json=body, headers=bearer(tokens["admin"]))
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "crs" and "link" in response.json()["errors"][0]["reason"]
     assert listener.connections[before:] == []

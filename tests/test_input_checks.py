@@ -96,11 +96,11 @@ def test_every_text_field_of_every_body_refuses_control_characters(model: type[B
                 (model.__name__, name, caught.value.errors())
 
 
-def test_multiline_text_keeps_line_breaks_and_tabs(client: TestClient, tokens: dict) -> None:
+def test_multiline_text_keeps_line_breaks_and_tabs(own_client: TestClient, tokens: dict) -> None:
     assert schemas.RevokeIn(reason="Ophævet.\nSe afgørelsen\tside 2").reason == "Ophævet.\nSe afgørelsen\tside 2"
     with pytest.raises(ValidationError):
         schemas.RevokeIn(reason="ok", decision_ref="A\nB")  # a reference is one line
-    response = client.post("/api/v1/overlays/insecurity-reports", headers=bearer(tokens["analyst"]), json={
+    response = own_client.post("/api/v1/overlays/insecurity-reports", headers=bearer(tokens["analyst"]), json={
         "lat": 55.68, "lon": 12.58, "category": "belysning", "text": "Mørkt ved stien.\nLampen er i stykker."})
     assert response.status_code == 201, response.text
     assert response.json()["properties"]["text"] == "Mørkt ved stien.\nLampen er i stykker."

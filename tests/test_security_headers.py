@@ -19,7 +19,7 @@ from starlette.testclient import TestClient as BareClient
 
 from geoservice.api.hardening import Hardening
 from geoservice.settings import Settings
-from tests.conftest import bearer
+from tests.conftest import bearer, serving
 from tests.helpers import offset, square, zone_feature
 
 PAGES = ["/", "/officer", "/analyst", "/legal"]
@@ -176,9 +176,15 @@ XSS = '<img src=x onerror="window.__xss.push(1)"><script>window.__xss.push(2)</s
 
 
 @pytest.fixture(scope="module")
-def hostile_zone(client: TestClient, tokens: dict) -> Iterator[int]:
-    """A published zone whose every text carries a script."""
-    response = client.post("/api/v1/zones", headers=bearer(tokens["admin"]), json=zone_feature(
+def own_server(settings: Settings, own_db: str) -> Iterator[str]:
+    with serving(settings, own_db) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def hostile_zone(own_client: TestClient, tokens: dict) -> Iterator[int]:
+    """A published zone whose every text carries a script (on a clone: the public map tests must not see it)."""
+    response = own_client.post("/api/v1/zones", headers=bearer(tokens["admin"]), json=zone_feature(
         square(*offset(12.5795, 55.6815, 9000, -9000), 400), name="Zone " + XSS + "</script><b>x",
         decision_ref="J.nr. " + XSS, legal_basis="§ 6 b " + XSS, reason=XSS, description=XSS,
         decided_by="Politiet " + XSS, valid_from="2026-01-01T00:00", valid_to="2027-01-01T00:00"))
@@ -187,11 +193,11 @@ def hostile_zone(client: TestClient, tokens: dict) -> Iterator[int]:
 
 
 @pytest.mark.browser
-def test_the_map_export_runs_no_script_from_data(page, live_server: str, hostile_zone: int, tokens: dict) -> None:
+def test_the_map_export_runs_no_script_from_data(page, own_server: str, hostile_zone: int) -> None:
     page.add_init_script(WATCH_CSP)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(f"{live_server}/api/v1/maps/export.html?zone={hostile_zone}&at=2026-06-01T12:00")
+    page.goto(f"{own_server}/api/v1/maps/export.html?zone={hostile_zone}&at=2026-06-01T12:00")
     page.wait_for_selector("path.gs-zone", state="attached")
     shape = page.locator("path.gs-zone").first
     shape.hover(force=True)  # the tooltip

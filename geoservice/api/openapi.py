@@ -166,7 +166,12 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
     for code in sorted(codes | {int(c) for c in responses if str(c)[0] in "45"}):
         response = responses.setdefault(str(code), {})
         response.setdefault("description", DESCRIPTIONS.get(code, "Error"))
-        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        content = response.get("content") or {}
+        # a route's own error body stays (audit/verify answers 409 with its report); FastAPI's 422 does not
+        if not content or "HTTPValidationError" in str(content):
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            if response["description"] == "Validation Error":
+                response["description"] = DESCRIPTIONS[422]
     for code, response in responses.items():
         content = response.get("content", {})
         if str(code)[0] == "2" and len(content) > 1:
