@@ -17,6 +17,7 @@ from geoservice.api import (
     lifecycle,
     lookup,
     ogc,
+    openapi,
     overlays,
     places,
     problems,
@@ -26,8 +27,10 @@ from geoservice.api import (
     zone_imports,
     zones,
 )
-from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet, StandbyReads
+from geoservice.api.hardening import Hardening
+from geoservice.api.middleware import BodySizeLimit, GZipFor, StandbyReads
 from geoservice.api.public_cache import PublicCache
+from geoservice.api.throttle import AuthThrottle
 from geoservice.basemap import TileProxy
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
@@ -90,7 +93,9 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.auth_throttle = AuthThrottle(settings.auth_failures_max, settings.auth_failure_window_s)
     problems.install(app)
+    openapi.install(app)
     app.include_router(lookup.router)  # first: the hottest route is matched first
     app.include_router(health.router)
     app.include_router(zones.router)
@@ -116,6 +121,6 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         upload_max_bytes=settings.max_upload_bytes,
         upload_prefixes=("/api/v1/imports",),
     )
-    app.add_middleware(HeadAsGet)  # outermost: HEAD is a GET whose body is not sent
+    app.add_middleware(Hardening, settings=settings)  # last added, so outermost: it sees every answer (HEAD too)
     logging.getLogger("geoservice").setLevel(logging.INFO)
     return app
