@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from geoservice import __version__
 from geoservice.api import (
@@ -30,6 +30,7 @@ from geoservice.api import (
 from geoservice.api.hardening import Hardening
 from geoservice.api.middleware import BodySizeLimit, GZipFor, StandbyReads
 from geoservice.api.public_cache import PublicCache
+from geoservice.api.query_params import reject_unknown_parameters
 from geoservice.api.throttle import AuthThrottle
 from geoservice.basemap import TileProxy
 from geoservice.db import Database
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # a query parameter the route does not take is a 400 naming it, never silently ignored
+        dependencies=[Depends(reject_unknown_parameters)],
     )
     app.state.settings = settings
     app.state.auth_throttle = AuthThrottle(settings.auth_failures_max, settings.auth_failure_window_s)

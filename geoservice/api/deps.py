@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Coroutine
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice.access import PUBLIC, Principal, Role, hash_token
+from geoservice.api.query_params import refuse_unknown
 from geoservice.api.throttle import AuthThrottle
 from geoservice.db import Database
 from geoservice.errors import FieldError, InvalidInput, Unauthorized
@@ -93,7 +95,13 @@ class QueryModel(BaseModel):
 Q = TypeVar("Q", bound=QueryModel)
 
 
+@lru_cache(maxsize=64)
+def _model_params(model: type[QueryModel]) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in model.model_fields.items())
+
+
 def parse_query(model: type[Q], request: Request) -> Q:
+    refuse_unknown(request.query_params.keys(), _model_params(model))
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
