@@ -33,7 +33,8 @@ def server(dbname: str | None = None, workers: int = 1) -> Iterator[str]:
         env["GEOSERVICE_DB_NAME"] = dbname
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "geoservice.api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+         "--no-server-header"],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

@@ -178,6 +178,16 @@ class ServiceUnavailable(GeoserviceError):
     slug = "database-unavailable"
     title = "Database unavailable"
 
+class TooManyRequests(GeoserviceError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: int, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(retry_after_s)})
+        kw.setdefault("extra", {"retry_after": retry_after_s})
+        super().__init__(detail, **kw)
+
 
 class SetupError(GeoserviceError):
     """Something the installation should have provided is missing (web assets, server binaries)."""

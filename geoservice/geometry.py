@@ -49,6 +49,15 @@ _CRS_PATTERNS = [
 ]
 
 
+def crs_name_pattern() -> str:
+    """The CRS names `resolve_crs` accepts, as a JSON Schema pattern for the OpenAPI document (the service also
+    ignores case and surrounding blanks)."""
+    codes = "|".join(str(code) for code in SUPPORTED_CRS)
+    return (rf"^$|^<?(EPSG:({codes})|urn:ogc:def:crs:EPSG:[0-9.]*:({codes})|https?://www\.opengis\.net/def/crs/EPSG/"
+            rf"0/({codes})|urn:ogc:def:crs:OGC:1\.3:CRS84|https?://www\.opengis\.net/def/crs/OGC/1\.3/CRS84"
+            rf"|OGC:CRS84|CRS84)>?$")
+
+
 def resolve_crs(value: str | None, field: str = "crs") -> int:
     """An SRID from a CRS name or URI; 4326 when none is given."""
     if value is None or value == "":
@@ -76,6 +85,13 @@ def crs_from_geojson_member(obj: dict[str, Any], field: str = "crs") -> int | No
     member = obj.get("crs")
     if member is None:
         return None
+    if isinstance(member, dict) and member.get("type") != "name":
+        # a "link" names a URL: the service never fetches a CRS a request points at
+        raise UnsupportedCrs(
+            f"{field}: only a named CRS is accepted, not a crs member of type {member.get('type')!r}",
+            errors=[FieldError(field, 'only {"type": "name", "properties": {"name": "EPSG:25832"}}; a CRS is never '
+                                      "fetched from a link")],
+        )
     try:
         name = member["properties"]["name"]
     except (TypeError, KeyError):

@@ -23,7 +23,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 from shapely.geometry import shape
 
-from geoservice import timeutil
+from geoservice import csp, timeutil
 from geoservice.access import Principal, zone_filter
 from geoservice.db import Database
 from geoservice.errors import NotFound
@@ -133,7 +133,8 @@ def zone_map(
                        style_function=lambda _: {"color": "#8a96a3", "weight": 0.8, "fill": False,
                                                  "interactive": False, "className": "gs-outline"}).add_to(m)
     if focus:
-        folium.GeoJson(focus, name=focus["properties"].get("name", "Område"),
+        # Leaflet's layer control writes layer names as HTML
+        folium.GeoJson(focus, name=html.escape(str(focus["properties"].get("name", "Område"))),
                        style_function=lambda _: {"color": "#1d3557", "weight": 3, "fill": False,
                                                  "dashArray": "6 4", "className": "gs-focus"}).add_to(m)
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -170,7 +171,9 @@ def zone_map(
     if bounds:
         m.fit_bounds(bounds, padding=(20, 20))
     m.get_root().html.add_child(Element(_legend(by_kind, layers, title, _shown_text(features, at, one_zone))))
-    return _inline_assets(m.get_root().render())
+    # The file carries its own Content-Security-Policy: only its own inline scripts (by hash) run, also when the
+    # saved file is opened from disk.
+    return csp.with_meta_policy(_inline_assets(m.get_root().render()))
 
 
 def _bounds(features: list[dict[str, Any]]) -> list[list[float]] | None:

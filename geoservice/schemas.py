@@ -1,13 +1,27 @@
 """Request bodies. Unknown fields are refused everywhere (`extra="forbid"`): a typo must not be ignored.
-Booleans are strict (`true`/`false` only): "yes" or "0" must not publish a zone."""
+Booleans are strict (`true`/`false` only): "yes" or "0" must not publish a zone. Numbers are finite (NaN and
+Infinity are refused) and text carries no control characters (`geoservice.textcheck`), checked here once for
+every body model."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
+
+from geoservice.geometry import DENMARK_BBOX, crs_name_pattern
+from geoservice.textcheck import document_text, nested_control_character
 
 Visibility = Literal["public", "internal", "restricted"]
 
@@ -29,7 +43,7 @@ def _refuse_read_only(value: Any) -> Any:
 RefusedReadOnly = SkipJsonSchema[Annotated[Any, AfterValidator(_refuse_read_only)]]
 IgnoredReadOnly = Annotated[Any, Field(description="Read-only (set by the service); ignored on PUT",
                                        json_schema_extra={"readOnly": True})]
-BBox = Annotated[list[float], Field(min_length=4, max_length=6,
+BBox = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=4, max_length=6,
                                     description="RFC 7946 bbox; ignored (derived from the geometry)")]
 
 
@@ -41,9 +55,52 @@ BoundaryText = Annotated[str | None, Field(
     description="The legal boundary in words, as the decision states it (streets and landmarks); what applies "
                 "where a drawn boundary is approximate")]
 
+# Validated as any latitude and longitude (a point far away is then refused as "outside Denmark", naming the
+# distance); the OpenAPI document states Denmark's box, the points the service answers for.
+Latitude = Annotated[float, Field(ge=-90, le=90, description="Latitude, EPSG:4326; Denmark lies within "
+                                  f"{DENMARK_BBOX[1]}-{DENMARK_BBOX[3]}", json_schema_extra={
+                                      "minimum": DENMARK_BBOX[1], "maximum": DENMARK_BBOX[3]})]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="Longitude, EPSG:4326; Denmark lies within "
+                                   f"{DENMARK_BBOX[0]}-{DENMARK_BBOX[2]}", json_schema_extra={
+                                       "minimum": DENMARK_BBOX[0], "maximum": DENMARK_BBOX[2]})]
+
+
+def _document_strict(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The OpenAPI schema states the text rule of `Strict._no_control_characters`."""
+    multiline = getattr(model, "MULTILINE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        document_text(prop, multiline=name in multiline)
+
+
+# The legacy GeoJSON crs member, by name only (geometry.crs_from_geojson_member): a link is refused, never fetched.
+def _document_crs_member(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"type": "object", "required": ["type", "properties"], "properties": {
+        "type": {"const": "name"},
+        "properties": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string", "pattern": crs_name_pattern()}}}}}, {"type": "null"}]
+
+
+CrsMember = Annotated[dict[str, Any] | None, Field(
+    description='Legacy GeoJSON crs member, e.g. {"type": "name", "properties": {"name": "EPSG:25832"}}',
+    json_schema_extra=_document_crs_member)]
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False,
+                              json_schema_extra=_document_strict)
+
+    # Free text that may span lines: line feed, carriage return and tab are accepted there, nowhere else.
+    MULTILINE: ClassVar[frozenset[str]] = frozenset({
+        "reason", "description", "legal_basis", "override_reason", "text", "status_note"})
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not isinstance(value, int | float | bool | BaseModel):
+            reason = nested_control_character(value, multiline=info.field_name in cls.MULTILINE)
+            if reason:
+                raise PydanticCustomError("control_character", reason)
+        return value
 
 
 class ZoneWritableProperties(Strict):
@@ -91,7 +148,7 @@ class ZoneFeatureIn(Strict):
     bbox: BBox | None = None
     geometry: dict[str, Any]
     properties: ZoneProperties  # type: ignore[valid-type]
-    crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
+    crs: CrsMember = None
 
 
 class ZoneFeatureReplace(Strict):
@@ -99,11 +156,12 @@ class ZoneFeatureReplace(Strict):
     zone's id; `bbox` and the read-only properties are ignored."""
 
     type: Literal["Feature"]
-    id: int | str | None = Field(default=None, description="The zone's id, as in the path")
+    id: Annotated[int, Field(ge=1, le=2_147_483_647)] | str | None = Field(
+        default=None, description="The zone's id, as in the path")
     bbox: BBox | None = None
     geometry: dict[str, Any]
     properties: ZoneReplaceProperties  # type: ignore[valid-type]
-    crs: dict[str, Any] | None = Field(default=None, description="Legacy GeoJSON crs member (e.g. EPSG:25832)")
+    crs: CrsMember = None
 
 
 class ZonePatch(Strict):
@@ -123,7 +181,7 @@ class ZonePatch(Strict):
     valid_from: str | None = None
     valid_to: str | None = None
     geometry: dict[str, Any] | None = None
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     override_reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -161,7 +219,7 @@ class ExtendIn(Strict):
     reason: DecisionReason = None
     geometry: dict[str, Any] | None = Field(default=None, description="A new boundary; default the current one")
     boundary_text: BoundaryText = None
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     allow_overlap: StrictBool = Field(default=False, description="Let the extension start before the current end")
     publish: StrictBool = Field(default=True, description="Publish the decision at once (else keep it as a draft)")
     override_reason: str | None = Field(default=None, max_length=2000)
@@ -173,7 +231,7 @@ class AmendIn(Strict):
     effective_from: str
     geometry: dict[str, Any]
     boundary_text: BoundaryText = None
-    crs: dict[str, Any] | None = None
+    crs: CrsMember = None
     decision_ref: str = Field(min_length=1, max_length=200)
     decided_by: str | None = Field(default=None, max_length=200)
     legal_basis: str | None = Field(default=None, max_length=500)
@@ -186,8 +244,8 @@ class ArchiveIn(Strict):
 
 
 class TrackPoint(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lon: Longitude
     at: str = Field(description="When the person was there, ISO 8601")
     label: str | None = Field(default=None, max_length=200)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +37,18 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # Where the public reaches the service, e.g. https://zoner.politi.dk: absolute links (paging) are built from
+    # it, never from the request's Host header. Its host is trusted.
+    public_url: str | None = None
+    # Host header values accepted (comma-separated in the environment; a port is ignored). Any other Host is
+    # refused (400). "*" accepts any Host and is allowed only with public_url, so no link reflects a Host.
+    trusted_hosts: Annotated[list[str], NoDecode] = ["localhost", "127.0.0.1", "::1"]
+
+    # Failed authentication per client address: after this many failures within the window, further token
+    # attempts from that address get 429 (without touching the database) until the window has passed.
+    auth_failures_max: int = Field(default=20, ge=1)
+    auth_failure_window_s: int = Field(default=60, ge=1)
 
     layers_dir: Path = REPO_ROOT / "layers"
     web_dir: Path = REPO_ROOT / "web"
@@ -91,11 +105,9 @@ class Settings(BaseSettings):
     suppression_k: int = Field(default=5, ge=1)
     survey_min_respondents: int = Field(default=30, ge=1)
 
-    # Feeds (geoservice/feeds/): the address links in the Atom feed, the calendar and webhook payloads start with
-    # (default: the address the request came to; the webhook worker then uses http://HOST:PORT), and the tagging
-    # authority of the feed's tag: URIs (RFC 4151): a domain or e-mail address you own and a date when you did.
-    # Entry ids are built from it, so set it once and never change it.
-    public_url: str | None = None
+    # Feeds (geoservice/feeds/): links start with public_url (above; default: the address the request came to, the
+    # webhook worker then uses http://HOST:PORT), and the tagging authority of the feed's tag: URIs (RFC 4151): a
+    # domain or e-mail address you own and a date when you did. Entry ids are built from it: set it once, never change.
     feed_tag_authority: str = "geoservice.local,2025"
 
     # Webhooks: the delivery worker runs in the service process (and `geoservice webhooks deliver`); a failed
@@ -111,6 +123,39 @@ class Settings(BaseSettings):
     @property
     def basemap_upstream(self) -> str | None:
         return self.tile_upstream or self.tile_url
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("public_url must be an absolute http(s) URL without query, e.g. https://zoner.politi.dk")
+        return value.rstrip("/")
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_without_public_url(self) -> Settings:
+        if "*" in self.trusted_hosts and not self.public_url:
+            raise ValueError("GEOSERVICE_TRUSTED_HOSTS=* needs GEOSERVICE_PUBLIC_URL: links must not be built from "
+                             "an arbitrary Host header")
+        return self
+
+    def allowed_hosts(self) -> frozenset[str] | None:
+        """Lower-case host names (no port) a request may name; None when any is accepted."""
+        if "*" in self.trusted_hosts:
+            return None
+        hosts = {h.lower().strip("[]") for h in self.trusted_hosts}
+        if self.public_url:
+            hosts.add((urlsplit(self.public_url).hostname or "").lower())
+        return frozenset(hosts)
 
     def conninfo(self, dbname: str | None = None) -> str:
         """Connection string for the configured database (or another database on the same server)."""

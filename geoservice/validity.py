@@ -15,15 +15,13 @@ Report sections, each a list of findings:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from typing import Any
 
 import orjson
 
-from geoservice import timeutil
+from geoservice import csvsafe, timeutil
 from geoservice.access import Principal, Role, require, zone_filter
 from geoservice.db import Database
 from geoservice.geometry import check_point_in_denmark
@@ -131,17 +129,16 @@ CSV_COLUMNS = ("section", "zone_id", "name", "kind", "status", "designation_end"
 def as_csv(report_body: dict[str, Any]) -> str:
     """One row per finding, one column per fact (empty where a section has no such fact), for spreadsheets
     and cron jobs; `detail` is the sentence the text report prints."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    rows = []
     for section in SECTIONS:
         for item in report_body[section]:
             row = {**item, "section": section, "detail": _describe(section, item), "at": report_body["at"]}
             if section == "expired_still_published":
                 row["designation_end"] = item["expired_at"]
                 row["days_left"] = -item["days_since"]
-            writer.writerow(row)
-    return out.getvalue()
+            rows.append(row)
+    # names, reasons and decision references come from staff input: no cell may start a spreadsheet formula
+    return csvsafe.write(rows, CSV_COLUMNS)
 
 
 async def check_track(db: Database, principal: Principal, body: TrackIn) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from geoservice.timeutil import now, to_local
 
 # One demo day for the whole run (the demo's rolling recent slice moves with the date).
 os.environ.setdefault("GEOSERVICE_DEMO_TODAY", to_local(now()).date().isoformat())
+# Starlette's TestClient sends Host: testserver; the real servers of the tests are on 127.0.0.1.
+os.environ.setdefault("GEOSERVICE_TRUSTED_HOSTS", "localhost,127.0.0.1,::1,testserver")
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -213,7 +215,7 @@ def serving(settings: Settings, dbname: str) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(settings, dbname=dbname), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+                                           log_level="warning", access_log=False, server_header=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -258,6 +260,19 @@ class PageWatch:
         self.bodies: list[tuple[str, bytes]] = []
 
 
+def _as_function(wait_for_function: Callable[..., object]) -> Callable[..., object]:
+    """The pages run under a Content-Security-Policy without 'unsafe-eval', and Playwright polls a bare
+    expression with eval inside the page (refused there); a function it compiles from outside, so a bare
+    expression is passed as one."""
+
+    def wait(expression: str, *args: object, **kwargs: object) -> object:
+        if "=>" not in expression and not expression.lstrip().startswith(("function", "async")):
+            expression = f"() => ({expression})"
+        return wait_for_function(expression, *args, **kwargs)
+
+    return wait
+
+
 @pytest.fixture
 def page(browser, artifacts: Path, request: pytest.FixtureRequest):
     from urllib.parse import urlparse
@@ -287,6 +302,7 @@ def page(browser, artifacts: Path, request: pytest.FixtureRequest):
 
     pg.on("response", keep_body)
     pg.watch = watch
+    pg.wait_for_function = _as_function(pg.wait_for_function)
     yield pg
     pg.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     context.close()

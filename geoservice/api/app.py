@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from geoservice import __version__
 from geoservice.api import (
@@ -17,6 +17,7 @@ from geoservice.api import (
     lifecycle,
     lookup,
     ogc,
+    openapi,
     overlays,
     places,
     problems,
@@ -26,8 +27,11 @@ from geoservice.api import (
     zone_imports,
     zones,
 )
-from geoservice.api.middleware import BodySizeLimit, GZipFor, HeadAsGet, StandbyReads
+from geoservice.api.hardening import Hardening
+from geoservice.api.middleware import BodySizeLimit, GZipFor, StandbyReads
 from geoservice.api.public_cache import PublicCache
+from geoservice.api.query_params import reject_unknown_parameters
+from geoservice.api.throttle import AuthThrottle
 from geoservice.basemap import TileProxy
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
@@ -88,9 +92,13 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # a query parameter the route does not take is a 400 naming it, never silently ignored
+        dependencies=[Depends(reject_unknown_parameters)],
     )
     app.state.settings = settings
+    app.state.auth_throttle = AuthThrottle(settings.auth_failures_max, settings.auth_failure_window_s)
     problems.install(app)
+    openapi.install(app)
     app.include_router(lookup.router)  # first: the hottest route is matched first
     app.include_router(health.router)
     app.include_router(zones.router)
@@ -116,6 +124,6 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         upload_max_bytes=settings.max_upload_bytes,
         upload_prefixes=("/api/v1/imports",),
     )
-    app.add_middleware(HeadAsGet)  # outermost: HEAD is a GET whose body is not sent
+    app.add_middleware(Hardening, settings=settings)  # last added, so outermost: it sees every answer (HEAD too)
     logging.getLogger("geoservice").setLevel(logging.INFO)
     return app

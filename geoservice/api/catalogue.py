@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from geoservice.api.answers import GEOJSON, JSON, Config, Kinds, ReferenceCollection, ok
 from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep
 from geoservice.basemap import TILE_PATH
 from geoservice.layers import credits, get_layers
@@ -15,7 +16,8 @@ from geoservice.store import reference
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 
-@router.get("/kinds", summary="Zone kinds with their rules, meaning and map style")
+@router.get("/kinds", summary="Zone kinds with their rules, meaning and map style", response_model=None,
+            responses=ok((JSON, Kinds)))
 async def kinds(principal: PrincipalDep) -> dict:
     # Kinds that are never public (e.g. § 6 g exclusion zones) are not listed for the public either.
     visible = [r for r in get_layers().kinds.values() if not (principal.is_public and r.never_public)]
@@ -40,7 +42,8 @@ async def kinds(principal: PrincipalDep) -> dict:
     }
 
 
-@router.get("/reference-areas", summary="Politikredse, kommuner or bydele as GeoJSON (simplified for maps)")
+@router.get("/reference-areas", summary="Politikredse, kommuner or bydele as GeoJSON (simplified for maps)",
+            responses=ok((GEOJSON, ReferenceCollection)))
 async def reference_areas(
     db: DbDep,
     area_type: Annotated[Literal["politikreds", "kommune", "bydel"], Query(alias="type")],
@@ -51,7 +54,8 @@ async def reference_areas(
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/config", summary="Settings the web pages need (street map, credits)")
+@router.get("/config", summary="Settings the web pages need (street map, credits)", response_model=None,
+            responses=ok((JSON, Config)))
 async def config(settings: SettingsDep) -> dict:
     # the street map is our own proxy's path: the browser never learns, or asks, the upstream
     streets = bool(settings.basemap_upstream)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Coroutine
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
@@ -15,6 +16,8 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice.access import PUBLIC, Principal, Role, hash_token
+from geoservice.api.query_params import refuse_unknown
+from geoservice.api.throttle import AuthThrottle
 from geoservice.db import Database
 from geoservice.errors import FieldError, InvalidInput, Unauthorized
 from geoservice.settings import Settings
@@ -44,15 +47,23 @@ async def get_principal(
     # lookup's hot path) resolve no sub-dependency.
     if authorization is None:
         return PUBLIC
-    db: Database = request.app.state.db
+    throttle: AuthThrottle = request.app.state.auth_throttle
+    client = request.client.host if request.client else "unknown"
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
+    digest = hash_token(token)
+    # an address that failed too often gets 429 without a database lookup (unless the token was accepted before)
+    throttle.check(client, digest)
     if scheme.lower() != "bearer" or not token:
+        throttle.failed(client)
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    db: Database = request.app.state.db
     async with db.connection() as conn:
-        user = await user_for_token(conn, hash_token(token))
+        user = await user_for_token(conn, digest)
     if user is None:
+        throttle.failed(client)
         raise Unauthorized("the token is unknown, revoked or expired")
+    throttle.accepted(digest)
     return Principal(
         role=Role(user["role"]),
         user_id=user["id"],
@@ -84,7 +95,13 @@ class QueryModel(BaseModel):
 Q = TypeVar("Q", bound=QueryModel)
 
 
+@lru_cache(maxsize=64)
+def _model_params(model: type[QueryModel]) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in model.model_fields.items())
+
+
 def parse_query(model: type[Q], request: Request) -> Q:
+    refuse_unknown(request.query_params.keys(), _model_params(model))
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -130,11 +147,24 @@ def parse_time_param(value: str | None, name: str) -> dt.datetime | None:
     return timeutil.parse_instant(fixed, name)
 
 
-AtQuery = Annotated[
-    str | None,
-    Query(description="Moment, ISO 8601 (with offset, or Copenhagen local time); default now",
-          examples=["2025-09-01T16:00:00+02:00"]),
-]
+# Paging offsets are bounded like every integer the service takes: a 20-digit offset is a 422, not an overflow.
+MAX_OFFSET = 2_147_483_647
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items (paging)")]
+
+# What the OpenAPI document promises for a time parameter: empty (the default), a date, or a date and time with
+# an offset, years 1900-2199 (timeutil.MIN_YEAR, MAX_YEAR). Documented, not enforced here: the parser also takes
+# a local time without offset (refusing the ones summer time makes missing or ambiguous) and names what is wrong.
+INSTANT_PATTERN = (r"^$|^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+                   r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]))?$")
+
+
+def instant_query(description: str, alias: str | None = None) -> Any:
+    """A time query parameter (parsed by `parse_time_param`)."""
+    return Query(alias=alias, description=description + "; ISO 8601, Copenhagen time when without offset",
+                 examples=["2025-09-01T16:00:00+02:00"], json_schema_extra={"pattern": INSTANT_PATTERN})
+
+
+AtQuery = Annotated[str | None, instant_query("Moment; default now")]
 
 
 async def at_param(at: AtQuery = None) -> dt.datetime | None:
@@ -142,6 +172,12 @@ async def at_param(at: AtQuery = None) -> dt.datetime | None:
 
 
 AtDep = Annotated[dt.datetime | None, Depends(at_param)]
+
+
+def codes_of(values: str, many: bool = True) -> dict[str, str]:
+    """`json_schema_extra` for a parameter that takes codes from layers/ (`many`: comma-separated, as parsed by
+    `parse_csv`); geoservice.api.openapi writes them into the document as an enum or a pattern."""
+    return {"x-codes-of": values, "x-many": "yes" if many else "no"}
 
 
 def parse_csv(value: str | None) -> list[str] | None:
@@ -164,6 +200,17 @@ def parse_point(value: str | None, field: str) -> tuple[float, float] | None:
         raise InvalidInput(f"{field} is not a longitude/latitude",
                            errors=[FieldError(field, "outside -180..180, -90..90")])
     return lon, lat
+
+
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?)"
+_LAT = r"-?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)"
+# What the document states a bbox is (`parse_bbox` also takes exponents and spaces); that the minimum comes before
+# the maximum no pattern can say.
+BBOX_PATTERN = f"^$|^{_LON},{_LAT},{_LON},{_LAT}$"
+
+
+def bbox_query(description: str = "minlon,minlat,maxlon,maxlat (EPSG:4326)") -> Any:
+    return Query(description=description, json_schema_extra={"pattern": BBOX_PATTERN})
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:

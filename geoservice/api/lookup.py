@@ -8,22 +8,33 @@ from pydantic import Field
 from starlette.responses import Response
 
 from geoservice import sectors
-from geoservice.api.deps import BareRoute, QueryModel, openapi_parameters, parse_query, parse_time_param, principal_of
+from geoservice.api.answers import JSON, Lookup, ok
+from geoservice.api.deps import (
+    INSTANT_PATTERN,
+    BareRoute,
+    QueryModel,
+    openapi_parameters,
+    parse_query,
+    parse_time_param,
+    principal_of,
+)
+from geoservice.schemas import Latitude, Longitude
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"], route_class=BareRoute)
 
 
 class LookupQuery(QueryModel):
-    lat: float = Field(ge=-90, le=90, description="Latitude, EPSG:4326")
-    lon: float = Field(ge=-180, le=180, description="Longitude, EPSG:4326")
+    lat: Latitude
+    lon: Longitude
     at: str | None = Field(None, description="Moment, ISO 8601 (with offset, or Copenhagen local time); "
-                           "default now", examples=["2025-09-01T16:00:00+02:00"])
+                           "default now", examples=["2025-09-01T16:00:00+02:00"],
+                           json_schema_extra={"pattern": INSTANT_PATTERN})
 
 
 # The hottest path: a BareRoute with one compiled query model instead of FastAPI's per-parameter
 # dependencies (see QueryModel); the parameters are still documented in /docs.
 @router.get("/lookup", summary="Zones in force, patrol sector, politikreds and kommune at a point and time",
-            openapi_extra=openapi_parameters(LookupQuery))
+            openapi_extra={**openapi_parameters(LookupQuery), "x-reads-token": True}, responses=ok((JSON, Lookup)))
 async def lookup(request: Request) -> Response:
     query = parse_query(LookupQuery, request)
     principal = await principal_of(request)

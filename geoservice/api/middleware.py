@@ -68,9 +68,11 @@ def _detail(size: int, limit: int, streamed: bool = False) -> str:
 async def _refuse(send: Send, path: str, size: int, limit: int) -> None:
     problem: dict[str, Any] = PayloadTooLarge(_detail(size, limit)).to_problem(path)
     body = orjson.dumps(problem)
+    # The connection stays open: the server discards the unread body, and the client's next request on the same
+    # connection is answered (closing it here cut off clients that pipeline or reuse connections).
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from fastapi.dependencies.models import Dependant
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from starlette.responses import Response
 
 from geoservice import timeutil
@@ -28,27 +27,6 @@ PREFIX = "/ogc"
 MAX_LIMIT = 10_000
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
-
-
-async def reject_unknown_parameters(request: Request) -> None:
-    """OGC API Part 1 (/req/core/query-param-unknown): a query parameter the route does not declare is a 400
-    naming it, never silently ignored."""
-    route = request.scope.get("route")
-    if route is None:
-        return
-    known = _query_names(route.dependant)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}",
-                         errors=[FieldError(name, "unknown or unsupported here; known: "
-                                            + (", ".join(sorted(known)) or "none")) for name in unknown])
-
-
 PROBLEM = {"application/problem+json": {"schema": {
     "type": "object", "description": "RFC 9457 problem; `errors` names each wrong field",
     "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
@@ -61,7 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 FEATURES_CONTENT = {GEOJSON: {"schema": {"type": "object"}}, JSONFG: {"schema": {"type": "object"}}}
 
-router = APIRouter(prefix=PREFIX, tags=["ogc"], dependencies=[Depends(reject_unknown_parameters)],
+router = APIRouter(prefix=PREFIX, tags=["ogc"],
                    responses=ERRORS)
 
 CollectionId = Annotated[str, Path(description="Collection id: zones, a zone kind, politikredse, kommuner, "

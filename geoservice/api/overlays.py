@@ -19,7 +19,39 @@ from geoservice.access import (
     overlay_access,
     require,
 )
-from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.answers import (
+    GEOJSON,
+    JSON,
+    Counts,
+    CountsGeoJSON,
+    ImportReport,
+    Imports,
+    OverlayCatalogue,
+    Points,
+    ReportFeature,
+    Reports,
+    SectorRecent,
+    Straf11,
+    Straf11GeoJSON,
+    Survey,
+    SurveyChange,
+    SurveyGeoJSON,
+    SurveyResponses,
+    ZoneEffect,
+    ok,
+)
+from geoservice.api.deps import (
+    DbDep,
+    OffsetQuery,
+    PrincipalDep,
+    SettingsDep,
+    bbox_query,
+    codes_of,
+    instant_query,
+    parse_bbox,
+    parse_csv,
+    parse_time_param,
+)
 from geoservice.api.uploads import received_upload
 from geoservice.errors import FieldError, InvalidInput
 from geoservice.overlays import aggregates, effect, points, survey
@@ -32,14 +64,14 @@ from geoservice.store.overlays import PointQuery
 
 router = APIRouter(prefix="/api/v1", tags=["overlays"])
 
-GEOJSON = "application/geo+json"
 Format = Annotated[Literal["json", "geojson"], Query(description="json (a table) or geojson (with boundaries)")]
-FromQ = Annotated[str | None, Query(alias="from", description="Window start, ISO 8601 (Copenhagen time if no offset)")]
-ToQ = Annotated[str | None, Query(alias="to", description="Window end (exclusive), ISO 8601")]
+FromQ = Annotated[str | None, instant_query("Window start", alias="from")]
+ToQ = Annotated[str | None, instant_query("Window end (exclusive)", alias="to")]
 PeriodQ = Annotated[str | None, Query(description="A calendar period instead of from/to: 2025Q3, 2025 or 2025-07. "
                                                   "The public tables are per quarter")]
-CategoryQ = Annotated[str | None, Query(description="Category groups or categories, comma-separated")]
-BboxQ = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326); staff only")]
+CategoryQ = Annotated[str | None, Query(description="Category groups or categories, comma-separated",
+                                        json_schema_extra=codes_of("incident-categories"))]
+BboxQ = Annotated[str | None, bbox_query("minlon,minlat,maxlon,maxlat (EPSG:4326); staff only")]
 
 
 def _json(body: object, media_type: str = "application/json", status: int = 200,
@@ -62,7 +94,7 @@ def _hours(value: str | None) -> tuple[int, int] | None:
 
 
 @router.get("/overlays", summary="Overlay catalogue: taxonomy, report categories, styles, data extents, and the "
-                                 "privacy rules that apply to the caller")
+                                 "privacy rules that apply to the caller", responses=ok((JSON, OverlayCatalogue)))
 async def overlay_catalogue(db: DbDep, settings: SettingsDep, principal: PrincipalDep) -> Response:
     async with db.connection() as conn:
         extent = await store.incident_extent(conn)
@@ -94,12 +126,14 @@ async def overlay_catalogue(db: DbDep, settings: SettingsDep, principal: Princip
 
 
 @router.get("/overlays/counts", summary="Counts of incidents or insecurity reports per zone, patrol sector, kommune, "
-                                        "politikreds or grid cell, with per km² and per 1,000 residents")
+                                        "politikreds or grid cell, with per km² and per 1,000 residents",
+            responses=ok((JSON, Counts), (GEOJSON, CountsGeoJSON)))
 async def overlay_counts(
     db: DbDep,
     settings: SettingsDep,
     principal: PrincipalDep,
-    by: Annotated[str, Query(description="national, politikreds, kommune, sector, zone, grid1km, grid100m")],
+    by: Annotated[str, Query(description="national, politikreds, kommune, sector, zone, grid1km, grid100m",
+                             json_schema_extra={"enum": list(STAFF_GEOGRAPHIES)})],
     source: Annotated[Literal["incidents", "insecurity_reports"], Query()] = "incidents",
     period: PeriodQ = None,
     t0: FromQ = None,
@@ -111,8 +145,10 @@ async def overlay_counts(
                                                                        "gives exact figures)")] = None,
     kommune: Annotated[str | None, Query(description="Only these kommuner (codes), comma-separated")] = None,
     bbox: BboxQ = None,
-    kind: Annotated[str | None, Query(description="by=zone: zone kind(s), comma-separated")] = None,
-    status: Annotated[str | None, Query(description="insecurity reports: open, handled")] = None,
+    kind: Annotated[str | None, Query(description="by=zone: zone kind(s), comma-separated",
+                                      json_schema_extra=codes_of("kinds"))] = None,
+    status: Annotated[str | None, Query(description="insecurity reports: open, handled",
+                                        json_schema_extra=codes_of("report-statuses"))] = None,
     hours: Annotated[str | None, Query(description="Local hours FROM-TO, e.g. 0-5 (staff only)")] = None,
     format: Format = "json",
     simplify: Annotated[float, Query(ge=0, le=2000, description="Boundary simplification, metres")] = 50,
@@ -129,7 +165,8 @@ async def overlay_counts(
     return _json(aggregates.as_json(result, principal))
 
 
-@router.get("/overlays/incidents", summary="Raw incident points (staff; an officer only in their own politikreds)")
+@router.get("/overlays/incidents", summary="Raw incident points (staff; an officer only in their own politikreds)",
+            responses=ok((GEOJSON, Points)))
 async def overlay_incidents(
     db: DbDep,
     principal: PrincipalDep,
@@ -140,7 +177,7 @@ async def overlay_incidents(
     bbox: BboxQ = None,
     sector: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     pq = PointQuery(t0=parse_time_param(t0, "from"), t1=parse_time_param(t1, "to"),
                     categories=get_overlay_rules().expand(parse_csv(category)), politikreds=politikreds,
@@ -149,13 +186,14 @@ async def overlay_incidents(
 
 
 @router.get("/overlays/sectors/{code}/recent",
-            summary="A patrol sector's last days: incidents and open insecurity reports (officer view)")
+            summary="A patrol sector's last days: incidents and open insecurity reports (officer view)",
+            responses=ok((GEOJSON, SectorRecent)))
 async def sector_recent(
     db: DbDep,
     principal: PrincipalDep,
     code: Annotated[str, PathParam(max_length=40)],
     days: Annotated[int, Query(ge=1, le=366)] = 30,
-    until: Annotated[str | None, Query(description="End of the window (default now)")] = None,
+    until: Annotated[str | None, instant_query("End of the window (default now)")] = None,
     limit: Annotated[int, Query(ge=1, le=points.SECTOR_LISTING_LIMIT, description="Incidents listed at most "
                                                                                   "(the counts are of all)")
                      ] = points.SECTOR_LISTING_LIMIT,
@@ -165,14 +203,17 @@ async def sector_recent(
 
 
 @router.get("/overlays/survey", summary="Tryghedsindeks: weighted share unsafe and share trusting the police per "
-                                        "area and year, with n and a 95% Wilson interval")
+                                        "area and year, with n and a 95% Wilson interval",
+            responses=ok((JSON, Survey), (GEOJSON, SurveyGeoJSON)))
 async def overlay_survey(
     db: DbDep,
     settings: SettingsDep,
     principal: PrincipalDep,
-    by: Annotated[str, Query(description=", ".join(PUBLIC_SURVEY_GEOGRAPHIES))] = "politikreds",
+    by: Annotated[str, Query(description=", ".join(PUBLIC_SURVEY_GEOGRAPHIES),
+                             json_schema_extra={"enum": list(PUBLIC_SURVEY_GEOGRAPHIES)})] = "politikreds",
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: the latest year")] = None,
-    kind: Annotated[str | None, Query(description="by=zone or kind: zone kind(s), comma-separated (staff)")] = None,
+    kind: Annotated[str | None, Query(description="by=zone or kind: zone kind(s), comma-separated (staff)",
+                                      json_schema_extra=codes_of("kinds"))] = None,
     format: Format = "json",
 ) -> Response:
     body = await survey.survey(db, settings, principal, by=by, year=year, kinds=parse_csv(kind),
@@ -183,41 +224,42 @@ async def overlay_survey(
 
 
 @router.get("/overlays/survey/change", summary="Change of a survey share between two years, with a z-test and a "
-                                               "'significant at 5%' verdict")
+                                               "'significant at 5%' verdict", responses=ok((JSON, SurveyChange)))
 async def overlay_survey_change(
     db: DbDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     from_year: Annotated[int, Query(ge=2000, le=2100)],
     to_year: Annotated[int, Query(ge=2000, le=2100)],
-    by: Annotated[str, Query()] = "national",
+    by: Annotated[str, Query(json_schema_extra={"enum": list(PUBLIC_SURVEY_GEOGRAPHIES)})] = "national",
     metric: Annotated[Literal["unsafe", "trust"], Query()] = "unsafe",
-    kind: Annotated[str | None, Query()] = None,
+    kind: Annotated[str | None, Query(json_schema_extra=codes_of("kinds"))] = None,
 ) -> Response:
     return _json(await survey.survey_change(db, settings, principal, by=by, from_year=from_year, to_year=to_year,
                                             metric=metric, kinds=parse_csv(kind)))
 
 
-@router.get("/overlays/survey/responses", summary="Individual survey responses (analyst, admin)")
+@router.get("/overlays/survey/responses", summary="Individual survey responses (analyst, admin)",
+            responses=ok((JSON, SurveyResponses)))
 async def overlay_survey_responses(
     db: DbDep,
     principal: PrincipalDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     return _json(await survey.responses(db, principal, year=year, limit=limit, offset=offset))
 
 
 @router.get("/overlays/zone-effect/{zone_id}", summary="Incidents before vs during a zone's designation period, "
-                                                       "inside the zone and in the rest of its kommune (staff)")
+                                                       "inside the zone and in the rest of its kommune (staff)",
+            responses=ok((JSON, ZoneEffect)))
 async def overlay_zone_effect(
     db: DbDep,
     principal: PrincipalDep,
     zone_id: Annotated[int, PathParam(ge=1, le=2_147_483_647)],
     category: CategoryQ = None,
-    at: Annotated[str | None, Query(description="Pick the designation period in force then (default the latest)")
-                  ] = None,
+    at: Annotated[str | None, instant_query("Pick the designation period in force then (default the latest)")] = None,
     daily_window: Annotated[bool, Query(description="Count only in the kind's daily window (e.g. 00-05)")] = False,
 ) -> Response:
     return _json(await effect.zone_effect(db, principal, zone_id, at=parse_time_param(at, "at"),
@@ -225,7 +267,8 @@ async def overlay_zone_effect(
 
 
 @router.get("/overlays/straf11", summary="Statistics Denmark STRAF11: reported offences per kommune per quarter and "
-                                         "per 1,000 residents, as a layer")
+                                         "per 1,000 residents, as a layer",
+            responses={**ok((JSON, Straf11), (GEOJSON, Straf11GeoJSON)), 404: {}})
 async def overlay_straf11(
     db: DbDep,
     period: Annotated[str | None, Query(description="2022Q4 or 2022 (default: the latest quarter)")] = None,
@@ -243,19 +286,21 @@ async def overlay_straf11(
 ReportId = Annotated[int, PathParam(ge=1, le=9_223_372_036_854_775_807)]
 
 
-@router.get("/overlays/insecurity-reports", summary="Insecurity reports (staff; an officer in their own politikreds)")
+@router.get("/overlays/insecurity-reports", summary="Insecurity reports (staff; an officer in their own politikreds)",
+            responses=ok((GEOJSON, Reports)))
 async def list_reports(
     db: DbDep,
     principal: PrincipalDep,
-    status: Annotated[str | None, Query(description="open, handled")] = None,
-    category: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query(description="open, handled", json_schema_extra=codes_of("report-statuses"))
+                      ] = None,
+    category: Annotated[str | None, Query(json_schema_extra=codes_of("report-categories"))] = None,
     sector: Annotated[str | None, Query(max_length=40)] = None,
     politikreds: Annotated[str | None, Query(max_length=3)] = None,
     bbox: BboxQ = None,
-    t0: Annotated[str | None, Query(alias="from", description="Reported on or after (date)")] = None,
-    t1: Annotated[str | None, Query(alias="to", description="Reported before (date)")] = None,
+    t0: Annotated[str | None, instant_query("Reported on or after (a date)", alias="from")] = None,
+    t1: Annotated[str | None, instant_query("Reported before (a date)", alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     statuses = parse_csv(status)
     if statuses and set(statuses) - {"open", "handled"}:
@@ -267,20 +312,23 @@ async def list_reports(
 
 
 @router.post("/overlays/insecurity-reports", status_code=201, summary="Add an insecurity report (officer in own "
-                                                                      "politikreds, analyst, admin)")
+                                                                      "politikreds, analyst, admin)",
+             responses=ok((GEOJSON, ReportFeature), status=201))
 async def create_report(db: DbDep, principal: PrincipalDep, body: Annotated[ReportIn, Body()]) -> Response:
     report_id = await points.create_report(db, principal, body)
     return _json(await points.report(db, principal, report_id), GEOJSON, 201,
                  {"Location": f"/api/v1/overlays/insecurity-reports/{report_id}"})
 
 
-@router.get("/overlays/insecurity-reports/{report_id}", summary="One insecurity report")
+@router.get("/overlays/insecurity-reports/{report_id}", summary="One insecurity report",
+            responses=ok((GEOJSON, ReportFeature)))
 async def get_report(db: DbDep, principal: PrincipalDep, report_id: ReportId) -> Response:
     return _json(await points.report(db, principal, report_id), GEOJSON)
 
 
 @router.patch("/overlays/insecurity-reports/{report_id}", summary="Change a report's status (open, handled), note, "
-                                                                  "category or text")
+                                                                  "category or text",
+               responses=ok((GEOJSON, ReportFeature)))
 async def patch_report(db: DbDep, principal: PrincipalDep, report_id: ReportId,
                        body: Annotated[ReportPatch, Body()]) -> Response:
     await points.patch_report(db, principal, report_id, body)
@@ -304,8 +352,11 @@ async def _upload(request: Request, db: DbDep, principal: PrincipalDep, kind: st
 
 # The multipart body, for the OpenAPI document (the handlers read it themselves, after the role check).
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"], "properties": {"file": {
+    "type": "object", "required": ["file"], "additionalProperties": False, "properties": {"file": {
         "type": "string", "format": "binary", "description": "CSV, GeoJSON, GeoPackage or zipped Shapefile"}}}}}}}
+# 201 when rows were added, 200 when the file changed nothing new (re-import) or only updated rows
+IMPORTED = {**ok((JSON, ImportReport), status=201, description="Rows were added"),
+            **ok((JSON, ImportReport), description="Nothing new: rows updated or unchanged")}
 SourceQ = Annotated[str, Query(min_length=1, max_length=100, description="Where the rows come from; (source, id) "
                                                                          "identifies a row across re-imports")]
 SkipQ = Annotated[bool, Query(description="Import the good rows and report the rejected ones (default: all or "
@@ -313,20 +364,21 @@ SkipQ = Annotated[bool, Query(description="Import the good rows and report the r
 LayerQ = Annotated[str | None, Query(description="GeoPackage layer (default the first)")]
 
 
-@router.post("/imports/incidents", summary="Import incidents from a file (analyst, admin)", openapi_extra=UPLOAD_BODY)
+@router.post("/imports/incidents", summary="Import incidents from a file (analyst, admin)", openapi_extra=UPLOAD_BODY,
+             responses=IMPORTED)
 async def import_incidents(request: Request, db: DbDep, principal: PrincipalDep, source: SourceQ = "import",
                            skip_invalid: SkipQ = False, layer: LayerQ = None) -> Response:
     return await _upload(request, db, principal, "incidents", source, skip_invalid, layer)
 
 
 @router.post("/imports/survey-responses", summary="Import Tryghedsindeks survey responses from a file "
-                                                  "(analyst, admin)", openapi_extra=UPLOAD_BODY)
+                                                  "(analyst, admin)", openapi_extra=UPLOAD_BODY, responses=IMPORTED)
 async def import_survey(request: Request, db: DbDep, principal: PrincipalDep, source: SourceQ = "import",
                         skip_invalid: SkipQ = False, layer: LayerQ = None) -> Response:
     return await _upload(request, db, principal, "survey_responses", source, skip_invalid, layer)
 
 
-@router.get("/imports", summary="Overlay import batches (analyst, admin)")
+@router.get("/imports", summary="Overlay import batches (analyst, admin)", responses=ok((JSON, Imports)))
 async def list_imports(db: DbDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
                        ) -> Response:
     require(principal, Role.analyst, Role.admin, action="Listing imports")

@@ -9,9 +9,11 @@ import orjson
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from geoservice.errors import PROBLEM_BASE, GeoserviceError, ServiceUnavailable
 
@@ -77,17 +79,31 @@ async def on_http_exception(request: Request, exc: StarletteHTTPException) -> Re
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}"
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
         if request.method == "DELETE" and request.url.path.startswith("/api/v1/zones/"):
             detail += "; zones are never deleted: revoke with POST /api/v1/zones/{id}/revoke"
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return problem_response(
         exc.status_code,
         {"type": PROBLEM_BASE + slugs.get(exc.status_code, f"http-{exc.status_code}"),
          "title": titles.get(exc.status_code, "HTTP error"), "status": exc.status_code, "detail": detail,
          "instance": request.url.path},
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (the router names only the first route that matched the
+    path, so a GET route would hide the PATCH beside it); HEAD wherever GET is (geoservice.api.hardening)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and compile_path(route.path)[0].match(request.url.path):
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 async def on_integrity_error(request: Request, exc: psycopg.errors.IntegrityError) -> Response:
@@ -142,4 +158,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.errors.IntegrityError, on_integrity_error)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.OperationalError, on_operational_error)  # type: ignore[arg-type]
     app.add_exception_handler(psycopg.errors.ReadOnlySqlTransaction, on_read_only_transaction)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, on_unexpected)
+    # Anything else is answered by geoservice.api.hardening (with on_unexpected): an exception handler for
+    # Exception would run in Starlette's outermost middleware, which re-raises after answering, and the server
+    # then closes the connection.

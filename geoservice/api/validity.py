@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
 from geoservice import validity
+from geoservice.api.answers import JSON, TEXT, AuditCheck, TrackAnswer, ValidityReport, ok
 from geoservice.api.deps import AtDep, DbDep, PrincipalDep
 from geoservice.schemas import TrackIn
 
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/api/v1", tags=["validity"])
 
 
 @router.get("/validity/report", summary="Expiring, expired-but-published, chain gaps, missing decisions, overrides, "
-                                        "historical records")
+                                        "historical records",
+            responses=ok((JSON, ValidityReport), ("text/csv", TEXT), ("text/plain", TEXT)))
 async def report(
     db: DbDep,
     principal: PrincipalDep,
@@ -36,12 +38,16 @@ async def report(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.post("/check/track", summary="For timed points: the zones in force there then, and enter/exit events")
+@router.post("/check/track", summary="For timed points: the zones in force there then, and enter/exit events",
+             responses=ok((JSON, TrackAnswer)))
 async def check_track(db: DbDep, principal: PrincipalDep, body: Annotated[TrackIn, Body()]) -> Response:
     return Response(orjson.dumps(await validity.check_track(db, principal, body)), media_type="application/json")
 
 
-@router.get("/audit/verify", summary="Check the audit log's hash chain: the first changed, removed or forged row")
+@router.get("/audit/verify", summary="Check the audit log's hash chain: the first changed, removed or forged row",
+            responses={**ok((JSON, AuditCheck)), 409: {"description": "The chain is broken (the body says where)",
+                                                       "content": {"application/json": {"schema": {
+                                                           "$ref": "#/components/schemas/AuditCheck"}}}}})
 async def verify_audit(db: DbDep, principal: PrincipalDep) -> Response:
     result = await validity.verify_audit(db, principal)
     return Response(orjson.dumps(result), media_type="application/json", status_code=200 if result["ok"] else 409)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
 
+from geoservice import csp
 from geoservice.api.assets import AssetFiles, AssetShortcut, AssetStore, Page
 from geoservice.errors import SetupError
 from geoservice.settings import Settings
@@ -60,9 +62,9 @@ def mount_assets(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AssetShortcut, mounts=mounts, pages=pages)
 
 
-@router.get("/docs")
-async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
+@lru_cache(maxsize=1)
+def _swagger_page() -> tuple[bytes, str]:
+    page = get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="geoservice API",
         swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
@@ -71,3 +73,12 @@ async def swagger_ui() -> HTMLResponse:
         # no validator badge: it would call validator.swagger.io
         swagger_ui_parameters={"validatorUrl": None},
     )
+    body = bytes(page.body)
+    return body, csp.docs_policy(body.decode())
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    # FastAPI starts Swagger UI with one inline script: the page's policy lets exactly that script run
+    body, policy = _swagger_page()
+    return HTMLResponse(body, headers={"Content-Security-Policy": policy})

@@ -10,20 +10,33 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice import zones as domain
-from geoservice.api.deps import AtDep, DbDep, PrincipalDep, parse_bbox, parse_csv, parse_time_param
+from geoservice.api.answers import GEOJSON, ZoneCollection, ZoneFeature, ok
+from geoservice.api.deps import (
+    AtDep,
+    DbDep,
+    OffsetQuery,
+    PrincipalDep,
+    bbox_query,
+    codes_of,
+    instant_query,
+    parse_bbox,
+    parse_csv,
+    parse_time_param,
+)
+from geoservice.api.links import request_url
 from geoservice.api.preconditions import PreconditionsDep
+from geoservice.geometry import crs_name_pattern
 from geoservice.schemas import ZoneFeatureIn, ZoneFeatureReplace, ZonePatch
 from geoservice.validity import published_as_of_moment
 from geoservice.writes import WriteAnswer
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 
-GEOJSON = "application/geo+json"
 
 ZoneId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Zone id")]
 ContentCrs = Annotated[
     str | None,
-    Header(alias="Content-Crs",
+    Header(alias="Content-Crs", json_schema_extra={"pattern": crs_name_pattern()},
            description="CRS of the body geometry, e.g. <http://www.opengis.net/def/crs/EPSG/0/25832>"),
 ]
 Repair = Annotated[bool, Query(description="Repair an invalid boundary with make_valid and report the area change")]
@@ -37,22 +50,24 @@ def _json(text: str | bytes, status: int = 200, media_type: str = GEOJSON, heade
 @router.get(
     "/zones",
     summary="Zones as a GeoJSON FeatureCollection",
-    response_description="GeoJSON FeatureCollection (EPSG:4326)",
+    responses=ok((GEOJSON, ZoneCollection), description="GeoJSON FeatureCollection (EPSG:4326)"),
 )
 async def list_zones(
     request: Request,
     db: DbDep,
     principal: PrincipalDep,
     at: AtDep,
-    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
+    kind: Annotated[str | None, Query(description="Kind code(s), comma-separated",
+                                      json_schema_extra=codes_of("kinds"))] = None,
+    bbox: Annotated[str | None, bbox_query()] = None,
     status: Annotated[str | None, Query(description="Status(es) at `at` (or now), comma-separated: "
-                                                    + ", ".join(domain.ZONE_STATUSES))] = None,
+                                                    + ", ".join(domain.ZONE_STATUSES),
+                                        json_schema_extra=codes_of("zone-statuses"))] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains (case-insensitive)")] = None,
-    published_as_of: Annotated[str | None, Query(description="Reconstruct the public map as it was then")] = None,
+    published_as_of: Annotated[str | None, instant_query("Reconstruct the public map as it was then")] = None,
     simplify: Annotated[float, Query(ge=0, le=500, description="Simplify boundaries to this many metres")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Response:
     as_of = published_as_of_moment(published_as_of, parse_time_param(published_as_of, "published_as_of"))
     zq = domain.zone_query(principal, at=at, kinds=parse_csv(kind), statuses=parse_csv(status),
@@ -75,9 +90,9 @@ async def list_zones(
 
 def _page_links(request: Request, offset: int, limit: int, returned: int, matched: int) -> list[dict[str, Any]]:
     def href(new_offset: int) -> str:
-        return str(request.url.include_query_params(offset=new_offset, limit=limit))
+        return request_url(request, offset=new_offset, limit=limit)
 
-    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    links = [{"rel": "self", "type": GEOJSON, "href": request_url(request)}]
     if offset + returned < matched:
         links.append({"rel": "next", "type": GEOJSON, "href": href(offset + limit)})
     if offset > 0:
@@ -85,7 +100,7 @@ def _page_links(request: Request, offset: int, limit: int, returned: int, matche
     return links
 
 
-@router.get("/zones/{zone_id}", summary="One zone as a GeoJSON Feature",
+@router.get("/zones/{zone_id}", summary="One zone as a GeoJSON Feature", responses=ok((GEOJSON, ZoneFeature)),
             description="The `ETag` names the zone's recorded state (every version and property) and this "
                         "representation; send it back as `If-Match` on a write to refuse lost updates (412).")
 async def get_zone(db: DbDep, principal: PrincipalDep, zone_id: ZoneId, at: AtDep) -> Response:
@@ -103,6 +118,7 @@ def written(answer: WriteAnswer) -> Response:
 
 
 @router.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature (admin)",
+             responses=ok((GEOJSON, ZoneFeature), status=201),
              description="A draft, or published at once with `publish: true` through the same rules as "
                          "POST /zones/{id}/publish (no retroactive effect, decision reference, period, visibility).")
 async def create_zone(
@@ -117,7 +133,7 @@ async def create_zone(
                                             pre=pre))
 
 
-@router.patch("/zones/{zone_id}", summary="Change some fields of a zone (admin)")
+@router.patch("/zones/{zone_id}", summary="Change some fields of a zone (admin)", responses=ok((GEOJSON, ZoneFeature)))
 async def patch_zone(
     db: DbDep,
     principal: PrincipalDep,
@@ -132,6 +148,7 @@ async def patch_zone(
 
 
 @router.put("/zones/{zone_id}", summary="Replace a zone with a GeoJSON Feature (admin)",
+            responses=ok((GEOJSON, ZoneFeature)),
             description="Send the Feature as GET returned it, edited. A top-level `id` must be the zone's id; "
                         "`bbox` and the read-only properties (status, version, area_m2 ...) are ignored.")
 async def put_zone(

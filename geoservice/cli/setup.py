@@ -140,5 +140,6 @@ def serve(
         typer.echo(f"warning: the database is unavailable ({reason}); serving 503 until it is up", err=True)
     typer.echo(f"geoservice on http://{host or settings.host}:{port or settings.port}/ (API docs at /docs)")
     uvicorn.run("geoservice.api.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="warning", access_log=False)
+                port=port or settings.port, workers=workers, log_level="warning", access_log=False,
+                server_header=False)  # no banner naming the server software
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import zipfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +26,14 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from geoservice import timeutil
+from geoservice import csvsafe, timeutil
 from geoservice.access import Principal, Role, overlay_access, require
 from geoservice.errors import FieldError, Forbidden, ImportRejected, InvalidInput
 from geoservice.geometry import DENMARK_BBOX, MAX_DISTANCE_FROM_DENMARK_M, STORAGE_SRID, WGS84_SRID, transformer
 from geoservice.overlays.taxonomy import OverlayRules, get_overlay_rules
+from geoservice.safe_files import read_vector
 from geoservice.store import overlays as store
+from geoservice.textcheck import CONTROL_PATTERN, control_character
 
 # A point may lie in a harbour or just off the 1:500,000 coastline; farther than this from any kommune it is
 # not in Denmark (the same tolerance as zone boundaries).
@@ -60,14 +61,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".geojson", ".json", ".gpkg", ".zip")
 SUPPORTED_TEXT = "expected .csv, .geojson, .gpkg or a zipped Shapefile (.zip)"
 
-# The GDAL driver of each geo suffix. GDAL would otherwise pick a driver from the file's content, and some
-# drivers read other files named inside the upload (a VRT or a GDALG file points at any local path), so each
-# suffix gets exactly one driver: by GDAL's driver prefix where the driver has one, which keeps every other
-# driver from looking at the file, and by the format's signature checked here first.
-GEO_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".zip": "ESRI Shapefile"}
-DRIVER_PREFIX = {"GeoJSON": "GeoJSON:", "GPKG": "GPKG:"}
-SQLITE_MAGIC = b"SQLite format 3\x00"
-SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
 DBF_NAME_LIMIT = 10  # bytes of a .dbf field name
 
 
@@ -233,62 +226,12 @@ def read_table(path: Path, file_name: str | None = None, layer: str | None = Non
             raise InvalidInput(f"{name}: not a readable CSV file: {exc}",
                                errors=[FieldError("file", f"not a readable UTF-8 CSV file: {exc}")]) from None
         return Table(frame, np.arange(len(frame)) + 2, "line", name, sha)
-    return _read_geo(path, name, suffix, sha, layer)
+    return _read_geo(path, name, sha, layer)
 
 
-def _not_format(name: str, what: str) -> InvalidInput:
-    return InvalidInput(f"{name}: not a {what} file", errors=[FieldError("file", f"the content is not {what}; "
-                                                                                 + SUPPORTED_TEXT)])
-
-
-def _head(path: Path, n: int) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(n)
-
-
-def geo_target(path: Path, name: str, suffix: str) -> tuple[str, str]:
-    """(what to give GDAL, the driver it must use) for a geo file, after checking that the content is of the
-    format its suffix names; anything else is refused before GDAL opens it."""
-    driver = GEO_DRIVERS[suffix]
-    if driver == "GeoJSON":
-        head = _head(path, 64).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if not head.startswith(b"{"):
-            raise _not_format(name, "GeoJSON")
-    elif driver == "GPKG":
-        if not _head(path, 16) == SQLITE_MAGIC:
-            raise _not_format(name, "GeoPackage")
-        if ":" in str(path):
-            # GDAL reads "GPKG:file:table"; a colon in the file's own path would be taken for the table.
-            raise InvalidInput(f"{name}: the path contains a colon", errors=[FieldError("file", "rename or move "
-                                                                                                  "the file")])
-    else:
-        try:
-            with zipfile.ZipFile(path) as archive:
-                shp = [n for n in archive.namelist() if n.lower().endswith(".shp")]
-                head = archive.open(shp[0]).read(4) if shp else b""
-        except zipfile.BadZipFile:
-            raise _not_format(name, "zip") from None
-        if not shp:
-            raise InvalidInput(f"{name}: the zip holds no .shp file",
-                               errors=[FieldError("file", "a zipped Shapefile must contain a .shp with its .dbf, .shx "
-                                                          "and .prj")])
-        if head != SHP_MAGIC:
-            raise _not_format(name, "Shapefile (.shp)")
-        return f"/vsizip/{path}/{shp[0]}", driver
-    return DRIVER_PREFIX[driver] + str(path), driver
-
-
-def _read_geo(path: Path, name: str, suffix: str, sha: str, layer: str | None) -> Table:
-    import pyogrio
-
-    target, driver = geo_target(path, name, suffix)
-    try:
-        frame = pyogrio.read_dataframe(target, layer=layer, datetime_as_string=True)
-    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        # GDAL's message names the path it was given: the upload's temporary file, or the prefixed path.
-        reason = str(exc).replace(target, name).replace(str(path), name)
-        raise InvalidInput(f"{name}: could not be read: {reason}",
-                           errors=[FieldError("file", f"could not be read as {driver}: {reason}")]) from None
+def _read_geo(path: Path, name: str, sha: str, layer: str | None) -> Table:
+    # safe_files opens the file with one driver, and nothing it names (CRS links, other files, URLs)
+    frame, driver = read_vector(path, name, layer, datetime_as_string=True)
     geoms = frame.geometry.values
     if frame.crs is None:
         raise InvalidInput(f"{name}: the file declares no CRS",
@@ -490,8 +433,11 @@ def external_ids(check: Checker, columns: list[np.ndarray]) -> np.ndarray:
     same file finds the same rows (give an id column to be able to correct rows later)."""
     col = check.table.column("external_id")
     if col is not None:
-        ids = col.astype(str).str.strip().to_numpy(dtype=object)
+        text = col.astype(str).str.strip()
+        ids = text.to_numpy(dtype=object)
         check.reject(ids == "", "external_id", "missing id")
+        check.reject(text.str.contains(CONTROL_PATTERN, regex=True).to_numpy(), "external_id",
+                     "contains a control character", lambda: text.map(repr).to_numpy())
     else:
         joined = pd.Series(["|".join(map(str, parts)) for parts in zip(*columns, strict=True)], dtype=object)
         digest = joined.map(lambda s: hashlib.sha1(s.encode()).hexdigest()[:24])
@@ -679,10 +625,11 @@ async def threaded(chunks: Iterator[tuple[bytes, int]]) -> AsyncIterator[tuple[b
 
 def rejected_csv(report: Any) -> str:
     """The rejected rows (or features) of an import as CSV (CLI --rejected-report): the one writer for overlay
-    and zone imports. The columns are those of a rejected row (`as_dict`), line or feature number first."""
+    and zone imports. The columns are those of a rejected row (`as_dict`), line or feature number first; the value
+    column repeats what the file held, so it must not become a formula in a spreadsheet (csvsafe)."""
     rows = [r.as_dict(report.unit) for r in report.rejected]
     columns = list(rows[0]) if rows else [report.unit, "field", "reason", "value"]
-    return pd.DataFrame(rows, columns=columns).to_csv(index=False)
+    return csvsafe.write(rows, columns)
 
 
 # --- running an import ---------------------------------------------------------------------------------------
@@ -711,6 +658,9 @@ async def import_file(
     source = source.strip()
     if not source or len(source) > 100:
         raise InvalidInput("source must be 1-100 characters", errors=[FieldError("source", "1-100 characters")])
+    for field_name, text in (("source", source), ("file", file_name or path.name)):
+        if reason := control_character(text):
+            raise InvalidInput(f"{field_name}: {reason}", errors=[FieldError(field_name, reason)])
     rules = get_overlay_rules()
     async with db.connection() as conn:
         parts = await store.kommune_parts(conn)

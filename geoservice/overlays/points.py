@@ -39,6 +39,8 @@ async def incidents(db: Database, principal: Principal, pq: PointQuery) -> bytes
 
 
 async def reports(db: Database, principal: Principal, pq: PointQuery) -> bytes:
+    for code in pq.categories or []:
+        _check_category(code)  # a misspelt category is an error, not an empty list
     pq.politikreds = _scoped(principal, pq.politikreds, "Listing insecurity reports")
     async with db.connection() as conn:
         row = await store.report_features(conn, pq)

@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from geoservice.schemas import Strict
+from geoservice.schemas import Latitude, Longitude, Strict
 
 
 class ReportIn(Strict):
-    lat: float = Field(ge=-90, le=90, description="Latitude, EPSG:4326")
-    lon: float = Field(ge=-180, le=180, description="Longitude, EPSG:4326")
+    lat: Latitude
+    lon: Longitude
     category: str = Field(description="Report category code (GET /api/v1/overlays), e.g. belysning")
     text: str = Field(min_length=1, max_length=4000, description="What the participants pointed out")
     reported_on: str | None = Field(default=None, description="Date, ISO 8601 (YYYY-MM-DD); default today")

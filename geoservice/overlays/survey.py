@@ -32,6 +32,7 @@ from geoservice.overlays.suppression import Key, Relation, suppress
 from geoservice.overlays.taxonomy import get_overlay_rules
 from geoservice.settings import Settings
 from geoservice.store import overlays as store
+from geoservice.zones import check_kinds
 
 METRICS = ("unsafe", "trust")
 N = "n"              # respondents
@@ -59,7 +60,8 @@ class SurveyArea:
                               int(s["n_trust"] or 0))
 
 
-def _check(by: str, metric: str | None = None) -> None:
+def _check(by: str, metric: str | None = None, kinds: list[str] | None = None) -> None:
+    check_kinds(kinds)  # an unknown kind is an error even where the geography does not use it
     if by not in PUBLIC_SURVEY_GEOGRAPHIES:
         raise InvalidInput(f"by: unknown geography {by!r}",
                            errors=[FieldError("by", "expected one of " + ", ".join(PUBLIC_SURVEY_GEOGRAPHIES))])
@@ -174,7 +176,7 @@ def _share_dict(share: Share | None) -> dict[str, Any] | None:
 
 async def survey(db: Database, settings: Settings, principal: Principal, *, by: str, year: int | None,
                  kinds: list[str] | None = None, geometry: bool = False) -> dict[str, Any]:
-    _check(by)
+    _check(by, kinds=kinds)
     async with db.connection() as conn:
         years = await store.survey_years(conn)
     if year is None:
@@ -231,7 +233,7 @@ def survey_geojson(body: dict[str, Any]) -> bytes:
 
 async def survey_change(db: Database, settings: Settings, principal: Principal, *, by: str, from_year: int,
                         to_year: int, metric: str, kinds: list[str] | None = None) -> dict[str, Any]:
-    _check(by, metric)
+    _check(by, metric, kinds)
     if from_year == to_year:
         raise InvalidInput("from_year and to_year are the same", errors=[FieldError("to_year", "must differ")])
     exact = exact_aggregates(principal, None)
