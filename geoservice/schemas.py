@@ -91,7 +91,7 @@ class Strict(BaseModel):
 
     # Free text that may span lines: line feed, carriage return and tab are accepted there, nowhere else.
     MULTILINE: ClassVar[frozenset[str]] = frozenset({
-        "reason", "description", "legal_basis", "override_reason", "text", "status_note"})
+        "reason", "description", "legal_basis", "override_reason", "text", "status_note", "boundary_text"})
 
     @field_validator("*", mode="after")
     @classmethod

@@ -336,6 +336,9 @@ def test_the_same_decision_cannot_create_two_versions(client: TestClient, admin:
     zone_id = in_force_zone(client, admin, geometry, decision_ref="KBH-Afgørelse 2026/77")
     again = client.post(f"/api/v1/zones/{zone_id}/extend", headers=legal, json={
         "valid_to": local(days=500)[:10], "decision_ref": variant})
+    if "\t" in variant:  # a tab is a control character in a one-line field: refused before anything else
+        assert again.status_code == 422 and again.json()["errors"][0]["field"] == "decision_ref"
+        return
     assert again.status_code == 409 and again.json()["errors"][0]["rule"] == "decision_recorded_once"
     assert "version 1" in again.json()["detail"]
     # a revocation is a decision of its own too

@@ -56,7 +56,8 @@ def test_api_answers_carry_the_headers_and_token_answers_are_never_cached(client
     public = client.get("/api/v1/zones", params={"limit": 1})
     for name, value in ALWAYS.items():
         assert public.headers[name] == value
-    assert "cache-control" not in public.headers  # the public answer's caching is its route's choice
+    # the public answer's caching is the public cache's (geoservice.api.public_cache): short, revalidated by ETag
+    assert public.headers["cache-control"].startswith("public, max-age=") and public.headers["etag"]
     assert "Authorization" in public.headers["vary"]
     assert "content-security-policy" not in public.headers  # not HTML
     for path in ("/api/v1/zones?limit=1", "/api/v1/me", "/api/v1/validity/report?format=csv", "/api/v1/nowhere",

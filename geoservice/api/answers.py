@@ -449,3 +449,93 @@ def ok(*content: tuple[str, type[BaseModel] | dict[str, Any]], status: int = 200
 
 
 TEXT = {"type": "string"}
+
+
+# --- operations, feeds, webhooks, zone imports (declared with the routes of those modules) ------------------------
+
+
+class Liveness(Open):
+    status: Literal["ok"]
+
+
+class Check(Open):
+    ok: bool
+    ms: float
+
+
+class Readiness(Open):
+    status: Literal["ready"]
+    checks: dict[str, Check]
+
+
+class CalendarSecret(Open):
+    id: int
+    username: str
+    prefix: str
+    label: str | None = None
+    created_at: Instant
+    revoked_at: Instant | None = None
+
+
+class NewCalendarSecret(CalendarSecret):
+    secret: str = Field(description="Shown once: the address's secret part")
+    url: str = Field(description="The calendar's address (subscribe to it in Outlook); shown once")
+    webcal: str = Field(description="The same address for calendar apps (webcal://)")
+
+
+class CalendarSecrets(Open):
+    secrets: list[CalendarSecret]
+
+
+class DeliveryCounts(Open):
+    pending: int
+    delivered: int
+    failed: int
+
+
+class Subscription(Open):
+    id: int
+    url: str
+    event_types: list[str] | None = Field(description="The event types sent; null: every type")
+    visibility: Literal["public", "internal", "restricted"]
+    description: str | None = None
+    active: bool
+    created_at: Instant
+    created_by: str | None = None
+    secret_set_at: Instant
+    deliveries: DeliveryCounts
+
+
+class NewSubscription(Subscription):
+    secret: str | None = Field(default=None, description="The signing secret: in this answer only")
+
+
+class Subscriptions(Open):
+    subscriptions: list[Subscription]
+
+
+class Delivery(Open):
+    id: int
+    event_id: str
+    status: Literal["pending", "delivered", "failed"]
+
+
+class Deliveries(Open):
+    deliveries: list[Delivery]
+
+
+class DeliveryQueued(Open):
+    id: int
+    status: Literal["pending"]
+
+
+class ZoneImportReport(Open):
+    """The report of a zone file import: counts, each zone with its features and changes, every rejected feature,
+    and notes (repairs, local times decided, authorities resolved, links)."""
+
+
+class ZoneImports(Open):
+    imports: list[dict[str, Any]]
+
+
+PNG_OR_JPEG = {"type": "string", "format": "binary"}

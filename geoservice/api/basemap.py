@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
+from geoservice.api.answers import PNG_OR_JPEG, ok
 from geoservice.basemap import TileProxy
 from geoservice.errors import NotFound
 
@@ -16,7 +17,8 @@ TileCoord = Annotated[int, Path(ge=0, le=4_194_303)]
 
 
 @router.get("/basemap/tiles/{z}/{x}/{y}", summary="A street-map tile from the configured upstream, cached on disk",
-            response_class=Response, responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
+            response_class=Response, responses=ok(("image/png", PNG_OR_JPEG), ("image/jpeg", PNG_OR_JPEG),
+                                                  description="The tile, as the upstream gave it"))
 async def tile(request: Request, z: Annotated[int, Path(ge=0, le=22)], x: TileCoord, y: TileCoord) -> Response:
     proxy: TileProxy | None = request.app.state.tiles
     if proxy is None:

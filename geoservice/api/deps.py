@@ -207,6 +207,11 @@ _LAT = r"-?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)"
 # What the document states a bbox is (`parse_bbox` also takes exponents and spaces); that the minimum comes before
 # the maximum no pattern can say.
 BBOX_PATTERN = f"^$|^{_LON},{_LAT},{_LON},{_LAT}$"
+POINT_PATTERN = f"^$|^{_LON},{_LAT}$"
+
+
+def point_query(description: str) -> Any:
+    return Query(description=description, json_schema_extra={"pattern": POINT_PATTERN})
 
 
 def bbox_query(description: str = "minlon,minlat,maxlon,maxlat (EPSG:4326)") -> Any:

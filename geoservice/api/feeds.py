@@ -11,7 +11,8 @@ import orjson
 from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
-from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, parse_csv
+from geoservice.api.answers import JSON, CalendarSecrets, NewCalendarSecret, ok
+from geoservice.api.deps import DbDep, PrincipalDep, SettingsDep, codes_of, parse_csv
 from geoservice.api.problems import PROBLEM_MEDIA_TYPE
 from geoservice.feeds import atom, calendar
 from geoservice.feeds.schemas import CalendarSecretIn
@@ -63,7 +64,8 @@ async def zone_feed(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    kind: Annotated[str | None, Query(description="Only these kinds (codes, comma-separated)")] = None,
+    kind: Annotated[str | None, Query(description="Only these kinds (codes, comma-separated)",
+                                      json_schema_extra=codes_of("kinds"))] = None,
     limit: Annotated[int, Query(ge=1, le=atom.MAX_LIMIT, description="Entries per page")] = atom.DEFAULT_LIMIT,
     before: Annotated[str | None, Query(max_length=200, description="Cursor from the `next` link")] = None,
 ) -> Response:
@@ -128,7 +130,8 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     summary="A secret calendar address for the caller (legal, admin; an admin may name another legal/admin user)",
     description="The address (`url`, and `webcal` for calendar apps) is in this answer only; only a hash of the "
                 "secret is stored. Revoke it with DELETE.",
-    responses={401: problem("No token"), 403: problem("Not legal or admin"),
+    responses={**ok((JSON, NewCalendarSecret), status=201), 401: problem("No token"),
+               403: problem("Not legal or admin"), 404: problem("No such user"),
                409: problem("The user is not an active legal or admin user")},
 )
 async def create_calendar_secret(request: Request, db: DbDep, settings: SettingsDep, principal: PrincipalDep,
@@ -141,7 +144,7 @@ async def create_calendar_secret(request: Request, db: DbDep, settings: Settings
 
 @router.get("/calendar/secrets", summary="Calendar addresses: your own (legal), everyone's (admin); never the "
                                          "secret itself",
-            responses={401: problem("No token"), 403: problem("Not legal or admin")})
+            responses={**ok((JSON, CalendarSecrets)), 401: problem("No token"), 403: problem("Not legal or admin")})
 async def list_calendar_secrets(db: DbDep, principal: PrincipalDep) -> Response:
     return json_response({"secrets": await calendar.list_secrets(db, principal)})
 

@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from geoservice.api.answers import JSON, Liveness, Readiness, ok
 from geoservice.api.deps import DbDep
 from geoservice.api.problems import problem_response
 from geoservice.errors import ServiceUnavailable
@@ -16,13 +17,15 @@ router = APIRouter(tags=["operations"])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get("/healthz", summary="Liveness: the process answers (no database access)")
+@router.get("/healthz", summary="Liveness: the process answers (no database access)",
+            responses=ok((JSON, Liveness)))
 async def healthz() -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json", headers=NO_STORE)
 
 
 @router.get("/readyz", summary="Readiness: database reachable and migrations current, each check with its time",
-            responses={503: {"description": "Not ready: a problem document with the failing checks"}})
+            responses={**ok((JSON, Readiness)),
+                       503: {"description": "Not ready: a problem document with the failing checks"}})
 async def readyz(db: DbDep) -> Response:
     result = await readiness(db)
     if result["ready"]:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice.access import Principal, zone_filter
-from geoservice.api.deps import DbDep, PrincipalDep
+from geoservice.api.deps import MAX_OFFSET, DbDep, PrincipalDep
 from geoservice.api.preconditions import PreconditionsDep
 from geoservice.db import Database
 from geoservice.errors import BadRequest, FieldError
@@ -174,8 +174,10 @@ async def get_items(
     filter_lang: Annotated[Literal["cql2-text", "cql2-json"] | None, Query(alias="filter-lang")] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", description="CRS of the filter's geometries")
                           ] = None,
-    limit: Annotated[int, Query(ge=1, description=f"Page size; at most {MAX_LIMIT} are returned")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Skip this many (the next link sets it)")] = 0,
+    # OGC API Part 1: a larger limit is accepted and answered with at most MAX_LIMIT (the next link goes on)
+    limit: Annotated[int, Query(ge=1, le=MAX_OFFSET, description=f"Page size; at most {MAX_LIMIT} are returned")
+                     ] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many (the next link sets it)")] = 0,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     c = collection(principal, collection_id)

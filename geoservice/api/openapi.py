@@ -139,8 +139,10 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
             (value,) = [o for o in options if o != {"type": "null"}]
             schema = parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **value}
         _codes(schema)
-        # geoservice.api.hardening refuses control characters in any query or path
+        # geoservice.api.hardening refuses control characters in any query or path (repeated parameters too)
         document_text(schema)
+        if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+            document_text(schema["items"])
     headers = {p["name"].lower() for p in parameters if p.get("in") == "header"}
     reads_token = "authorization" in headers or operation.pop("x-reads-token", False)
     if reads_token:

@@ -20,7 +20,7 @@ from geoservice.api.answers import (
     SectorDetail,
     ok,
 )
-from geoservice.api.deps import AtDep, DbDep, PrincipalDep, codes_of, parse_csv, parse_point
+from geoservice.api.deps import AtDep, DbDep, PrincipalDep, codes_of, parse_csv, parse_point, point_query
 from geoservice.store import reference
 from geoservice.zones import check_kinds
 
@@ -39,7 +39,7 @@ async def place_search(
     at: AtDep,
     q: Annotated[str, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    near: Annotated[str | None, Query(description="lon,lat (EPSG:4326) of the map's centre: nearer places first")]
+    near: Annotated[str | None, point_query("lon,lat (EPSG:4326) of the map's centre: nearer places first")]
     = None,
 ) -> Response:
     answer = await search.search(db, principal, q, at, limit, near=parse_point(near, "near"),

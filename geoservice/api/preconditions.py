@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from geoservice.errors import FieldError, InvalidInput
+from geoservice.textcheck import control_character
 from geoservice.writes import Preconditions
 
 
@@ -21,6 +23,12 @@ async def write_preconditions(
         description="Any unique string (e.g. a UUID): a repeat with the same key within 24 hours returns the "
                     "first answer and writes nothing.")] = None,
 ) -> Preconditions:
+    for name, value in (("If-Match", if_match), ("Idempotency-Key", idempotency_key)):
+        reason = control_character(value) if value is not None else None
+        if value is not None and not value.strip():
+            reason = "empty; leave the header out, or send an ETag (If-Match) or a unique key (Idempotency-Key)"
+        if reason:
+            raise InvalidInput(f"{name}: {reason}", errors=[FieldError(name, reason)])
     # FastAPI has read the body already for the body model; this is its cached copy.
     body = await request.body()
     fingerprint = hashlib.sha256(

@@ -5,7 +5,6 @@ does not know them must not be silently ignored, which would answer a different 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -21,12 +20,16 @@ def _names(dependant: Dependant) -> set[str]:
     return names
 
 
-@lru_cache(maxsize=512)
 def declared(route: APIRoute) -> frozenset[str]:
     """The query parameters a route takes: its own and its dependencies', or those it documents itself (a
-    `BareRoute` validates its query string with one model and documents it in `openapi_extra`)."""
-    extra = (route.openapi_extra or {}).get("parameters", [])
-    return frozenset(_names(route.dependant) | {p["name"] for p in extra if p.get("in") == "query"})
+    `BareRoute` validates its query string with one model and documents it in `openapi_extra`). Worked out once
+    per route and kept on it."""
+    known: frozenset[str] | None = getattr(route, "_declared_query", None)
+    if known is None:
+        extra = (route.openapi_extra or {}).get("parameters", [])
+        known = frozenset(_names(route.dependant) | {p["name"] for p in extra if p.get("in") == "query"})
+        route._declared_query = known  # type: ignore[attr-defined]
+    return known
 
 
 def refuse_unknown(names: Iterable[str], known: frozenset[str]) -> None:

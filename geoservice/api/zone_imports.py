@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from geoservice import timeutil
 from geoservice.access import Role, require
+from geoservice.api.answers import JSON, ZoneImportReport, ZoneImports, ok
 from geoservice.api.deps import DbDep, PrincipalDep
 from geoservice.api.uploads import received_upload
 from geoservice.errors import NotFound
@@ -38,8 +39,9 @@ def _json(body: object, status: int = 200) -> Response:
 @router.post(
     "/imports/zones", summary="Import zones from a file (admin): drafts, or published with publish=true",
     openapi_extra=UPLOAD_BODY, status_code=201,
-    responses={200: {"description": "Nothing was written: a dry run, or every zone is unchanged"},
-               201: {"description": "Zones created or changed; the import report"},
+    responses={**ok((JSON, ZoneImportReport), description="Nothing was written: a dry run, or every zone is "
+                                                           "unchanged; the import report"),
+               **ok((JSON, ZoneImportReport), status=201, description="Zones created or changed; the import report"),
                422: {"description": "Features rejected (all or nothing): every one named with feature number, "
                                     "key, field and reason; nothing was written"}},
 )
@@ -87,7 +89,7 @@ async def import_zone_file(
     return _json(report.as_dict(), status=201 if report.wrote and not options.dry_run else 200)
 
 
-@router.get("/imports/zones", summary="Zone file imports (admin, legal)")
+@router.get("/imports/zones", summary="Zone file imports (admin, legal)", responses=ok((JSON, ZoneImports)))
 async def list_zone_imports(db: DbDep, principal: PrincipalDep,
                             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     require(principal, Role.admin, Role.legal, action="Listing zone imports")
@@ -98,7 +100,8 @@ async def list_zone_imports(db: DbDep, principal: PrincipalDep,
     return _json({"imports": rows})
 
 
-@router.get("/imports/zones/{import_id}", summary="One zone import with its report (admin, legal)")
+@router.get("/imports/zones/{import_id}", summary="One zone import with its report (admin, legal)",
+            responses=ok((JSON, ZoneImportReport)))
 async def get_zone_import(db: DbDep, principal: PrincipalDep,
                           import_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:
     require(principal, Role.admin, Role.legal, action="Reading a zone import")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,8 @@ import shapely
 from pyproj import CRS
 
 from geoservice.errors import FieldError, InvalidInput
-from geoservice.overlays.importer import DBF_NAME_LIMIT, _sha256, geo_target
+from geoservice.overlays.importer import DBF_NAME_LIMIT, _sha256
+from geoservice.safe_files import vector_source
 
 ZONE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml")
 SUPPORTED_TEXT = "expected .geojson, .gpkg, a zipped Shapefile (.zip) or .kml"
@@ -34,16 +37,20 @@ _KML_REFUSED = (b"<!DOCTYPE", b"<!ENTITY", b"NetworkLink")
 KML_DISPLAY_FIELDS = ("altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon", "timestamp")
 
 
-def open_zone_file(path: Path, name: str) -> tuple[str, str]:
-    """(what GDAL opens, the driver it must be) after checking that the content is the format its suffix names.
-    The one place the zone import decides what GDAL may read: the overlay import's checks (geo_target) for
-    GeoJSON, GeoPackage and zipped Shapefile, and the KML checks here."""
+@contextmanager
+def open_zone_file(path: Path, name: str) -> Iterator[tuple[str, str]]:
+    """(what GDAL opens, the driver it must be) after checking that the content is the format its suffix names,
+    for as long as the context lasts (a zipped Shapefile is extracted into a temporary directory). The one place
+    the zone import decides what GDAL may read: the service's safe file opening (geoservice.safe_files: no
+    network, no other files, zip limits) for GeoJSON, GeoPackage and zipped Shapefile, and the KML checks here."""
     suffix = Path(name).suffix.lower()
     if suffix not in ZONE_SUFFIXES:
         raise InvalidInput(f"{name}: unsupported file type {suffix or '(none)'}",
                            errors=[FieldError("file", SUPPORTED_TEXT)])
     if suffix != ".kml":
-        return geo_target(path, name, suffix)
+        with vector_source(path, name) as source:
+            yield source
+        return
     with path.open("rb") as fh:
         head = fh.read(1 << 16).lstrip(b"\xef\xbb\xbf")
         fh.seek(0)
@@ -60,7 +67,7 @@ def open_zone_file(path: Path, name: str) -> tuple[str, str]:
     if not _KML_ROOT.match(head):
         raise InvalidInput(f"{name}: not a KML file", errors=[FieldError("file", "the content is not KML (its root "
                                                                                  "element must be <kml>)")])
-    return str(path), "LIBKML"
+    yield str(path), "LIBKML"
 
 
 @dataclass
@@ -97,23 +104,23 @@ def read_zone_file(path: Path, file_name: str | None = None, layer: str | None =
     import pyogrio
 
     name = file_name or path.name
-    target, driver = open_zone_file(path, name)
     sha = _sha256(path)
-    try:
-        layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
-        if layer is None and len(layers) > 1:
-            raise InvalidInput(f"{name} has {len(layers)} layers; choose one",
-                               errors=[FieldError("layer", "the file has several layers: " + ", ".join(layers))])
-        with warnings.catch_warnings():  # "Non closed ring detected": closed and reported below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            meta, _, wkb, field_data = pyogrio.raw.read(target, layer=layer, datetime_as_string=True,
-                                                        force_2d=True)
-    except InvalidInput:
-        raise
-    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        reason = str(exc).replace(target, name).replace(str(path), name)
-        raise InvalidInput(f"{name}: could not be read: {reason}",
-                           errors=[FieldError("file", f"could not be read as {driver}: {reason}")]) from None
+    with open_zone_file(path, name) as (target, driver):
+        try:
+            layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+            if layer is None and len(layers) > 1:
+                raise InvalidInput(f"{name} has {len(layers)} layers; choose one",
+                                   errors=[FieldError("layer", "the file has several layers: " + ", ".join(layers))])
+            with warnings.catch_warnings():  # "Non closed ring detected": closed and reported below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                meta, _, wkb, field_data = pyogrio.raw.read(target, layer=layer, datetime_as_string=True,
+                                                            force_2d=True)
+        except InvalidInput:
+            raise
+        except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
+            reason = str(exc).replace(target, name).replace(str(path), name)
+            raise InvalidInput(f"{name}: could not be read: {reason}",
+                               errors=[FieldError("file", f"could not be read as {driver}: {reason}")]) from None
     crs = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
     attributes = pd.DataFrame({str(col): _text(values) for col, values in zip(meta["fields"], field_data,
                                                                               strict=True)})
