@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -260,13 +261,16 @@ class PageWatch:
         self.bodies: list[tuple[str, bytes]] = []
 
 
+_FUNCTION = re.compile(r"\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*=>|[\w$]+\s*=>)")
+
+
 def _as_function(wait_for_function: Callable[..., object]) -> Callable[..., object]:
     """The pages run under a Content-Security-Policy without 'unsafe-eval', and Playwright polls a bare
     expression with eval inside the page (refused there); a function it compiles from outside, so a bare
     expression is passed as one."""
 
     def wait(expression: str, *args: object, **kwargs: object) -> object:
-        if "=>" not in expression and not expression.lstrip().startswith(("function", "async")):
+        if not _FUNCTION.match(expression):
             expression = f"() => ({expression})"
         return wait_for_function(expression, *args, **kwargs)
 

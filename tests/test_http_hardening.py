@@ -163,7 +163,9 @@ def sample(schema: dict[str, Any]) -> Any:
     return schema.get("example", "x")
 
 
-PATH_VALUES = {"zone_id": 1, "code": "KBH-CITY-01", "report_id": 1}
+PATH_VALUES = {"zone_id": 1, "code": "KBH-CITY-01", "report_id": 1, "secret": "not-a-calendar-secret",
+               "subscription_id": 1, "delivery_id": 1, "secret_id": 1, "import_id": 1, "collection_id": "zones",
+               "feature_id": 1, "version": 1, "z": 8, "x": 136, "y": 79}
 REQUIRED = {"lat": 55.68, "lon": 12.58, "q": "Goth", "by": "kommune", "from_year": 2022, "to_year": 2023,
             "type": "kommune"}
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pyogrio
 import pytest
 
+from geoservice import safe_files
 from geoservice.settings import Settings
 
 START_AALBORG = "2025-09-01T16:00:00+02:00"
@@ -24,7 +25,19 @@ IN_FORCE_AT_START = AALBORG_NAMES | {"Vollsmose"}
 
 
 @pytest.fixture(scope="module")
-def ogc(settings: Settings, db_name: str) -> Iterator[str]:
+def gdal_may_connect() -> Iterator[None]:
+    """This process is GDAL's client here. Loading the demo imported files through geoservice.safe_files, which
+    turns GDAL's network off for the whole process (as the server needs); the client needs it on, for this module
+    only."""
+    pyogrio.set_gdal_config_options({name: None for name in safe_files.GDAL_OPTIONS})
+    try:
+        yield
+    finally:
+        safe_files.disable_network()
+
+
+@pytest.fixture(scope="module")
+def ogc(settings: Settings, db_name: str, gdal_may_connect: None) -> Iterator[str]:
     import socket
 
     with socket.socket() as sock:

@@ -79,6 +79,19 @@ def nothing_ran(page, dialogs: list[str]) -> None:
     assert not page.locator("#map img[src='x'], .panel img[src='x'], svg[onload]").count()
 
 
+def settled_popup(page, text: str):
+    """The one popup left once the map has come to rest: a click may zoom, reload the zones and open the popup
+    again while the first one fades out."""
+    page.wait_for_function("""() => {
+        const popups = document.querySelectorAll('.leaflet-popup');
+        return popups.length === 1 && getComputedStyle(popups[0]).opacity === '1'
+            && !document.querySelector('.leaflet-zoom-anim') && document.body.dataset.ready === 'true';
+    }""", timeout=15_000)
+    popup = page.locator(".leaflet-popup-content", has_text=text)
+    expect(popup).to_have_count(1, timeout=10_000)
+    return popup
+
+
 def open_popup_of(page, selector: str) -> None:
     box = page.locator(selector).first.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -97,8 +110,7 @@ def test_public_map_shows_payloads_as_text(page, poisoned: tuple[str, int]) -> N
     assert PAYLOADS[0] in page.locator(".leaflet-tooltip").last.inner_text()
     marker.dispatch_event("click")
     # the click zooms to the zone and opens its popup there; the marker's first popup may still be fading out
-    popup = page.locator(".leaflet-popup-content", has_text="Zone <img")
-    expect(popup).to_have_count(1, timeout=10_000)
+    popup = settled_popup(page, "Zone <img")
     assert PAYLOADS[1] in popup.inner_text() and PAYLOADS[0] in popup.inner_text()
     nothing_ran(page, dialogs)
     # street zoom: the name as a label; the list; the search; am I in a zone there
@@ -110,7 +122,7 @@ def test_public_map_shows_payloads_as_text(page, poisoned: tuple[str, int]) -> N
     page.click("#tab-list")
     assert NAME in page.locator("#zone-table tbody").inner_text()
     page.locator("#zone-table tbody tr", has_text="Zone <img").locator("button").click()
-    expect(page.locator(".leaflet-popup-content", has_text="Zone <img")).to_have_count(1, timeout=10_000)
+    settled_popup(page, "Zone <img")
     page.fill("#search", "Zone <img")
     page.wait_for_selector("#search-results li[data-index]")
     assert NAME in page.locator("#search-results").inner_text()
