@@ -18,12 +18,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 from psycopg import sql as S
 
+from bench import map_tiles
 from bench.common import free_port, percentiles, server
 from geoservice import cluster
 from geoservice.access import PUBLIC, zone_filter
@@ -35,7 +37,7 @@ from geoservice.store.zones import ZoneQuery, build_zone_query
 ZONES = 10_000
 VERSIONS = 5
 AT = "2025-06-15T12:00:00+02:00"
-BIG_BOX = (9.80, 55.55, 10.40, 55.95)     # Funen and around: about 1,000 zones in force
+BIG_BOX = (9.40, 55.40, 10.60, 56.22)     # Funen and east Jutland: a page of about 1,000 zones in force
 SMALL_BOX = (9.9190, 57.0470, 9.9210, 57.0490)  # a few streets of Aalborg: one zone at most
 N_LATENCY = 40
 CONCURRENCY = 16
@@ -61,16 +63,26 @@ BUILD = [
        CROSS JOIN generate_series(1, %(versions)s) k
        CROSS JOIN LATERAL (SELECT %(at)s::timestamptz - interval '250 days' + make_interval(days => z.g %% 100)
                            AS s) p""",
+    "ANALYZE",
+]
+
+# tipg's rows: the versions in force at a moment, with the zone's columns (what our public listing shows)
+TIPG_VIEW = [
     "CREATE SCHEMA IF NOT EXISTS bench_tipg",
-    # tipg's rows: the versions in force at AT, with the zone's columns (what our public listing shows)
     """CREATE OR REPLACE VIEW bench_tipg.zones_now AS
        SELECT z.id, z.kind, z.name, z.visibility, v.version_no, v.change, lower(v.valid) AS valid_from,
               upper(v.valid) AS valid_to, v.decision_ref, v.legal_basis, v.published_at, v.geom_wgs84 AS geom
        FROM zone z JOIN zone_version v ON v.zone_id = z.id
-       WHERE v.state = 'published' AND z.visibility = 'public'
-         AND v.effective @> timestamptz '""" + AT + "'",
-    "ANALYZE",
+       WHERE v.state = 'published' AND z.visibility = 'public' AND v.effective @> {at}::timestamptz""",
 ]
+TIPG_COLLECTION = "bench_tipg.zones_now"
+# At demo size: the moment the three Aalborg zones came into force (with Vollsmose's then in force too)
+AT_DEMO = "2025-09-01T16:00:00+02:00"
+
+
+def add_tipg_view(conn, at: str) -> None:
+    for statement in TIPG_VIEW:
+        conn.execute(S.SQL(statement).format(at=S.Literal(at)))
 
 # The best hand-written SQL for the same answer: the versions in force at AT in the box, as one GeoJSON text.
 BASELINE = """
@@ -96,7 +108,42 @@ def build_database() -> str:
         for statement in BUILD:
             params = {"zones": ZONES, "versions": VERSIONS, "at": AT} if "%(" in statement else None
             conn.execute(statement, params)
+        add_tipg_view(conn, AT)
     return name
+
+
+def copy_demo_database() -> str:
+    """A copy of the demo database with tipg's view of the zones in force at AT_DEMO (the demo itself is left
+    as it is)."""
+    settings = get_settings()
+    name = f"{settings.db_name}_bench_ogc_demo"
+    cluster.drop_database(settings, name)
+    with connect(settings, "postgres", autocommit=True) as conn:
+        conn.execute(S.SQL("CREATE DATABASE {} TEMPLATE {}").format(S.Identifier(name),
+                                                                     S.Identifier(settings.db_name)))
+    with connect(settings, name, autocommit=True) as conn:
+        add_tipg_view(conn, AT_DEMO)
+    return name
+
+
+def demo_size() -> dict:
+    """The whole public listing at demo size (no bbox), ours against tipg on the same rows."""
+    name = copy_demo_database()
+    paths = {"ogc": "/ogc/collections/zones/items?" + urlencode({"datetime": AT_DEMO, "limit": 1000}),
+             "v1": "/api/v1/zones?" + urlencode({"at": AT_DEMO, "limit": 1000}),
+             "tipg": f"/collections/{TIPG_COLLECTION}/items?limit=1000"}
+    tipg = Tipg(name)
+    try:
+        with server(name) as base:
+            bases = {"ogc": base, "v1": base, "tipg": tipg.base}
+            out = {"features": get_json(base, paths["ogc"])["numberReturned"],
+                   "features_tipg": get_json(tipg.base, paths["tipg"])["numberReturned"]}
+            out["latency_1_connection"] = {k: latency(bases[k], p, 200) for k, p in paths.items()}
+            out["throughput_16_connections"] = {k: throughput(bases[k], p) for k, p in paths.items()}
+    finally:
+        tipg.stop()
+        cluster.drop_database(get_settings(), name)
+    return out
 
 
 def tipg_python() -> Path:
@@ -141,6 +188,13 @@ def get(base: str, path: str) -> int:
         return _get(base, path)
     except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
         return _get(base, path)
+
+
+def get_json(base: str, path: str) -> dict:
+    import json
+
+    with urllib.request.urlopen(base + path, timeout=60) as response:
+        return json.load(response)
 
 
 def _get(base: str, path: str) -> int:
@@ -232,7 +286,7 @@ def paths(box: tuple[float, ...]) -> dict[str, str]:
     return {
         "ogc": "/ogc/collections/zones/items?" + urlencode({"bbox": bbox, "datetime": AT, "limit": 1000}),
         "v1": "/api/v1/zones?" + urlencode({"bbox": bbox, "at": AT, "limit": 1000}),
-        "tipg": "/collections/bench_tipg.zones_now/items?" + urlencode({"bbox": bbox, "limit": 1000}),
+        "tipg": f"/collections/{TIPG_COLLECTION}/items?" + urlencode({"bbox": bbox, "limit": 1000}),
         "lookup": "/api/v1/lookup?" + urlencode({"lat": (box[1] + box[3]) / 2, "lon": (box[0] + box[2]) / 2,
                                                  "at": AT}),
     }
@@ -263,10 +317,12 @@ def run() -> dict:
                 "ogc_big": throughput(base, big["ogc"]), "v1_big": throughput(base, big["v1"]),
                 "tipg_big": throughput(tipg.base, big["tipg"]),
             }
+            result["map"] = map_tiles.measure(base, tipg.base, TIPG_COLLECTION, AT)
         with server() as demo:  # the demo database: 14 public zones in force
             result["demo_small"] = {"ogc_small": latency(demo, paths(SMALL_BOX)["ogc"], 200)}
     finally:
         tipg.stop()
+    result["demo_size"] = demo_size()
     lat = result["latency_1_connection"]
     result["ratios"] = {
         "ogc_vs_tipg_big_p50": round(lat["ogc_big"]["p50_ms"] / lat["tipg_big"]["p50_ms"], 2),
@@ -292,6 +348,12 @@ def report(result: dict) -> str:
         f"  plans: {result['plans']}",
         f"  demo small bbox p50 {result['demo_small']['ogc_small']['p50_ms']:.1f} ms",
         f"  ratios: {r}",
+        *map_tiles.report(result["map"]),
+        f"  demo size, whole public listing at {AT_DEMO} ({result['demo_size']['features']} features, tipg "
+        f"{result['demo_size']['features_tipg']}):",
+        *(f"    {k:5s} p50 {v['p50_ms']:6.1f} ms, 16 connections "
+          f"{result['demo_size']['throughput_16_connections'][k]['requests_per_s']} req/s"
+          for k, v in result["demo_size"]["latency_1_connection"].items()),
     ])
 
 

@@ -69,7 +69,7 @@ def _zone_query(principal: Principal, c: Collection, req: ItemsRequest, zone_id:
     return dataclasses.replace(
         zq, bbox=req.bbox, bbox_srid=req.bbox_srid, during=_during(req.datetime), srid=req.geometry_srid,
         where=where, where_params=where_params, zone_ids=[zone_id] if zone_id is not None else None,
-        decorate=store.zone_decorator(jsonfg=req.jsonfg, place_srid=req.place_srid),
+        extras=store.zone_extras(jsonfg=req.jsonfg, place_srid=req.place_srid),
     )
 
 

@@ -1,9 +1,11 @@
 -- One zone as a GeoJSON Feature (json), given z (zone), v (zone_version), k (zone_kind) and the moment
--- %(t)s. {geometry} is the geometry expression (full resolution or simplified for a zoom level) and
--- {precision} the number of decimals of its coordinates. Admin overrides are shown to staff only (%(staff)s).
--- {status}, {version_status} and {chain_end} are the status expressions: as things stand now, or as they were
+-- %(t)s. `geometry` is the geometry expression (full resolution or simplified for a zoom level) and
+-- `precision` the number of decimals of its coordinates. Admin overrides are shown to staff only (%(staff)s).
+-- `status`, `version_status` and `chain_end` are the status expressions: as things stand now, or as they were
 -- known at %(known)s for published_as_of (store/zones.py); endings and revocations recorded after %(known)s
--- are not shown (%(known)s is 'infinity' for an ordinary listing).
+-- are not shown (%(known)s is 'infinity' for an ordinary listing). more_properties and more_members (below) are
+-- further key-value pairs (each starting with a comma, or empty): OGC's time axes and JSON-FG members, built
+-- here rather than merged into the finished Feature, which would parse every boundary again as jsonb.
 json_build_object(
     'type', 'Feature',
     'id', z.id,
@@ -44,6 +46,6 @@ json_build_object(
                               THEN z.revoke_reason END,
         'override', CASE WHEN v.override_rule IS NULL OR NOT %(staff)s THEN NULL
                          ELSE json_build_object('rule', v.override_rule, 'reason', v.override_reason) END,
-        'area_m2', round(ST_Area(v.geom)::numeric, 0)
-    )
+        'area_m2', round(ST_Area(v.geom)::numeric, 0){more_properties}
+    ){more_members}
 )

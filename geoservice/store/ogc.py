@@ -4,7 +4,6 @@ Feature, zone versions, reference areas and sectors as Features, zone ETags, col
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from psycopg import sql as S
 
 from geoservice.access import ZoneFilter
 from geoservice.db import query
-from geoservice.store.zones import ACCESS_CONDITION
+from geoservice.store.zones import ACCESS_CONDITION, FeatureExtras
 
 JSONFG_CORE = "http://www.opengis.net/spec/json-fg-1/0.2/conf/core"
 UTC_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
@@ -21,11 +20,12 @@ UTC_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 # The two time axes of the Danish base registers, beside the English names: virkning is the legal validity
 # in force (the version's effective period: its decided period cut short by an amendment or a revocation),
 # registrering is when the register knew it (published, and when an early end was recorded).
-TIME_AXES = S.SQL("""jsonb_build_object(
+TIME_AXIS_PAIRS = S.SQL("""
     'virkningFra', lower(v.effective),
     'virkningTil', nullif(upper(v.effective), 'infinity'),
     'registreringFra', v.published_at,
-    'registreringTil', v.ended_recorded_at)""")
+    'registreringTil', v.ended_recorded_at""")
+TIME_AXES = S.SQL("jsonb_build_object({})").format(TIME_AXIS_PAIRS)
 
 
 def _utc(expr: str) -> S.Composable:
@@ -34,18 +34,23 @@ def _utc(expr: str) -> S.Composable:
 
 # JSON-FG: the validity period as time.interval (UTC; ".." for an open end), the kind as featureType, the
 # boundary in a projected CRS as place (null when the geometry is WGS 84 already).
-JSONFG_MEMBERS = S.SQL("""jsonb_build_object(
+JSONFG_PAIRS = S.SQL("""
     'featureType', z.kind,
-    'time', CASE WHEN isempty(v.effective) THEN NULL ELSE jsonb_build_object('interval', jsonb_build_array(
+    'time', CASE WHEN isempty(v.effective) THEN NULL ELSE json_build_object('interval', json_build_array(
         {lower}, coalesce(CASE WHEN upper(v.effective) < 'infinity' THEN {upper} END, '..'))) END,
-    'place', {place})""")
+    'place', {place}""")
+
+
+def _jsonfg_pairs(place_srid: int | None) -> S.Composable:
+    return JSONFG_PAIRS.format(lower=_utc("lower(v.effective)"), upper=_utc("upper(v.effective)"),
+                               place=_place(place_srid))
 
 
 def _place(place_srid: int | None, geom: str = "v.geom") -> S.Composable:
     """JSON-FG place: the boundary (stored in EPSG:25832) in the requested CRS when that is not WGS 84
     longitude/latitude; -4326 is EPSG:4326 with its latitude-first axes."""
     if place_srid is None:
-        return S.SQL("NULL::jsonb")
+        return S.SQL("NULL::json")
     column = S.SQL(geom)
     if place_srid == -4326:
         shape = S.SQL("ST_FlipCoordinates(ST_Transform({}, 4326))").format(column)
@@ -54,21 +59,14 @@ def _place(place_srid: int | None, geom: str = "v.geom") -> S.Composable:
     else:
         shape = S.SQL("ST_Transform({}, {})").format(column, S.Literal(place_srid))
     decimals = S.Literal(6 if place_srid == -4326 else 2)
-    return S.SQL("ST_AsGeoJSON(ST_ForcePolygonCCW({}), {})::jsonb").format(shape, decimals)
+    return S.SQL("ST_AsGeoJSON(ST_ForcePolygonCCW({}), {})::json").format(shape, decimals)
 
 
-def zone_decorator(*, jsonfg: bool, place_srid: int | None = None) -> Callable[[S.Composable], S.Composable]:
-    """Wraps the GeoJSON Feature of zone_feature.sql: adds the two time axes to its properties and, for
+def zone_extras(*, jsonfg: bool, place_srid: int | None = None) -> FeatureExtras:
+    """What an OGC zone Feature adds to zone_feature.sql: the two time axes in its properties and, for
     JSON-FG, the featureType, time and place members."""
-
-    def decorate(feature: S.Composable) -> S.Composable:
-        members = S.SQL("") if not jsonfg else S.SQL(" || {}").format(JSONFG_MEMBERS.format(
-            lower=_utc("lower(v.effective)"), upper=_utc("upper(v.effective)"), place=_place(place_srid)))
-        return S.SQL("(SELECT jsonb_set(f, '{{properties}}', (f -> 'properties') || {axes}){members}"
-                     " FROM (SELECT ({feature})::jsonb AS f) AS base)").format(
-            axes=TIME_AXES, members=members, feature=feature)
-
-    return decorate
+    members = S.SQL(",{}").format(_jsonfg_pairs(place_srid)) if jsonfg else S.SQL("")
+    return FeatureExtras(properties=S.SQL(",{}").format(TIME_AXIS_PAIRS), members=members)
 
 
 # --- versions --------------------------------------------------------------------------------------------------
@@ -80,8 +78,7 @@ async def zone_versions(conn: AsyncConnection, params: dict[str, Any], *, jsonfg
         S.SQL("v.geom") if srid == 25832 else S.SQL("ST_Transform(v.geom, {})").format(S.Literal(srid)))
     if srid == -4326:
         geometry = S.SQL("ST_FlipCoordinates({})").format(geometry)
-    members = S.SQL("") if not jsonfg else S.SQL(" || {}").format(JSONFG_MEMBERS.format(
-        lower=_utc("lower(v.effective)"), upper=_utc("upper(v.effective)"), place=_place(place_srid)))
+    members = S.SQL("") if not jsonfg else S.SQL(" || jsonb_build_object({})").format(_jsonfg_pairs(place_srid))
     statement = S.SQL(query("ogc_zone_versions")).format(
         geometry=geometry, precision=S.Literal(6 if abs(srid) == 4326 else 2), axes=TIME_AXES,
         members=members, access=ACCESS_CONDITION)
@@ -165,7 +162,7 @@ async def select_areas(conn: AsyncConnection, aq: AreaQuery) -> tuple[str, int, 
         params["area_type"] = aq.area_type
         props = S.SQL("jsonb_build_object('type', a.area_type, 'code', a.code, 'name', a.name,"
                       " 'parent_code', a.parent_code, 'area_km2', round(a.area_km2::numeric, 2))")
-        time, order = S.SQL("NULL::jsonb"), S.SQL("a.code")
+        time, order = S.SQL("NULL::json"), S.SQL("a.code")
     else:
         table = S.SQL("patrol_sector a JOIN police_station st ON st.code = a.station_code")
         props = S.SQL("jsonb_build_object('code', a.code, 'name', a.name, 'station', st.name,"
@@ -195,7 +192,7 @@ async def select_areas(conn: AsyncConnection, aq: AreaQuery) -> tuple[str, int, 
         conds.append(aq.where)
     members = S.SQL("")
     if aq.jsonfg:
-        members = S.SQL(" || jsonb_build_object('featureType', {ftype}, 'time', {time}, 'place', {place})").format(
+        members = S.SQL(", 'featureType', {ftype}, 'time', {time}, 'place', {place}").format(
             ftype=S.Literal(aq.area_type or "sector"), time=time,
             place=_place(aq.place_srid, "a.geom"))
     statement = S.SQL("""
@@ -206,10 +203,10 @@ async def select_areas(conn: AsyncConnection, aq: AreaQuery) -> tuple[str, int, 
             ORDER BY {order}
             LIMIT %(limit)s OFFSET %(offset)s
         )
-        SELECT coalesce(json_agg(jsonb_build_object(
+        SELECT coalesce(json_agg(json_build_object(
                    'type', 'Feature', 'id', a.code,
-                   'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW({geometry}), {precision})::jsonb,
-                   'properties', a.props){members} ORDER BY {order}), '[]'::json)::text AS features,
+                   'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW({geometry}), {precision})::json,
+                   'properties', a.props{members}) ORDER BY {order}), '[]'::json)::text AS features,
                coalesce(max(a.total), 0) AS total, count(*) AS returned
         FROM page a
         """).format(props=props, table=table, conds=S.SQL(" AND ").join(conds), order=order,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,13 +43,22 @@ class ZoneQuery:
     offset: int = 0
     # OGC API Features (geoservice/ogc): zones in force at some moment of [start, end] (None: open end), the
     # CRS of the bbox and of the output geometry, extra conditions on z and v (CQL2, composed with psycopg.sql;
-    # their values in `where_params`), and a wrapper around the GeoJSON Feature expression (JSON-FG members).
+    # their values in `where_params`), and further properties and Feature members (time axes, JSON-FG).
     during: tuple[dt.datetime | None, dt.datetime | None] | None = None
     bbox_srid: int = 4326
     srid: int = 4326
     where: S.Composable | None = None
     where_params: dict[str, Any] = field(default_factory=dict)
-    decorate: Callable[[S.Composable], S.Composable] | None = None
+    extras: FeatureExtras | None = None
+
+
+@dataclass(frozen=True)
+class FeatureExtras:
+    """Key-value pairs (SQL, each pair starting with a comma) added to a zone Feature's properties and to the
+    Feature itself."""
+
+    properties: S.Composable
+    members: S.Composable
 
 
 def _geometry_expr(simplify_m: float, srid: int = 4326) -> S.Composable:
@@ -80,6 +88,16 @@ STATUS_NOW = {
     "version_status": S.SQL("version_status_at(v, %(t)s)"),
     "chain_end": S.SQL("zone_chain_end(z.id, %(t)s)"),
 }
+# In the Features of a page: the chain end computed once per zone (the `ce` lateral of the final select) and
+# the statuses from it (migrations/0180), the same rules as zone_status_at and version_status_at.
+FEATURE_STATUS_NOW = {
+    "status": S.SQL("zone_status_given(z.id, %(t)s, ce.chain_end, z.revoked_at, k.warning_days)"),
+    "version_status": S.SQL("version_status_given(v.state, v.ended_reason, v.ended_at, v.valid, v.effective, %(t)s,"
+                            " ce.chain_end, z.revoked_at, k.warning_days)"),
+    "chain_end": S.SQL("ce.chain_end"),
+}
+# OFFSET 0 keeps the subquery a subquery: flattened, its expression would be copied into every use
+CHAIN_END_ONCE = S.SQL("CROSS JOIN LATERAL (SELECT zone_chain_end(z.id, %(t)s) AS chain_end OFFSET 0) ce")
 STATUS_AS_KNOWN = {
     "status": S.SQL("zone_status_known(z.id, %(t)s, %(known)s)"),
     "version_status": S.SQL("version_status_known(v, %(t)s, %(known)s)"),
@@ -91,8 +109,8 @@ STATUS_AS_KNOWN = {
 ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)")
 
 
-def _bbox_match(zq: ZoneQuery, alias: str) -> S.Composable:
-    """The bbox test on a version `alias`: an index-backed && and the exact ST_Intersects, in the CRS the box
+def _bbox_match(zq: ZoneQuery, alias: str, exact: bool = True) -> S.Composable:
+    """The bbox test on a version `alias`: an index-backed && and (when exact) ST_Intersects, in the CRS the box
     was given in (EPSG:4326 against geom_wgs84; EPSG:25832 against geom; another CRS transformed to 25832)."""
     if zq.bbox_srid == 4326:
         column, env = S.SQL("geom_wgs84"), S.SQL("ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
@@ -102,6 +120,8 @@ def _bbox_match(zq: ZoneQuery, alias: str) -> S.Composable:
         if zq.bbox_srid != STORAGE_SRID:
             env = S.SQL("ST_Transform({}, 25832)").format(env)
     col = S.SQL("{}.{}").format(S.Identifier(alias), column)
+    if not exact:
+        return S.SQL("{col} && {env}").format(col=col, env=env)
     return S.SQL("{col} && {env} AND ST_Intersects({col}, {env})").format(col=col, env=env)
 
 
@@ -131,9 +151,9 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
     if zq.bbox:
         # The zones with any version in the box, found through the spatial index first, so that the cost
         # follows the size of the answer and not the number of zones (the exact test on the version shown is
-        # in `outer` below).
+        # in `outer` below, so the bounding boxes suffice here).
         near = S.SQL("near AS MATERIALIZED (SELECT DISTINCT nv.zone_id FROM zone_version nv WHERE {}),").format(
-            _bbox_match(zq, "nv"))
+            _bbox_match(zq, "nv", exact=False))
         zone_conds.append(S.SQL("z.id IN (SELECT zone_id FROM near)"))
         params.update(dict(zip(("x0", "y0", "x1", "y1"), zq.bbox, strict=True)))
 
@@ -206,9 +226,9 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
 
     feature: S.Composable = S.SQL(query("zone_feature")).format(
         geometry=_geometry_expr(zq.simplify_m, zq.srid), precision=S.Literal(_precision(zq.simplify_m, zq.srid)),
-        **status)
-    if zq.decorate is not None:
-        feature = zq.decorate(feature)
+        more_properties=zq.extras.properties if zq.extras else S.SQL(""),
+        more_members=zq.extras.members if zq.extras else S.SQL(""),
+        **(status if zq.published_as_of is not None else FEATURE_STATUS_NOW))
     # The page is chosen (and counted) first; the Features, with their status functions, are built only for
     # the rows of the page.
     statement = S.SQL(
@@ -231,8 +251,10 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         JOIN zone z ON z.id = page.zone_id
         JOIN zone_version v ON v.id = page.version_id
         JOIN zone_kind k ON k.code = z.kind
+        {chain_end_once}
         """
-    ).format(near=near, picked=picked, feature=feature, outer=S.SQL(" AND ").join(outer))
+    ).format(near=near, picked=picked, feature=feature, outer=S.SQL(" AND ").join(outer),
+             chain_end_once=S.SQL("") if zq.published_as_of is not None else CHAIN_END_ONCE)
     return statement, params
 
 
