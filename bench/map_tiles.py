@@ -144,12 +144,22 @@ def map_in_chromium(base: str, zoom: int, lat: float, lon: float, at: str) -> di
             "paths_drawn": drawn}
 
 
+def _seconds_later(at: str, seconds: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime.fromisoformat(at) + dt.timedelta(seconds=seconds)).isoformat()
+
+
 def measure(base: str, tipg_base: str, tipg_collection: str, at: str) -> dict:
+    """Our answers cold (a moment one second apart each time: the same zones, never answered before) and warm
+    (the same question again: the public answer cache); tipg has no cache, so every tile is computed."""
     out = {}
-    for name, zoom, lat, lon in VIEWS:
+    for n, (name, zoom, lat, lon) in enumerate(VIEWS):
+        cold = [geojson_by_view(base, zoom, lat, lon, _seconds_later(at, 100 * n + i)) for i in range(REPEAT)]
         geojson = [geojson_by_view(base, zoom, lat, lon, at) for _ in range(REPEAT + 1)][1:]
         tiles = [tipg_tiles(tipg_base, tipg_collection, zoom, lat, lon) for _ in range(REPEAT + 1)][1:]
         out[name] = {
+            "geojson_by_view_cold": _median(cold),
             "geojson_by_view": _median(geojson),
             "tipg_mvt_tiles": _median(tiles),
             "public_map_in_chromium": map_in_chromium(base, zoom, lat, lon, at),
@@ -161,7 +171,8 @@ def report(result: dict) -> list[str]:
     lines = ["  the public map at 10,000 zones: GeoJSON by view (ours) vs MVT tiles (tipg), medians"]
     for name, r in result.items():
         g, t, c = r["geojson_by_view"], r["tipg_mvt_tiles"], r["public_map_in_chromium"]
-        lines.append(f"    {name:11s} GeoJSON {g['ms']:7.1f} ms, {g['features']:>6,} features, "
+        lines.append(f"    {name:11s} GeoJSON cold {r['geojson_by_view_cold']['ms']:7.1f} ms, warm {g['ms']:7.1f} ms, "
+                     f"{g['features']:>6,} features, "
                      f"{g['requests']} requests, "
                      f"{g['bytes'] / 1024:7.0f} KB | MVT {t['ms']:7.1f} ms, {t['requests']} tiles, "
                      f"{t['bytes_gzip'] / 1024:7.0f} KB gzipped | map drawn in Chromium {c['ms']:.0f} ms "

@@ -131,14 +131,23 @@ const GS = (() => {
     root.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
   }
 
-  // Parts of an instant in Copenhagen time, whatever the browser's own time zone.
+  // Parts of an instant in Copenhagen time, whatever the browser's own time zone. One formatter for the page:
+  // building one per call cost 1.5 ms, 15 s for a list of 10,000 zones.
+  const LOCAL_TIME = new Intl.DateTimeFormat("en-GB", {
+    timeZone: TZ, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23",
+  });
+  const localPartsSeen = new Map(); // a list of zones repeats the same few instants
   function localParts(iso) {
-    const parts = new Intl.DateTimeFormat("en-GB", {
-      timeZone: TZ, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
-      hourCycle: "h23",
-    }).formatToParts(new Date(iso));
-    const get = (type) => parts.find((p) => p.type === type).value;
-    return { year: +get("year"), month: +get("month"), day: +get("day"), hour: get("hour"), minute: get("minute") };
+    let found = localPartsSeen.get(iso);
+    if (!found) {
+      const parts = LOCAL_TIME.formatToParts(new Date(iso));
+      const get = (type) => parts.find((p) => p.type === type).value;
+      found = { year: +get("year"), month: +get("month"), day: +get("day"), hour: get("hour"), minute: get("minute") };
+      if (localPartsSeen.size > 5000) localPartsSeen.clear();
+      localPartsSeen.set(iso, found);
+    }
+    return { ...found };
   }
 
   // "1. september 2025 kl. 16.00" / "1 September 2025 16:00"

@@ -9,6 +9,12 @@
   const LABEL_ZOOM = 15; // zone names are written on the map from this zoom (street level)
   const PAGE_LIMIT = 1000; // the API's largest page; `next` links are followed up to MAX_FEATURES
   const MAX_FEATURES = 10000;
+  // Above this many zones in the view the zones and their markers are drawn on one canvas: an SVG element per
+  // zone and per marker took 15 s for 10,000 zones (bench/map_tiles.py). Fewer, and each is an element of its
+  // own (classes, tests, print).
+  const CANVAS_FROM = 1000;
+  const canvas = L.canvas({ padding: 0.5 });
+  const byName = new Intl.Collator("da").compare;
   const MIN_YEAR = 1990, MAX_YEAR = 2100; // a year outside is a year being typed, not a moment to ask about
   const state = readHash();
   let kinds = {};
@@ -28,7 +34,7 @@
   translate();
   const map = GS.createMap("map", { center: state.center, zoom: state.zoom });
   const zoneLayer = L.geoJSON(null, {
-    style: (f) => Object.assign(GS.styleFor(kinds, f), { className: `gs-zone gs-zone-${f.id}` }),
+    style: (f) => Object.assign(GS.styleFor(kinds, f), { className: `gs-zone gs-zone-${f.id}`, renderer: renderer() }),
     filter: (f) => !state.hidden.has(f.properties.kind),
     onEachFeature: (f, layer) => {
       layer.bindPopup(() => GS.zonePopup(kinds, f.properties));
@@ -271,7 +277,7 @@
       const style = GS.styleFor(kinds, layer.feature);
       const marker = L.circleMarker(bounds.getCenter(), {
         pane: "zone-markers", radius: 6, weight: 2, color: style.color, fillColor: style.fillColor || style.color,
-        fillOpacity: 0.7, className: `gs-zone-marker gs-zone-marker-${layer.feature.id}`,
+        fillOpacity: 0.7, className: `gs-zone-marker gs-zone-marker-${layer.feature.id}`, renderer: renderer(),
       });
       marker.bindTooltip(() => GS.h("span", {}, layer.feature.properties.name));
       marker.on("click", (event) => {
@@ -295,6 +301,10 @@
         layer.unbindTooltip();
       }
     });
+  }
+
+  function renderer() {
+    return collection.features.length >= CANVAS_FROM ? canvas : undefined; // undefined: the map's SVG
   }
 
   function redraw() {
@@ -362,7 +372,7 @@
   function renderList(shown) {
     document.getElementById("zone-table-caption").textContent =
       GS.countText(shown.length, GS.t("zoneOne"), GS.t("zoneMany"));
-    const rows = [...shown].sort((a, b) => a.properties.name.localeCompare(b.properties.name, "da")).map((f) => {
+    const rows = [...shown].sort((a, b) => byName(a.properties.name, b.properties.name)).map((f) => {
       const p = f.properties;
       const kind = GS.kindName(kinds, p.kind);
       const button = GS.h("button", { type: "button", "aria-label": `${GS.t("showOnMap")}: ${p.name}` }, GS.t("showOnMap"));
