@@ -19,7 +19,7 @@ def axe(page, base: str, state: str) -> None:
     # popup is fully drawn and the map has come to rest
     page.wait_for_function(
         "[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')"
-        " && !document.querySelector('.leaflet-zoom-anim')")
+        " && !document.querySelector('.leaflet-zoom-anim') && !document.body.dataset.loading")
     page.wait_for_timeout(250)
     page.wait_for_function(
         "[...document.querySelectorAll('.leaflet-popup')].every((p) => getComputedStyle(p).opacity === '1')")

@@ -134,7 +134,7 @@ def test_a_click_on_a_zone_opens_its_popup_and_answers_am_i_in_a_zone(page, live
     open_map(page, live_server, "#z=15&c=55.68150,12.57950&t=2026-05-02T01:30")
     box = page.locator(f"path.gs-zone-{zone['id']}").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a real click inside the zone
-    page.locator(".leaflet-popup-content", has_text="Nattelivszone Gothersgade").wait_for()
+    page.locator(".leaflet-popup-content", has_text="Nattelivszone Gothersgade").first.wait_for()
     here = page.locator("#here")
     here.locator(".officers").wait_for()
     assert page.locator("#tab-here").get_attribute("aria-selected") == "true"

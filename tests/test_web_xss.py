@@ -80,12 +80,13 @@ def nothing_ran(page, dialogs: list[str]) -> None:
 
 
 def settled_popup(page, text: str):
-    """The one popup left once the map has come to rest: a click may zoom, reload the zones and open the popup
-    again while the first one fades out."""
+    """The one popup left once the map has come to rest: a click may zoom, reload the zones (body
+    data-loading while that is under way) and open the popup again while the first one fades out."""
     page.wait_for_function("""() => {
         const popups = document.querySelectorAll('.leaflet-popup');
         return popups.length === 1 && getComputedStyle(popups[0]).opacity === '1'
-            && !document.querySelector('.leaflet-zoom-anim') && document.body.dataset.ready === 'true';
+            && !document.querySelector('.leaflet-zoom-anim') && document.body.dataset.ready === 'true'
+            && !document.body.dataset.loading;
     }""", timeout=15_000)
     popup = page.locator(".leaflet-popup-content", has_text=text)
     expect(popup).to_have_count(1, timeout=10_000)

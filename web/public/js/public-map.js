@@ -228,6 +228,7 @@
   // are followed, and if there are more than the map draws, the page says so.
   async function loadZones() {
     const ticket = zoneRequests.start();
+    document.body.dataset.loading = "zones"; // until the newest request is drawn (tests wait on it, too)
     const bounds = map.getBounds().pad(0.5);
     const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
       .map((v, i) => Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)).toFixed(5)).join(",");
@@ -253,9 +254,11 @@
       }
       render();
       writeHash();
+      delete document.body.dataset.loading;
       document.body.dataset.ready = "true";
     } catch (error) {
       if (!ticket.current()) return;
+      delete document.body.dataset.loading;
       // never leave the zones of another moment on the map under an error; legend and list say the same
       collection = { features: [], numberMatched: 0, at: timeInfo ? timeInfo.at : null };
       loadedBounds = null;
