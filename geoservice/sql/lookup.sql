@@ -4,6 +4,10 @@
 -- Second column, outside_m: NULL when a politikreds holds the point; otherwise the distance in metres to the
 -- nearest one (the caller refuses points too far from Denmark). Only that rare case pays for the KNN search:
 -- the subquery is an InitPlan, run only when the CASE reaches it.
+-- The time tests are written so that no index can serve them (coalesce(... , false)): the statement is
+-- prepared, and a generic plan, which knows neither the point nor the moment, otherwise starts from the
+-- index of versions or sectors in force and tests every boundary in force against the point (2.9 ms, 132
+-- sector boundaries); the spatial index is always the selective start.
 WITH pt AS (
     SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 25832) AS geom
 ),
@@ -43,7 +47,7 @@ SELECT json_build_object(
         JOIN zone_kind k ON k.code = z.kind
         CROSS JOIN pt
         WHERE v.state = 'published'
-          AND v.effective @> %(t)s::timestamptz
+          AND coalesce(v.effective @> %(t)s::timestamptz, false)  -- see the note on time tests above
           AND ST_Intersects(v.geom, pt.geom)
           AND zone_visible(z.visibility, v.politikreds_code, %(visibilities)s, %(restricted_kreds)s)
         ORDER BY z.id, lower(v.valid) DESC
@@ -63,7 +67,7 @@ SELECT json_build_object(
         FROM patrol_sector s
         JOIN police_station st ON st.code = s.station_code
         CROSS JOIN pt
-        WHERE s.valid @> %(t)s::timestamptz AND ST_Intersects(s.geom, pt.geom)
+        WHERE coalesce(s.valid @> %(t)s::timestamptz, false) AND ST_Intersects(s.geom, pt.geom)
         ORDER BY s.code
         LIMIT 1
     ),
