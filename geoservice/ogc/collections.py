@@ -103,9 +103,12 @@ ZONE_QUERYABLES: dict[str, Queryable] = {
     "published_at": _q("v.published_at", "datetime", "Published at", format="date-time"),
 }
 
+# Reference areas and sectors alike: the boundary, stored in EPSG:25832 (`a.geom`).
+AREA_GEOMETRY = Queryable(S.SQL("ST_Transform(a.geom, 4326)"), "geometry", "Boundary", S.SQL("a.geom"),
+                          GEOMETRY_SCHEMA)
+
 AREA_QUERYABLES: dict[str, Queryable] = {
-    "geometry": Queryable(S.SQL("ST_Transform(a.geom, 4326)"), "geometry", "Boundary", S.SQL("a.geom"),
-                          GEOMETRY_SCHEMA),
+    "geometry": AREA_GEOMETRY,
     "code": _q("a.code", "string", "Code", **{"x-ogc-role": "id"}),
     "name": _q("a.name", "string", "Name"),
     "parent_code": _q("a.parent_code", "string", "Code of the area it lies in"),
@@ -113,8 +116,7 @@ AREA_QUERYABLES: dict[str, Queryable] = {
 }
 
 SECTOR_QUERYABLES: dict[str, Queryable] = {
-    "geometry": Queryable(S.SQL("ST_Transform(a.geom, 4326)"), "geometry", "Boundary", S.SQL("a.geom"),
-                          GEOMETRY_SCHEMA),
+    "geometry": AREA_GEOMETRY,
     "code": _q("a.code", "string", "Sector code", **{"x-ogc-role": "id"}),
     "name": _q("a.name", "string", "Name"),
     "station": _q("st.name", "string", "Nærpolitistation"),

@@ -197,6 +197,10 @@ const GS = (() => {
   }
 
   // Numbers the Danish way: "3.950", "3,49".
+  // Danish alphabetical order (æ, ø, å last). One collator for the page: localeCompare builds one per call,
+  // which a list of 10,000 zones pays for seconds.
+  const compareText = new Intl.Collator("da").compare;
+
   function number(value, digits = 2) {
     if (typeof value !== "number") return value === null || value === undefined ? "–" : String(value);
     return value.toLocaleString(lang === "en" ? "en-GB" : "da-DK", { maximumFractionDigits: digits });
@@ -729,6 +733,6 @@ const GS = (() => {
     dateText, period, periodEl, localInputValue, localParts, resolveWall, number, countText, roleName, lastDay,
     token, setToken, clearToken, api, errorText, escapeHtml, kinds, kindName, styleFor, simplifyForZoom,
     addReferenceLayers, createMap, translateMapControls, openPopupFrom, zonePopup, dailyWindowText, loginForm,
-    requireRole, staffPage, searchBox, goTo, h, svg, fill, latest,
+    requireRole, staffPage, searchBox, goTo, h, svg, fill, latest, compareText,
   };
 })();

@@ -4,7 +4,6 @@
 
 (async function main() {
   const ROLES = ["legal", "admin"];
-  const byName = new Intl.Collator("da").compare; // one collator: localeCompare builds one per call
   const SECTION = {
     expiring: { da: "Udløber snart", badge: "expiring" },
     expired_still_published: { da: "Udløbet, stadig offentliggjort", badge: "expired" },
@@ -161,10 +160,10 @@
     const sortKey = sort.key === "badge" ? "badgeText" : sort.key;
     const sorted = [...rows].sort((a, b) => {
       const x = a[sortKey], y = b[sortKey];
-      if (x === y) return byName(a.name, b.name);
+      if (x === y) return GS.compareText(a.name, b.name);
       if (x === null) return 1;
       if (y === null) return -1;
-      return (typeof x === "number" ? x - y : byName(String(x), String(y))) * sort.dir;
+      return (typeof x === "number" ? x - y : GS.compareText(String(x), String(y))) * sort.dir;
     });
     document.querySelectorAll("#report-table th").forEach((th) => {
       const key = th.querySelector("button")?.dataset.key;

@@ -14,7 +14,6 @@
   // own (classes, tests, print).
   const CANVAS_FROM = 1000;
   const canvas = L.canvas({ padding: 0.5 });
-  const byName = new Intl.Collator("da").compare;
   const MIN_YEAR = 1990, MAX_YEAR = 2100; // a year outside is a year being typed, not a moment to ask about
   const state = readHash();
   let kinds = {};
@@ -375,7 +374,7 @@
   function renderList(shown) {
     document.getElementById("zone-table-caption").textContent =
       GS.countText(shown.length, GS.t("zoneOne"), GS.t("zoneMany"));
-    const rows = [...shown].sort((a, b) => byName(a.properties.name, b.properties.name)).map((f) => {
+    const rows = [...shown].sort((a, b) => GS.compareText(a.properties.name, b.properties.name)).map((f) => {
       const p = f.properties;
       const kind = GS.kindName(kinds, p.kind);
       const button = GS.h("button", { type: "button", "aria-label": `${GS.t("showOnMap")}: ${p.name}` }, GS.t("showOnMap"));
