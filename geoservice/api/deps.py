@@ -100,10 +100,15 @@ def _model_params(model: type[QueryModel]) -> frozenset[str]:
     return frozenset(f.alias or name for name, f in model.model_fields.items())
 
 
-def parse_query(model: type[Q], request: Request) -> Q:
+def parse_query(model: type[Q], request: Request, repeatable: tuple[str, ...] = ()) -> Q:
+    """The query string as `model`; a parameter named in `repeatable` may be given more than once (a list)."""
     refuse_unknown(request.query_params.keys(), _model_params(model))
+    values: dict[str, Any] = dict(request.query_params)
+    for name in repeatable:
+        if name in values:
+            values[name] = request.query_params.getlist(name)
     try:
-        return model.model_validate(dict(request.query_params))
+        return model.model_validate(values)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]) from None

@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg import sql as S
 
@@ -110,7 +111,7 @@ ACCESS_CONDITION = S.SQL("zone_visible(z.visibility, v.politikreds_code, %(visib
 
 
 def _bbox_match(zq: ZoneQuery, alias: str, exact: bool = True) -> S.Composable:
-    """The bbox test on a version `alias`: an index-backed && and (when exact) ST_Intersects, in the CRS the box
+    """The bbox test on a version `alias`: an index-backed && or (when exact) ST_Intersects, in the CRS the box
     was given in (EPSG:4326 against geom_wgs84; EPSG:25832 against geom; another CRS transformed to 25832)."""
     if zq.bbox_srid == 4326:
         column, env = S.SQL("geom_wgs84"), S.SQL("ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
@@ -122,7 +123,10 @@ def _bbox_match(zq: ZoneQuery, alias: str, exact: bool = True) -> S.Composable:
     col = S.SQL("{}.{}").format(S.Identifier(alias), column)
     if not exact:
         return S.SQL("{col} && {env}").format(col=col, env=env)
-    return S.SQL("{col} && {env} AND ST_Intersects({col}, {env})").format(col=col, env=env)
+    return S.SQL("ST_Intersects({col}, {env})").format(col=col, env=env)
+
+
+GENERIC_PLAN = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
@@ -151,11 +155,15 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
     if zq.bbox:
         # The zones with any version in the box, found through the spatial index first, so that the cost
         # follows the size of the answer and not the number of zones (the exact test on the version shown is
-        # in `outer` below, so the bounding boxes suffice here).
+        # `in_box` below, so the bounding boxes suffice here).
         near = S.SQL("near AS MATERIALIZED (SELECT DISTINCT nv.zone_id FROM zone_version nv WHERE {}),").format(
             _bbox_match(zq, "nv", exact=False))
         zone_conds.append(S.SQL("z.id IN (SELECT zone_id FROM near)"))
         params.update(dict(zip(("x0", "y0", "x1", "y1"), zq.bbox, strict=True)))
+    # The exact bbox test on the version that shows the zone, computed where that version is picked (tested on
+    # the page's rows it made PostgreSQL scan the spatial index a second time to join by version: 11 of 87 ms
+    # for a page of 1,000 zones at 10,000, bench/ogc.py).
+    in_box = _bbox_match(zq, "v") if zq.bbox else S.SQL("TRUE")
 
     if zq.published_as_of is not None:
         # What the public map showed at that moment: published by then, in force then, and not yet
@@ -163,7 +171,7 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         params["asof"] = zq.published_as_of
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id
+            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
             FROM zone_version v JOIN zone z ON z.id = v.zone_id
             WHERE v.state = 'published' AND v.published_at <= %(asof)s AND v.valid @> %(asof)s
               AND NOT (v.ended_at IS NOT NULL AND v.ended_at <= %(asof)s AND v.ended_recorded_at <= %(asof)s)
@@ -172,44 +180,46 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
               AND z.visibility = 'public' AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds))
+        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
     elif zq.during is not None:
         # In force at some moment of [start, end]: the latest such designation represents the zone.
         params["during_from"], params["during_to"] = zq.during
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id
+            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
             FROM zone_version v JOIN zone z ON z.id = v.zone_id
             WHERE v.state = 'published'
               AND v.effective && tstzrange(%(during_from)s::timestamptz, %(during_to)s::timestamptz, '[]')
               AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds))
+        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
     elif zq.in_force_only:
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id
+            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
             FROM zone_version v JOIN zone z ON z.id = v.zone_id
             WHERE v.state = 'published' AND v.effective @> %(t)s AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds))
+        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
     else:
         draft_cond = S.SQL("") if zq.access.drafts else S.SQL("AND v.state = 'published'")
         picked = S.SQL(
             """
-            SELECT z.id AS zone_id, v.id AS version_id
+            SELECT z.id AS zone_id, v.id AS version_id, v.in_box
             FROM zone z
             CROSS JOIN LATERAL (
-                SELECT v.id, v.politikreds_code FROM zone_version v WHERE v.zone_id = z.id {draft_cond}
+                SELECT v.id, v.politikreds_code, {in_box} AS in_box
+                FROM zone_version v WHERE v.zone_id = z.id {draft_cond}
                 ORDER BY {order} LIMIT 1
             ) v
             WHERE {conds}
             """
-        ).format(draft_cond=draft_cond, order=S.SQL(PICK_VERSION_ORDER), conds=S.SQL(" AND ").join(zone_conds))
+        ).format(draft_cond=draft_cond, order=S.SQL(PICK_VERSION_ORDER), conds=S.SQL(" AND ").join(zone_conds),
+                 in_box=in_box)
 
-    outer: list[S.Composable] = [S.SQL("TRUE")]
+    outer: list[S.Composable] = [S.SQL("p.in_box")]
     status = STATUS_AS_KNOWN if zq.published_as_of is not None else STATUS_NOW
     if zq.statuses:
         outer.append(S.SQL("{} = ANY(%(statuses)s)").format(status["status"]))
@@ -218,8 +228,6 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         outer.append(S.SQL("ST_Intersects(v.geom, (SELECT s.geom FROM patrol_sector s WHERE s.code = %(sector)s"
                            " AND s.valid @> %(t)s::timestamptz))"))
         params["sector"] = zq.sector
-    if zq.bbox:
-        outer.append(_bbox_match(zq, "v"))
     if zq.where is not None:
         outer.append(zq.where)
         params.update(zq.where_params)
@@ -258,13 +266,42 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
     return statement, params
 
 
+# A bbox at most this large (in its CRS's units squared; about 2 x 2 km) asks about a few streets: a map
+# at street zoom, an OGC client's point query. See select_features.
+SMALL_BOX = {4326: 0.0005, STORAGE_SRID: 4_000_000.0}
+
+
+def is_small_box_query(zq: ZoneQuery) -> bool:
+    """A listing of the zones at one moment in a small box, with nothing else to narrow it: the one shape whose
+    generic plan is known to be right (it starts from the spatial index of the `near` CTE)."""
+    if zq.bbox is None or zq.bbox_srid not in SMALL_BOX:
+        return False
+    x0, y0, x1, y1 = zq.bbox
+    return ((x1 - x0) * (y1 - y0) <= SMALL_BOX[zq.bbox_srid] and zq.published_as_of is None and zq.during is None
+            and zq.where is None and not zq.q and zq.zone_ids is None and zq.sector is None and zq.offset == 0)
+
+
 async def select_features(conn: AsyncConnection, zq: ZoneQuery) -> tuple[str, int, int]:
     """(features as a JSON array text, number matched, number returned)."""
     statement, params = build_zone_query(zq)
-    # Never prepared: psycopg prepares a statement after its fifth run, and PostgreSQL then soon switches to a
-    # generic plan, which cannot see the bbox or the moment and reads every zone in force (at 10,000 zones
-    # 2.7 s instead of 0.1 s; bench/ogc.py shows both plans). Planning each time costs about a millisecond.
-    row = await (await conn.execute(statement, params, prepare=False)).fetchone()
+    if is_small_box_query(zq):
+        # Planning this statement costs 2-3 ms, most of a small box's answer (bench/ogc.py: 3.1 ms planned, 0.9
+        # ms with the generic plan). For a small box the generic plan is the right one, so the statement is
+        # prepared and the generic plan forced for this transaction only (BEGIN and SET LOCAL in one round trip,
+        # as two statements never prepared).
+        await conn.execute(GENERIC_PLAN, prepare=False)
+        try:
+            row = await (await conn.execute(statement, params, prepare=True)).fetchone()
+        except psycopg.Error:
+            if not conn.broken:
+                await conn.execute("ROLLBACK", prepare=False)
+            raise
+        await conn.execute("COMMIT", prepare=False)
+    else:
+        # Otherwise never prepared: psycopg prepares a statement after its fifth run, and PostgreSQL then soon
+        # switches to a generic plan, which cannot see the bbox or the moment and reads every zone in force (at
+        # 10,000 zones 2.7 s instead of 0.1 s; bench/ogc.py shows both plans).
+        row = await (await conn.execute(statement, params, prepare=False)).fetchone()
     assert row is not None
     total = int(row["total"])
     if row["returned"] == 0 and zq.offset > 0:
