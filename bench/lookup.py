@@ -20,8 +20,9 @@ import numpy as np
 import psycopg
 
 from bench.common import have_wrk, percentiles, server
-from geoservice.db import SESSION_OPTIONS, connect, query
+from geoservice.db import SESSION_OPTIONS, connect
 from geoservice.settings import get_settings
+from geoservice.store.reference import LOOKUP
 
 AT = "2026-05-02T01:30:00+02:00"
 BOX = (12.50, 55.64, 12.62, 55.72)  # Copenhagen
@@ -50,7 +51,7 @@ def params(lon: float, lat: float) -> dict:
 
 
 def floor_latency(pts: np.ndarray) -> list[float]:
-    sql = query("lookup")
+    sql = LOOKUP
     samples = []
     with connect(get_settings(), autocommit=True) as conn:
         for lon, lat in pts[:200]:  # warm-up, and let psycopg prepare the statement
@@ -84,7 +85,7 @@ def http_latency(base: str, pts: np.ndarray) -> list[float]:
 
 
 async def floor_throughput(duration: float) -> float:
-    sql = query("lookup")
+    sql = LOOKUP
     settings = get_settings()
     pts = points(100_000, seed=11)
     done = 0

@@ -8,18 +8,25 @@ from typing import Any
 import orjson
 
 from geoservice import timeutil
-from geoservice.access import Principal, zone_filter
+from geoservice.access import Principal, Role, zone_filter
 from geoservice.db import Database
 from geoservice.errors import NotFound
 from geoservice.geometry import check_point_distance, check_point_in_denmark
+from geoservice.public_lookup import PublicLookup
 from geoservice.store import reference
 from geoservice.store.zones import ZoneQuery, select_features
 
 
-async def lookup(db: Database, principal: Principal, lon: float, lat: float, at: dt.datetime | None) -> str:
+async def lookup(db: Database, principal: Principal, lon: float, lat: float, at: dt.datetime | None,
+                 public: PublicLookup | None = None) -> str | bytes:
     """Zones in force at a point at a moment (as the role may see them), its sector, politikreds and kommune;
-    the JSON document is built by the database."""
+    the JSON document is built by the database, or for the public at the current moment taken from `public`
+    (geoservice/public_lookup.py: the same document from the same SQL, once per version of the data)."""
     check_point_in_denmark(lon, lat)
+    if public is not None and at is None and principal.role is Role.public:
+        body = await public.answer(lon, lat)
+        if body is not None:
+            return body
     access = zone_filter(principal)
     async with db.connection() as conn:
         body, outside_m = await reference.lookup(conn, {

@@ -36,6 +36,7 @@ from geoservice.basemap import TileProxy
 from geoservice.db import Database
 from geoservice.feeds.worker import BackgroundWorker
 from geoservice.geocoder import Geocoder
+from geoservice.public_lookup import PublicLookup
 from geoservice.public_state import ChangeWatch
 from geoservice.settings import Settings, get_settings
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
         app.state.db = db
         read_conninfo = db.conninfo if db.read_pool is None else str(db.read_pool.conninfo)
         app.state.public_watch = ChangeWatch(read_conninfo, settings.db_connect_timeout, settings.db_timeout)
+        app.state.public_lookup = PublicLookup(db, app.state.public_watch)
         # webhook deliveries from the outbox, in this process (settings.webhook_worker; README, Feeds)
         worker = BackgroundWorker(db, settings) if settings.webhook_worker else None
         # the configured upstreams (street map tiles, address search), each with its own HTTP client
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, dbname: str | None = None) -> F
             for upstream in (app.state.tiles, app.state.geocoder):
                 if upstream is not None:
                     await upstream.close()
+            await app.state.public_lookup.close()
             await app.state.public_watch.close()
             await db.close()
 

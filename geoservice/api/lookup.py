@@ -39,5 +39,6 @@ async def lookup(request: Request) -> Response:
     query = parse_query(LookupQuery, request)
     principal = await principal_of(request)
     moment = parse_time_param(query.at, "at")
-    body = await sectors.lookup(request.app.state.db, principal, query.lon, query.lat, moment)
+    body = await sectors.lookup(request.app.state.db, principal, query.lon, query.lat, moment,
+                                request.app.state.public_lookup)
     return Response(body, media_type="application/json")

@@ -8,6 +8,8 @@
 -- prepared, and a generic plan, which knows neither the point nor the moment, otherwise starts from the
 -- index of versions or sectors in force and tests every boundary in force against the point (2.9 ms, 132
 -- sector boundaries); the spatial index is always the selective start.
+-- The zone and the sector objects are lookup_zone.sql and lookup_sector.sql, composed in below; the public
+-- lookup index (lookup_index.sql, geoservice/public_lookup.py) is made of the same.
 WITH pt AS (
     SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 25832) AS geom
 ),
@@ -22,26 +24,7 @@ SELECT json_build_object(
     'point', json_build_object('lat', %(lat)s::float8, 'lon', %(lon)s::float8),
     'zones', coalesce((
         SELECT json_agg(hit.body ORDER BY hit.kind, hit.name, hit.id) FROM (
-        SELECT DISTINCT ON (z.id) z.id, z.kind, z.name, json_build_object(
-                   'id', z.id,
-                   'kind', z.kind,
-                   'kind_name', k.name_da,
-                   'name', z.name,
-                   'valid_from', lower(v.valid),
-                   'valid_to', nullif(upper(v.valid), 'infinity'),
-                   'designation_end', nullif(zone_chain_end(z.id, %(t)s), 'infinity'),
-                   'legal_basis', v.legal_basis,
-                   'decision_ref', v.decision_ref,
-                   'version', v.version_no,
-                   'in_force', true,
-                   'status', zone_status_at(z.id, %(t)s),
-                   'daily_window', CASE WHEN k.daily_window_start IS NULL THEN NULL ELSE json_build_object(
-                       'start', to_char(k.daily_window_start, 'HH24:MI'),
-                       'end', to_char(k.daily_window_end, 'HH24:MI')) END,
-                   'daily_window_applies', daily_window_contains(k.daily_window_start, k.daily_window_end, %(t)s),
-                   'visibility', z.visibility,
-                   'illustrative', z.illustrative
-               ) AS body
+        SELECT DISTINCT ON (z.id) z.id, z.kind, z.name, {zone_body} AS body
         FROM zone_version v
         JOIN zone z ON z.id = v.zone_id
         JOIN zone_kind k ON k.code = z.kind
@@ -54,16 +37,7 @@ SELECT json_build_object(
         ) hit
     ), '[]'::json),
     'sector', (
-        SELECT json_build_object(
-                   'code', s.code,
-                   'name', s.name,
-                   'illustrative', s.illustrative,
-                   'station', json_build_object('code', st.code, 'name', st.name, 'address', st.address,
-                                                'phone', st.phone, 'email', st.email),
-                   'officers', coalesce((
-                       SELECT json_agg(json_build_object('name', o.name, 'title', o.title,
-                                                         'phone', o.phone, 'email', o.email) ORDER BY o.name)
-                       FROM officer o WHERE o.sector_code = s.code), '[]'::json))
+        SELECT {sector_body}
         FROM patrol_sector s
         JOIN police_station st ON st.code = s.station_code
         CROSS JOIN pt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from psycopg import AsyncConnection
+from psycopg import sql as S
 
 from geoservice.db import query
 
@@ -81,9 +82,27 @@ async def outlines_near(conn: AsyncConnection, bbox: tuple[float, float, float, 
     return next(iter(row.values()))
 
 
+def _with_lookup_parts(name: str) -> str:
+    """A query with the lookup's zone and sector objects composed in (static text: prepared as any other), less
+    its comment lines: psycopg keeps the parsed form of a query only up to 4 KB."""
+    text = S.SQL(query(name)).format(zone_body=S.SQL(query("lookup_zone")),
+                                     sector_body=S.SQL(query("lookup_sector"))).as_string(None)
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
+LOOKUP = _with_lookup_parts("lookup")
+LOOKUP_INDEX = _with_lookup_parts("lookup_index")
+
+
 async def lookup(conn: AsyncConnection, params: dict) -> tuple[str, float | None]:
     """The lookup document, and the point's distance from the nearest politikreds when none holds it."""
-    cur = await conn.execute(query("lookup"), params)
+    cur = await conn.execute(LOOKUP, params)
     row = await cur.fetchone()
     assert row is not None
     return row["body"], row["outside_m"]
+
+
+async def lookup_index_rows(conn: AsyncConnection, params: dict) -> list[dict]:
+    """Every boundary a lookup can hit at `t`, with its part of the answer (lookup_index.sql)."""
+    cur = await conn.execute(LOOKUP_INDEX, params, prepare=False)
+    return await cur.fetchall()

@@ -1,0 +1,170 @@
+"""The public's lookups at the current moment, answered from memory.
+
+A lookup without a token and without `at` is a function of the public data and of the moment, exactly like the
+public zone layer (geoservice/api/public_cache.py): within one version of the data (the change counter) and one
+time window (between two transitions: a zone starts, expires, enters its warning window, a sector's period
+begins or ends; `PublicState.window`) the same point gets the same zones, sector, politikreds and kommune. So the
+boundaries and the parts of the answer are read once per version (lookup_index.sql, made of the same SQL
+fragments as lookup.sql) into spatial indexes, and each lookup is a point-in-polygon test here instead of a
+query: a news spike of citizens' lookups no longer queues for the database (bench/public.py).
+
+The rules stay in the database: which versions are in force and visible, the status, the designation end, the
+order of the zones. Only the choice among boundaries is made here, with the same predicate (GEOS intersects, in
+EPSG:25832 through PROJ, as PostGIS does), and the one part of an answer that changes within a window, whether
+a zone kind's daily window applies at the moment of the request (`daily_window_contains`, the SQL function of
+migration 0005, tested against it).
+
+Freshness is the public cache's: the counter is read after the request arrived, and an index is used only for
+the version it was built for; while a new one is being built (after a change, or when a transition passes)
+lookups are answered by the query, so no answer ever waits for a build or comes from an older version. A
+point that no politikreds holds (the sea, abroad) is answered by the query too, which measures how far it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import numpy as np
+import orjson
+import shapely
+from pyproj import Transformer
+
+from geoservice import timeutil
+from geoservice.access import PUBLIC, zone_filter
+from geoservice.db import Database
+from geoservice.public_state import ChangeWatch
+from geoservice.store import reference
+
+log = logging.getLogger("geoservice")
+
+Version = tuple[str, int, float]
+TO_STORAGE = Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
+LAYERS = ("zone", "sector", "politikreds", "kommune")
+RETRY_AFTER_S = 5.0
+
+
+def daily_window_contains(start: dt.time | None, end: dt.time | None, t: dt.datetime) -> bool | None:
+    """Whether a kind's daily window (local wall-clock times, possibly past midnight) holds the moment t; None
+    for a kind without one. The same rule as the SQL function daily_window_contains (migration 0005)."""
+    if start is None or end is None:
+        return None
+    local = t.astimezone(timeutil.LOCAL_TZ).time()
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+@dataclass(frozen=True)
+class Layer:
+    tree: shapely.STRtree
+    keys: list[str]
+    ranks: np.ndarray
+    valid_from: list[float | None]
+    bodies: list[dict[str, Any]]
+    windows: list[tuple[dt.time | None, dt.time | None]]
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]]) -> Layer:
+        return cls(tree=shapely.STRtree(shapely.from_wkb([bytes(r["wkb"]) for r in rows])),
+                   keys=[r["key"] for r in rows], ranks=np.array([r["rank"] for r in rows], dtype=np.int64),
+                   valid_from=[r["valid_from"] for r in rows], bodies=[orjson.loads(r["body"]) for r in rows],
+                   windows=[(r["window_start"], r["window_end"]) for r in rows])
+
+    def hits(self, point: shapely.Point) -> np.ndarray:
+        return self.tree.query(point, predicate="intersects")
+
+    def first(self, point: shapely.Point) -> dict[str, Any] | None:
+        """The hit that the query's ORDER BY code LIMIT 1 picks."""
+        found = self.hits(point)
+        return self.bodies[found[np.argmin(self.ranks[found])]] if len(found) else None
+
+
+@dataclass(frozen=True)
+class LookupIndex:
+    version: Version
+    layers: dict[str, Layer]
+
+    @classmethod
+    def build(cls, version: Version, rows: list[dict[str, Any]]) -> LookupIndex:
+        return cls(version, {name: Layer.of([r for r in rows if r["layer"] == name]) for name in LAYERS})
+
+    def answer(self, lon: float, lat: float, t: dt.datetime) -> bytes | None:
+        """The lookup document for a point at the moment t (within this index's version), or None when no
+        politikreds holds the point (the query answers those)."""
+        x, y = TO_STORAGE.transform(lon, lat)
+        point = shapely.Point(x, y)
+        district = self.layers["politikreds"].first(point)
+        if district is None:
+            return None
+        zones = self.layers["zone"]
+        latest: dict[str, int] = {}  # per zone, the version that started last (lookup.sql's DISTINCT ON)
+        for i in zones.hits(point):
+            known = latest.get(zones.keys[i])
+            if known is None or (zones.valid_from[i] or 0) > (zones.valid_from[known] or 0):
+                latest[zones.keys[i]] = i
+        listed = []
+        for i in sorted(latest.values(), key=lambda i: zones.ranks[i]):
+            body = dict(zones.bodies[i])
+            body["daily_window_applies"] = daily_window_contains(*zones.windows[i], t)
+            listed.append(body)
+        return orjson.dumps({
+            "at": t.astimezone(timeutil.LOCAL_TZ).isoformat(),
+            "point": {"lat": lat, "lon": lon},
+            "zones": listed,
+            "sector": self.layers["sector"].first(point),
+            "police_district": district,
+            "municipality": self.layers["kommune"].first(point),
+        })
+
+
+class PublicLookup:
+    """The index for the current version, built in the background when the version moves on."""
+
+    def __init__(self, db: Database, watch: ChangeWatch) -> None:
+        self.db = db
+        self.watch = watch
+        self.index: LookupIndex | None = None
+        self._building: asyncio.Task[None] | None = None
+        self._failed_at = -RETRY_AFTER_S
+
+    async def answer(self, lon: float, lat: float) -> bytes | None:
+        """The public's answer at the current moment from the index, or None: the query answers (no index for
+        this version yet, the database unreachable, or a point outside every politikreds)."""
+        state = await self.watch.current()
+        if state is None:
+            return None
+        t = timeutil.now()
+        version: Version = (state.database_id, state.counter, state.window(t.timestamp())[0])
+        index = self.index
+        if index is None or index.version != version:
+            idle = self._building is None or self._building.done()
+            if idle and time.monotonic() - self._failed_at >= RETRY_AFTER_S:
+                self._building = asyncio.get_running_loop().create_task(self._build(version))
+            return None
+        return index.answer(lon, lat, t)
+
+    async def _build(self, version: Version) -> None:
+        access = zone_filter(PUBLIC)
+        try:
+            async with self.db.connection(read=True) as conn:
+                rows = await reference.lookup_index_rows(conn, {
+                    "t": timeutil.now(), "visibilities": list(access.visibilities),
+                    "restricted_kreds": access.restricted_politikreds})
+            index = await anyio.to_thread.run_sync(LookupIndex.build, version, rows)
+            after = await self.watch.current()
+            # kept only if nothing changed while it was read: its rows belong to exactly this version
+            if after is not None and (after.database_id, after.counter, after.window(time.time())[0]) == version:
+                self.index = index
+        except Exception:  # the query answers meanwhile; a lookup a little later tries again
+            self._failed_at = time.monotonic()
+            log.exception("the public lookup index could not be built")
+
+    async def close(self) -> None:
+        if self._building is not None and not self._building.done():
+            self._building.cancel()
