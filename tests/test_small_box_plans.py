@@ -12,9 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.pq import TransactionStatus
 
-from geoservice.access import PUBLIC, zone_filter
+from geoservice.access import PUBLIC, Principal, Role, zone_filter
 from geoservice.store import zones as zone_store
-from tests.conftest import bearer
 
 MOMENTS = ["2024-10-15T23:00:00+02:00", "2025-09-01T16:00:00+02:00", "2025-09-20T01:30:00+02:00"]
 
@@ -28,29 +27,39 @@ def zone_points(conn: psycopg.Connection, at: str) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in rows]
 
 
-def items(client: TestClient, box: tuple[float, float, float, float], at: str, headers: dict | None = None) -> dict:
-    answer = client.get("/ogc/collections/zones/items", headers=headers or {},
-                        params={"bbox": ",".join(f"{c:.6f}" for c in box), "datetime": at})
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    body.pop("timeStamp")
-    return body
+def features(client: TestClient, principal: Principal, box: tuple[float, float, float, float], at: str,
+             small_boxes: bool) -> tuple[str, int, int]:
+    """The OGC listing's query for the zones in `box` at `at`, through the small-box path or planned for its
+    values (straight from the store: the public answer cache would otherwise give the first answer again)."""
+    zq = zone_store.ZoneQuery(t=dt.datetime.fromisoformat(at), access=zone_filter(principal), in_force_only=True,
+                              bbox=box, limit=100)
+    assert zone_store.is_small_box_query(zq)
+
+    async def run() -> tuple[str, int, int]:
+        async with client.app.state.db.connection() as c:
+            if small_boxes:
+                return await zone_store.select_features(c, zq)
+            saved = zone_store.SMALL_BOX
+            zone_store.SMALL_BOX = {}
+            try:
+                return await zone_store.select_features(c, zq)
+            finally:
+                zone_store.SMALL_BOX = saved
+
+    return client.portal.call(run)
 
 
 @pytest.mark.parametrize("at", MOMENTS)
-def test_a_small_box_answers_as_the_planned_query(client: TestClient, tokens: dict, conn: psycopg.Connection,
-                                                   monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+def test_a_small_box_answers_as_the_planned_query(client: TestClient, conn: psycopg.Connection, at: str) -> None:
     points = zone_points(conn, at)
     assert len(points) >= 2, at
     boxes = [(x - 0.002, y - 0.001, x + 0.002, y + 0.001) for x, y in points]
     boxes.append((12.2, 55.9, 12.201, 55.901))  # open country: nothing there
-    for headers in ({}, bearer(tokens["legal"])):
+    for principal in (PUBLIC, Principal(role=Role.legal, username="test")):
         # more than psycopg's prepare threshold and PostgreSQL's five custom plans: the generic plan is in use
-        small = [items(client, box, at, headers) for box in boxes * 2]
-        assert any(body["numberMatched"] for body in small)
-        with monkeypatch.context() as m:
-            m.setattr(zone_store, "SMALL_BOX", {})  # every box planned for its values
-            planned = [items(client, box, at, headers) for box in boxes * 2]
+        small = [features(client, principal, box, at, small_boxes=True) for box in boxes * 2]
+        assert any(matched for _, matched, _ in small)
+        planned = [features(client, principal, box, at, small_boxes=False) for box in boxes * 2]
         assert small == planned
 
 
@@ -104,4 +113,31 @@ def test_the_connection_goes_back_clean(client: TestClient, conn: psycopg.Connec
            WHERE v.state = 'published' AND v.effective @> %s::timestamptz AND z.visibility = 'public'
              AND ST_Intersects(v.geom_wgs84, ST_MakeEnvelope(%s, %s, %s, %s, 4326))""", (at, *box)).fetchone()[0]
     assert expected > 3
-    assert items(client, box, at)["numberMatched"] == expected
+    answer = client.get("/ogc/collections/zones/items", params={"bbox": ",".join(map(str, box)), "datetime": at})
+    assert answer.status_code == 200 and answer.json()["numberMatched"] == expected
+
+
+@pytest.mark.parametrize("at", MOMENTS)
+def test_a_box_inside_a_zones_bounding_box_but_off_the_zone(client: TestClient, conn: psycopg.Connection,
+                                                             at: str) -> None:
+    """The spatial index finds zones by bounding box; the answer holds only zones whose boundary meets the box
+    (small boxes and planned ones, the OGC listing and /api/v1/zones)."""
+    found = conn.execute(
+        """SELECT z.id, ST_XMin(v.geom_wgs84), ST_YMin(v.geom_wgs84), ST_XMax(v.geom_wgs84), ST_YMax(v.geom_wgs84)
+           FROM zone_version v JOIN zone z ON z.id = v.zone_id
+           WHERE v.state = 'published' AND v.effective @> %s::timestamptz AND z.visibility = 'public'
+             AND NOT ST_Intersects(v.geom_wgs84, ST_MakeEnvelope(ST_XMin(v.geom_wgs84), ST_YMin(v.geom_wgs84),
+                                                                 ST_XMin(v.geom_wgs84) + 0.0002,
+                                                                 ST_YMin(v.geom_wgs84) + 0.0001, 4326))""",
+        (at,)).fetchall()
+    assert found, "a zone whose bounding box has an empty corner"
+    for zone_id, x0, y0, x1, y1 in found:
+        corner = (x0, y0, x0 + 0.0002, y0 + 0.0001)  # small: the prepared path
+        wide = (x0 - 0.5, y0 - 0.5, x0 + 0.0002, y0 + 0.0001)  # reaches into the corner only: planned
+        for box in (corner, wide):
+            bbox = ",".join(f"{c:.7f}" for c in box)
+            ogc = client.get("/ogc/collections/zones/items", params={"bbox": bbox, "datetime": at, "limit": 1000})
+            v1 = client.get("/api/v1/zones", params={"bbox": bbox, "at": at, "limit": 1000})
+            assert ogc.status_code == 200 and v1.status_code == 200
+            assert zone_id not in {f["id"] for f in ogc.json()["features"]}, (zone_id, box)
+            assert zone_id not in {f["id"] for f in v1.json()["features"]}, (zone_id, box)

@@ -1,7 +1,7 @@
 """Public answers made once per change of the data or of the moment, and revalidated cheaply.
 
 For a GET without Authorization under one of the configured prefixes (zones, reference areas, kinds, sectors,
-search), the answer depends on three things only: the code and configuration (`generation`), the public data (the
+search, OGC API – Features), the answer depends on three things only: the code and configuration (`generation`), the public data (the
 change counter of migration 0130) and the moment, through the latest transition at or before now (a zone started,
 expired or entered its warning window: `PublicState.window`). The first request for a URL in a given version
 renders it through the application; every later one is served from memory, compressed once per coding, with a
@@ -42,7 +42,7 @@ from geoservice.settings import Settings
 
 # Paths whose public answers are a function of (generation, public data, moment) and nothing else.
 PUBLIC_PREFIXES = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/kinds", "/api/v1/sectors",
-                   "/api/v1/search", "/api/v1/config")
+                   "/api/v1/search", "/api/v1/config", "/ogc")
 VARY = "Accept-Encoding, Accept, Authorization"
 # Handler headers that describe the stored body or the caching, set again when it is sent.
 REPLACED_HEADERS = {"content-length", "content-type", "content-encoding", "etag", "cache-control", "vary", "date",
