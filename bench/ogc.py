@@ -12,13 +12,16 @@ the versions in force at AT (the same rows), in its own process like ours.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import http.client
+import itertools
 import os
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
@@ -39,6 +42,7 @@ VERSIONS = 5
 AT = "2025-06-15T12:00:00+02:00"
 BIG_BOX = (9.40, 55.40, 10.60, 56.22)     # Funen and east Jutland: a page of about 1,000 zones in force
 SMALL_BOX = (9.9190, 57.0470, 9.9210, 57.0490)  # a few streets of Aalborg: one zone at most
+POINT_BOX = (10.3955, 55.4052, 10.3965, 55.4062)  # a point query in Odense with one zone in the answer
 N_LATENCY = 40
 CONCURRENCY = 16
 DURATION_S = 10
@@ -129,14 +133,18 @@ def copy_demo_database() -> str:
 def demo_size() -> dict:
     """The whole public listing at demo size (no bbox), ours against tipg on the same rows."""
     name = copy_demo_database()
-    paths = {"ogc": "/ogc/collections/zones/items?" + urlencode({"datetime": AT_DEMO, "limit": 1000}),
-             "v1": "/api/v1/zones?" + urlencode({"at": AT_DEMO, "limit": 1000}),
+    start = dt.datetime.fromisoformat(AT_DEMO)
+
+    def made(path: str, name: str) -> Callable[[int], str]:  # each request a new moment, as rendered() does
+        return lambda i: path + "?" + urlencode({name: (start + dt.timedelta(seconds=i)).isoformat(), "limit": 1000})
+
+    paths = {"ogc": made("/ogc/collections/zones/items", "datetime"), "v1": made("/api/v1/zones", "at"),
              "tipg": f"/collections/{TIPG_COLLECTION}/items?limit=1000"}
     tipg = Tipg(name)
     try:
         with server(name) as base:
             bases = {"ogc": base, "v1": base, "tipg": tipg.base}
-            out = {"features": get_json(base, paths["ogc"])["numberReturned"],
+            out = {"features": get_json(base, paths["ogc"](0))["numberReturned"],
                    "features_tipg": get_json(tipg.base, paths["tipg"])["numberReturned"]}
             out["latency_1_connection"] = {k: latency(bases[k], p, 200) for k, p in paths.items()}
             out["throughput_16_connections"] = {k: throughput(bases[k], p) for k, p in paths.items()}
@@ -216,26 +224,36 @@ def _get(base: str, path: str) -> int:
     return len(body)
 
 
-def latency(base: str, path: str, n: int = N_LATENCY) -> dict:
-    get(base, path)
+Path_ = str | Callable[[int], str]
+
+
+def _nth(path: Path_, i: int) -> str:
+    return path if isinstance(path, str) else path(i)
+
+
+def latency(base: str, path: Path_, n: int = N_LATENCY) -> dict:
+    """Sequential requests on one connection: the same URL each time (`path` a string: after the first, the
+    public answer cache answers), or the URL of request i (`path` a function: each one rendered)."""
+    get(base, _nth(path, 10**6))
     samples = []
-    for _ in range(n):
+    for i in range(n):
         start = time.perf_counter()
-        size = get(base, path)
+        size = get(base, _nth(path, i))
         samples.append(time.perf_counter() - start)
     return {**percentiles(samples), "bytes": size}
 
 
-def throughput(base: str, path: str) -> dict:
+def throughput(base: str, path: Path_) -> dict:
     deadline = time.monotonic() + DURATION_S
     errors = 0
+    numbers = itertools.count()
 
     def worker() -> int:
         nonlocal errors
         done = 0
         while time.monotonic() < deadline:
             try:
-                get(base, path)
+                get(base, _nth(path, next(numbers)))
                 done += 1
             except Exception:  # timeouts count as errors, the run goes on
                 errors += 1
@@ -281,15 +299,23 @@ def plans(dbname: str, box: tuple[float, ...]) -> dict:
     return out
 
 
-def paths(box: tuple[float, ...]) -> dict[str, str]:
+def paths(box: tuple[float, ...], at: str = AT) -> dict[str, str]:
     bbox = ",".join(str(c) for c in box)
     return {
-        "ogc": "/ogc/collections/zones/items?" + urlencode({"bbox": bbox, "datetime": AT, "limit": 1000}),
-        "v1": "/api/v1/zones?" + urlencode({"bbox": bbox, "at": AT, "limit": 1000}),
+        "ogc": "/ogc/collections/zones/items?" + urlencode({"bbox": bbox, "datetime": at, "limit": 1000}),
+        "v1": "/api/v1/zones?" + urlencode({"bbox": bbox, "at": at, "limit": 1000}),
         "tipg": f"/collections/{TIPG_COLLECTION}/items?" + urlencode({"bbox": bbox, "limit": 1000}),
         "lookup": "/api/v1/lookup?" + urlencode({"lat": (box[1] + box[3]) / 2, "lon": (box[0] + box[2]) / 2,
-                                                 "at": AT}),
+                                                 "at": at}),
     }
+
+
+def rendered(box: tuple[float, ...], name: str, at: str = AT) -> Callable[[int], str]:
+    """Request i asks about the moment `at` + i seconds: the same rows (every period here starts and ends at a
+    whole day from AT), but a question never asked before, so the answer is made, not taken from the public
+    answer cache."""
+    start = dt.datetime.fromisoformat(at)
+    return lambda i: paths(box, (start + dt.timedelta(seconds=i)).isoformat())[name]
 
 
 def run() -> dict:
@@ -306,20 +332,29 @@ def run() -> dict:
     try:
         with server(name) as base:
             big, small = paths(BIG_BOX), paths(SMALL_BOX)
+            # ogc_*, v1_*, lookup_*: every request a new question (made); *_cached: the same URL again (the
+            # public answer cache). tipg has no cache: its view is fixed at AT.
             result["latency_1_connection"] = {
-                "ogc_big": latency(base, big["ogc"]), "v1_big": latency(base, big["v1"]),
+                "ogc_big": latency(base, rendered(BIG_BOX, "ogc")), "v1_big": latency(base, rendered(BIG_BOX, "v1")),
                 "tipg_big": latency(tipg.base, big["tipg"]),
-                "ogc_small": latency(base, small["ogc"], 200), "v1_small": latency(base, small["v1"], 200),
+                "ogc_big_cached": latency(base, big["ogc"]), "v1_big_cached": latency(base, big["v1"]),
+                "ogc_small": latency(base, rendered(SMALL_BOX, "ogc"), 200),
+                "v1_small": latency(base, rendered(SMALL_BOX, "v1"), 200),
                 "tipg_small": latency(tipg.base, small["tipg"], 200),
-                "lookup_small": latency(base, small["lookup"], 200),
+                "lookup_small": latency(base, rendered(SMALL_BOX, "lookup"), 200),
+                # the point query with a zone in the answer (Odense: one zone), against the lookup there
+                "ogc_point": latency(base, rendered(POINT_BOX, "ogc"), 200),
+                "lookup_point": latency(base, rendered(POINT_BOX, "lookup"), 200),
             }
             result["throughput_16_connections"] = {
-                "ogc_big": throughput(base, big["ogc"]), "v1_big": throughput(base, big["v1"]),
+                "ogc_big": throughput(base, rendered(BIG_BOX, "ogc")),
+                "v1_big": throughput(base, rendered(BIG_BOX, "v1")),
                 "tipg_big": throughput(tipg.base, big["tipg"]),
+                "ogc_big_cached": throughput(base, big["ogc"]),
             }
             result["map"] = map_tiles.measure(base, tipg.base, TIPG_COLLECTION, AT)
         with server() as demo:  # the demo database: 14 public zones in force
-            result["demo_small"] = {"ogc_small": latency(demo, paths(SMALL_BOX)["ogc"], 200)}
+            result["demo_small"] = {"ogc_small": latency(demo, rendered(SMALL_BOX, "ogc"), 200)}
     finally:
         tipg.stop()
     result["demo_size"] = demo_size()
@@ -331,6 +366,8 @@ def run() -> dict:
         "ogc_small_10k_vs_demo_p50": round(lat["ogc_small"]["p50_ms"] / result["demo_small"]["ogc_small"]["p50_ms"],
                                            2),
         "ogc_small_vs_lookup_p50": round(lat["ogc_small"]["p50_ms"] / lat["lookup_small"]["p50_ms"], 2),
+        "ogc_point_vs_lookup_p50": round(lat["ogc_point"]["p50_ms"] / lat["lookup_point"]["p50_ms"], 2),
+        "ogc_cached_vs_sql_big_p50": round(lat["ogc_big_cached"]["p50_ms"] / result["sql"]["big"]["p50_ms"], 2),
     }
     cluster.drop_database(settings, name)
     return result
