@@ -61,8 +61,10 @@ def register_adapters(adapters: AdaptersMap) -> None:
 
 @cache
 def query(name: str) -> str:
-    """A static query from geoservice/sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """A static query from geoservice/sql/<name>.sql, less its comment lines (the file is what to read; psycopg
+    keeps the parsed form of a query only up to 4 KB)."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """Public answers made once per change of the data or of the moment, and revalidated cheaply.
 
 For a GET without Authorization under one of the configured prefixes (zones, reference areas, kinds, sectors,
-search, OGC API – Features), the answer depends on three things only: the code and configuration (`generation`), the public data (the
-change counter of migration 0130) and the moment, through the latest transition at or before now (a zone started,
-expired or entered its warning window: `PublicState.window`). The first request for a URL in a given version
-renders it through the application; every later one is served from memory, compressed once per coding, with a
-strong ETag derived from that version and `Cache-Control: public, max-age=N`, where N is `public_max_age` but
-never beyond the next transition, so neither a browser nor a CDN keeps showing a zone after it has expired.
-`If-None-Match` gets 304.
+search, the OGC API – Features documents but not their features), the answer depends on three things only: the code
+and configuration (`generation`), the public data (the change counter of migration 0130) and the moment, through the
+latest transition at or before now (a zone started, expired or entered its warning window: `PublicState.window`).
+The first request for a URL in a given version renders it through the application; every later one is served from
+memory, compressed once per coding, with a strong ETag derived from that version and `Cache-Control: public,
+max-age=N`, where N is `public_max_age` but never beyond the next transition, so neither a browser nor a CDN keeps
+showing a zone after it has expired. `If-None-Match` gets 304.
 
 Requests with Authorization never come here (staff answers stay private; the security headers make them
 `no-store`). A handler that sets its own ETag keeps it: such a URL is passed through untouched from then on. Only
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ from geoservice.settings import Settings
 # Paths whose public answers are a function of (generation, public data, moment) and nothing else.
 PUBLIC_PREFIXES = ("/api/v1/zones", "/api/v1/reference-areas", "/api/v1/kinds", "/api/v1/sectors",
                    "/api/v1/search", "/api/v1/config", "/ogc")
+# OGC features are asked by bbox, datetime and filter, almost never twice alike (a client's view, a point
+# query): keeping them only costs each answer two reads of the counter and its copy in memory (bench/ogc.py).
+NOT_KEPT = re.compile(r"/ogc/collections/[^/]+/items(/|$)")
 VARY = "Accept-Encoding, Accept, Authorization"
 # Handler headers that describe the stored body or the caching, set again when it is sent.
 REPLACED_HEADERS = {"content-length", "content-type", "content-encoding", "etag", "cache-control", "vary", "date",
@@ -117,7 +121,8 @@ class PublicCache:
         self.pass_through: set[Key] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefixes):
+        if (scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefixes)
+                or NOT_KEPT.match(scope["path"])):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

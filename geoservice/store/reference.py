@@ -83,11 +83,9 @@ async def outlines_near(conn: AsyncConnection, bbox: tuple[float, float, float, 
 
 
 def _with_lookup_parts(name: str) -> str:
-    """A query with the lookup's zone and sector objects composed in (static text: prepared as any other), less
-    its comment lines: psycopg keeps the parsed form of a query only up to 4 KB."""
-    text = S.SQL(query(name)).format(zone_body=S.SQL(query("lookup_zone")),
+    """A query with the lookup's zone and sector objects composed in (static text: prepared as any other)."""
+    return S.SQL(query(name)).format(zone_body=S.SQL(query("lookup_zone")),
                                      sector_body=S.SQL(query("lookup_sector"))).as_string(None)
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
 LOOKUP = _with_lookup_parts("lookup")

@@ -7,7 +7,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
 from psycopg import sql as S
 
@@ -126,7 +125,7 @@ def _bbox_match(zq: ZoneQuery, alias: str, exact: bool = True) -> S.Composable:
     return S.SQL("ST_Intersects({col}, {env})").format(col=col, env=env)
 
 
-GENERIC_PLAN = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan"
+GENERIC_PLAN = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
@@ -287,16 +286,12 @@ async def select_features(conn: AsyncConnection, zq: ZoneQuery) -> tuple[str, in
     if is_small_box_query(zq):
         # Planning this statement costs 2-3 ms, most of a small box's answer (bench/ogc.py: 3.1 ms planned, 0.9
         # ms with the generic plan). For a small box the generic plan is the right one, so the statement is
-        # prepared and the generic plan forced for this transaction only (BEGIN and SET LOCAL in one round trip,
-        # as two statements never prepared).
-        await conn.execute(GENERIC_PLAN, prepare=False)
-        try:
-            row = await (await conn.execute(statement, params, prepare=True)).fetchone()
-        except psycopg.Error:
-            if not conn.broken:
-                await conn.execute("ROLLBACK", prepare=False)
-            raise
-        await conn.execute("COMMIT", prepare=False)
+        # prepared and the generic plan forced for it alone: both statements go in one pipeline, whose implicit
+        # transaction ends at its Sync, and a setting made local ends with it (one round trip).
+        async with conn.pipeline():
+            await conn.execute(GENERIC_PLAN, prepare=False)
+            cur = await conn.execute(statement, params, prepare=True)
+        row = await cur.fetchone()
     else:
         # Otherwise never prepared: psycopg prepares a statement after its fifth run, and PostgreSQL then soon
         # switches to a generic plan, which cannot see the bbox or the moment and reads every zone in force (at
