@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import numpy as np
 import orjson
 import shapely
 from pyproj import Transformer
@@ -61,65 +60,59 @@ def daily_window_contains(start: dt.time | None, end: dt.time | None, t: dt.date
 
 
 @dataclass(frozen=True)
-class Layer:
+class LookupIndex:
+    """Every boundary in one spatial index (one query per lookup), with its layer, rank and part of the answer."""
+
+    version: Version
     tree: shapely.STRtree
+    layers: list[str]
     keys: list[str]
-    ranks: np.ndarray
-    valid_from: list[float | None]
+    ranks: list[int]
+    valid_from: list[float]
     bodies: list[dict[str, Any]]
     windows: list[tuple[dt.time | None, dt.time | None]]
 
     @classmethod
-    def of(cls, rows: list[dict[str, Any]]) -> Layer:
-        return cls(tree=shapely.STRtree(shapely.from_wkb([bytes(r["wkb"]) for r in rows])),
-                   keys=[r["key"] for r in rows], ranks=np.array([r["rank"] for r in rows], dtype=np.int64),
-                   valid_from=[r["valid_from"] for r in rows], bodies=[orjson.loads(r["body"]) for r in rows],
-                   windows=[(r["window_start"], r["window_end"]) for r in rows])
-
-    def hits(self, point: shapely.Point) -> np.ndarray:
-        return self.tree.query(point, predicate="intersects")
-
-    def first(self, point: shapely.Point) -> dict[str, Any] | None:
-        """The hit that the query's ORDER BY code LIMIT 1 picks."""
-        found = self.hits(point)
-        return self.bodies[found[np.argmin(self.ranks[found])]] if len(found) else None
-
-
-@dataclass(frozen=True)
-class LookupIndex:
-    version: Version
-    layers: dict[str, Layer]
-
-    @classmethod
     def build(cls, version: Version, rows: list[dict[str, Any]]) -> LookupIndex:
-        return cls(version, {name: Layer.of([r for r in rows if r["layer"] == name]) for name in LAYERS})
+        rows = [r for r in rows if r["layer"] in LAYERS]
+        return cls(version, tree=shapely.STRtree(shapely.from_wkb([bytes(r["wkb"]) for r in rows])),
+                   layers=[r["layer"] for r in rows], keys=[r["key"] for r in rows],
+                   ranks=[int(r["rank"]) for r in rows], valid_from=[r["valid_from"] or 0.0 for r in rows],
+                   bodies=[orjson.loads(r["body"]) for r in rows],
+                   windows=[(r["window_start"], r["window_end"]) for r in rows])
 
     def answer(self, lon: float, lat: float, t: dt.datetime) -> bytes | None:
         """The lookup document for a point at the moment t (within this index's version), or None when no
         politikreds holds the point (the query answers those)."""
         x, y = TO_STORAGE.transform(lon, lat)
-        point = shapely.Point(x, y)
-        district = self.layers["politikreds"].first(point)
-        if district is None:
-            return None
-        zones = self.layers["zone"]
+        first: dict[str, int] = {}  # sector, politikreds, kommune: the lowest rank (ORDER BY code LIMIT 1)
         latest: dict[str, int] = {}  # per zone, the version that started last (lookup.sql's DISTINCT ON)
-        for i in zones.hits(point):
-            known = latest.get(zones.keys[i])
-            if known is None or (zones.valid_from[i] or 0) > (zones.valid_from[known] or 0):
-                latest[zones.keys[i]] = i
-        listed = []
-        for i in sorted(latest.values(), key=lambda i: zones.ranks[i]):
-            body = dict(zones.bodies[i])
-            body["daily_window_applies"] = daily_window_contains(*zones.windows[i], t)
-            listed.append(body)
+        for i in self.tree.query(shapely.Point(x, y), predicate="intersects").tolist():
+            layer = self.layers[i]
+            if layer == "zone":
+                known = latest.get(self.keys[i])
+                if known is None or self.valid_from[i] > self.valid_from[known]:
+                    latest[self.keys[i]] = i
+            elif layer not in first or self.ranks[i] < self.ranks[first[layer]]:
+                first[layer] = i
+        if "politikreds" not in first:
+            return None
+        zones = []
+        for i in sorted(latest.values(), key=self.ranks.__getitem__):
+            body = dict(self.bodies[i])
+            body["daily_window_applies"] = daily_window_contains(*self.windows[i], t)
+            zones.append(body)
+
+        def part(layer: str) -> dict[str, Any] | None:
+            return self.bodies[first[layer]] if layer in first else None
+
         return orjson.dumps({
             "at": t.astimezone(timeutil.LOCAL_TZ).isoformat(),
             "point": {"lat": lat, "lon": lon},
-            "zones": listed,
-            "sector": self.layers["sector"].first(point),
-            "police_district": district,
-            "municipality": self.layers["kommune"].first(point),
+            "zones": zones,
+            "sector": part("sector"),
+            "police_district": part("politikreds"),
+            "municipality": part("kommune"),
         })
 
 
