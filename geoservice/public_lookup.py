@@ -59,6 +59,15 @@ def daily_window_contains(start: dt.time | None, end: dt.time | None, t: dt.date
     return local >= start or local < end
 
 
+def as_postgresql_writes_it(t: dt.datetime) -> str:
+    """A timestamptz as PostgreSQL puts it in JSON in Copenhagen time: microseconds without trailing zeros."""
+    text = t.astimezone(timeutil.LOCAL_TZ).isoformat()
+    if t.microsecond:
+        seconds, offset = text[:-6], text[-6:]
+        text = seconds.rstrip("0") + offset
+    return text
+
+
 @dataclass(frozen=True)
 class LookupIndex:
     """Every boundary in one spatial index (one query per lookup), with its layer, rank and part of the answer."""
@@ -107,7 +116,7 @@ class LookupIndex:
             return self.bodies[first[layer]] if layer in first else None
 
         return orjson.dumps({
-            "at": t.astimezone(timeutil.LOCAL_TZ).isoformat(),
+            "at": as_postgresql_writes_it(t),
             "point": {"lat": lat, "lon": lon},
             "zones": zones,
             "sector": part("sector"),

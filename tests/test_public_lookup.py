@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from geoservice import sectors, timeutil
 from geoservice.access import PUBLIC, zone_filter
 from geoservice.errors import InvalidInput
-from geoservice.public_lookup import LookupIndex, daily_window_contains
+from geoservice.public_lookup import LookupIndex, as_postgresql_writes_it, daily_window_contains
 from geoservice.store import reference
 from tests.conftest import bearer
 from tests.helpers import GOTHERSGADE, offset, square, zone_feature
@@ -91,6 +91,16 @@ def test_the_index_answers_as_the_query(client: TestClient, conn: psycopg.Connec
             got = index.answer(lon, lat, later)
             if got is not None:
                 assert orjson.loads(got) == client.portal.call(by_query, lon, lat, later), (at, hours, lon, lat)
+
+
+def test_the_moment_is_written_as_postgresql_writes_it(conn: psycopg.Connection) -> None:
+    """`at` of an answer from the index reads exactly as the query's (trailing zeros of microseconds dropped)."""
+    base = dt.datetime(2026, 3, 29, 0, 59, 59, tzinfo=dt.UTC)  # summer time begins at 01:00 UTC
+    moments = [base + dt.timedelta(microseconds=us) for us in (0, 1, 10, 120, 713620, 500000, 999999)]
+    moments += [base + dt.timedelta(seconds=1, microseconds=713620), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)]
+    expected = conn.execute("SELECT array_agg(json_build_object('at', m)->>'at' ORDER BY n) "
+                            "FROM unnest(%s::timestamptz[]) WITH ORDINALITY AS u(m, n)", (moments,)).fetchone()[0]
+    assert [as_postgresql_writes_it(m) for m in moments] == expected
 
 
 def test_the_daily_window_rule_is_the_databases(conn: psycopg.Connection) -> None:

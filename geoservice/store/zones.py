@@ -237,16 +237,17 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         more_members=zq.extras.members if zq.extras else S.SQL(""),
         **(status if zq.published_as_of is not None else FEATURE_STATUS_NOW))
     # The page is chosen (and counted) first; the Features, with their status functions, are built only for
-    # the rows of the page.
+    # the rows of the page. Every picked row has its zone, version and kind: as LEFT JOINs PostgreSQL leaves out
+    # those the page's conditions do not use (the name order alone needs only the zone).
     statement = S.SQL(
         """
         WITH {near} picked AS ({picked}),
         page AS (
             SELECT p.zone_id, p.version_id, count(*) OVER () AS total
             FROM picked p
-            JOIN zone z ON z.id = p.zone_id
-            JOIN zone_version v ON v.id = p.version_id
-            JOIN zone_kind k ON k.code = z.kind
+            LEFT JOIN zone z ON z.id = p.zone_id
+            LEFT JOIN zone_version v ON v.id = p.version_id
+            LEFT JOIN zone_kind k ON k.code = z.kind
             WHERE {outer}
             ORDER BY z.name, z.id
             LIMIT %(limit)s OFFSET %(offset)s
