@@ -5,7 +5,7 @@ public zone layer (geoservice/api/public_cache.py): within one version of the da
 time window (between two transitions: a zone starts, expires, enters its warning window, a sector's period
 begins or ends; `PublicState.window`) the same point gets the same zones, sector, politikreds and kommune. So the
 boundaries and the parts of the answer are read once per version (lookup_index.sql, made of the same SQL
-fragments as lookup.sql) into spatial indexes, and each lookup is a point-in-polygon test here instead of a
+fragments as lookup.sql) into one spatial index, and each lookup is a point-in-polygon test here instead of a
 query: a news spike of citizens' lookups no longer queues for the database (bench/public.py).
 
 The rules stay in the database: which versions are in force and visible, the status, the designation end, the
