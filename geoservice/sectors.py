@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from geoservice import timeutil
-from geoservice.access import Principal, Role, zone_filter
+from geoservice.access import Principal, zone_filter
 from geoservice.db import Database
 from geoservice.errors import NotFound
 from geoservice.geometry import check_point_distance, check_point_in_denmark
@@ -23,7 +23,7 @@ async def lookup(db: Database, principal: Principal, lon: float, lat: float, at:
     the JSON document is built by the database, or for the public at the current moment taken from `public`
     (geoservice/public_lookup.py: the same document from the same SQL, once per version of the data)."""
     check_point_in_denmark(lon, lat)
-    if public is not None and at is None and principal.role is Role.public:
+    if public is not None and at is None and principal.is_public:
         body = await public.answer(lon, lat)
         if body is not None:
             return body

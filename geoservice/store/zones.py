@@ -163,6 +163,9 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
     # the page's rows it made PostgreSQL scan the spatial index a second time to join by version: 11 of 87 ms
     # for a page of 1,000 zones at 10,000, bench/ogc.py).
     in_box = _bbox_match(zq, "v") if zq.bbox else S.SQL("TRUE")
+    # the head of the three listings that keep the latest matching version of each zone (ORDER BY below)
+    latest_per_zone = S.SQL("SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {} AS in_box\n"
+                            "            FROM zone_version v JOIN zone z ON z.id = v.zone_id").format(in_box)
 
     if zq.published_as_of is not None:
         # What the public map showed at that moment: published by then, in force then, and not yet
@@ -170,8 +173,7 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
         params["asof"] = zq.published_as_of
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
-            FROM zone_version v JOIN zone z ON z.id = v.zone_id
+            {latest_per_zone}
             WHERE v.state = 'published' AND v.published_at <= %(asof)s AND v.valid @> %(asof)s
               AND NOT (v.ended_at IS NOT NULL AND v.ended_at <= %(asof)s AND v.ended_recorded_at <= %(asof)s)
               AND NOT (z.revoked_at IS NOT NULL AND z.revoked_at <= %(asof)s
@@ -179,29 +181,27 @@ def build_zone_query(zq: ZoneQuery) -> tuple[S.Composed, dict[str, Any]]:
               AND z.visibility = 'public' AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
+        ).format(conds=S.SQL(" AND ").join(zone_conds), latest_per_zone=latest_per_zone)
     elif zq.during is not None:
         # In force at some moment of [start, end]: the latest such designation represents the zone.
         params["during_from"], params["during_to"] = zq.during
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
-            FROM zone_version v JOIN zone z ON z.id = v.zone_id
+            {latest_per_zone}
             WHERE v.state = 'published'
               AND v.effective && tstzrange(%(during_from)s::timestamptz, %(during_to)s::timestamptz, '[]')
               AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
+        ).format(conds=S.SQL(" AND ").join(zone_conds), latest_per_zone=latest_per_zone)
     elif zq.in_force_only:
         picked = S.SQL(
             """
-            SELECT DISTINCT ON (z.id) z.id AS zone_id, v.id AS version_id, {in_box} AS in_box
-            FROM zone_version v JOIN zone z ON z.id = v.zone_id
+            {latest_per_zone}
             WHERE v.state = 'published' AND v.effective @> %(t)s AND {conds}
             ORDER BY z.id, lower(v.valid) DESC
             """
-        ).format(conds=S.SQL(" AND ").join(zone_conds), in_box=in_box)
+        ).format(conds=S.SQL(" AND ").join(zone_conds), latest_per_zone=latest_per_zone)
     else:
         draft_cond = S.SQL("") if zq.access.drafts else S.SQL("AND v.state = 'published'")
         picked = S.SQL(
