@@ -88,16 +88,17 @@ STATUS_NOW = {
     "version_status": S.SQL("version_status_at(v, %(t)s)"),
     "chain_end": S.SQL("zone_chain_end(z.id, %(t)s)"),
 }
-# In the Features of a page: the chain end computed once per zone (the `ce` lateral of the final select) and
-# the statuses from it (migrations/0180), the same rules as zone_status_at and version_status_at.
+# In the Features of a page: the chain end of every zone of the page at once (the `ce` join of the final select)
+# and the statuses from it (migrations/0180), the same rules as zone_status_at and version_status_at.
 FEATURE_STATUS_NOW = {
     "status": S.SQL("zone_status_given(z.id, %(t)s, ce.chain_end, z.revoked_at, k.warning_days)"),
     "version_status": S.SQL("version_status_given(v.state, v.ended_reason, v.ended_at, v.valid, v.effective, %(t)s,"
                             " ce.chain_end, z.revoked_at, k.warning_days)"),
     "chain_end": S.SQL("ce.chain_end"),
 }
-# OFFSET 0 keeps the subquery a subquery: flattened, its expression would be copied into every use
-CHAIN_END_ONCE = S.SQL("CROSS JOIN LATERAL (SELECT zone_chain_end(z.id, %(t)s) AS chain_end OFFSET 0) ce")
+# Set-based (migrations/0190): the page's versions read once, not once per zone (a fifth of a 1,000-zone page).
+CHAIN_END_ONCE = S.SQL("LEFT JOIN zone_chain_ends((SELECT array_agg(zone_id) FROM page), %(t)s) ce"
+                       " ON ce.zone_id = z.id")
 STATUS_AS_KNOWN = {
     "status": S.SQL("zone_status_known(z.id, %(t)s, %(known)s)"),
     "version_status": S.SQL("version_status_known(v, %(t)s, %(known)s)"),
