@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from geoservice import timeutil
 from geoservice.settings import Settings
 from tests.conftest import serving
 
@@ -55,7 +54,7 @@ def test_a_wrong_token_is_refused(page, demo_server: str, tokens: dict, who: str
     assert page.evaluate("sessionStorage.getItem('geoservice.token')") is None
 
 
-def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens: dict) -> None:
+def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens: dict, settings: Settings) -> None:
     page.goto(demo_server + "/analyst")
     page.wait_for_selector("body[data-ready=refused]")
     login(page, tokens["analyst"])
@@ -71,7 +70,8 @@ def test_analyst_sees_choropleth_survey_and_heat(page, demo_server: str, tokens:
     counts = [u for u in overlay_requests(page) if "/counts" in u]
     # The twelve months up to the latest incident: the demo's rolling recent slice (the days before the load)
     # ends yesterday, so the window runs from a year ago today to the end of yesterday.
-    today = timeutil.to_local(timeutil.now()).date()
+    today = settings.demo_today  # the day the demo was loaded for (conftest.py), not the clock's: midnight may pass
+    assert today is not None
     start = today.replace(year=today.year - 1) if (today.month, today.day) != (2, 29) else dt.date(today.year - 1, 3, 1)
     assert counts and f"from={start.isoformat()}" in counts[0] and f"to={today.isoformat()}" in counts[0], counts
 
@@ -128,8 +128,8 @@ def test_a_late_answer_never_leaves_a_stale_layer(page, demo_server: str, tokens
     page.select_option("#by", "politikreds")
     page.select_option("#by", "kommune")
     page.wait_for_function("window.slowAnswered === true")
-    page.wait_for_timeout(300)
-    assert page.locator("body").get_attribute("data-ready") == "true"
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_timeout(300)  # and a stale answer would draw now
     assert shapes.count() == 99, "the late politikreds answer was drawn over the kommuner"
     assert page.locator("#status").inner_text().startswith("99 områder")
     assert len([u for u in page.watch.requests if "/overlays/counts" in u]) == before + 2

@@ -4,6 +4,7 @@ acknowledged and leaves the audit chain whole."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
@@ -57,14 +58,38 @@ def import_cli(own: Settings, file: Path) -> subprocess.Popen:
 
 
 def copying(own: Settings) -> bool:
-    """The import is writing: its COPY into the staging table (or the upsert after it) is running."""
+    """The import is writing: its COPY into the staging table (or the upsert after it) is running. (Not this
+    query itself, whose text names them too.)"""
     try:
         with psycopg.connect(own.conninfo("postgres"), autocommit=True, connect_timeout=2) as conn:
             return bool(conn.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE query ILIKE 'COPY overlay_stage%%' OR query ILIKE "
-                "'%%INSERT INTO incident%%' AND state = 'active'").fetchone())
+                "SELECT 1 FROM pg_stat_activity WHERE (query ILIKE 'COPY overlay_stage%%' OR query ILIKE "
+                "'%%INSERT INTO incident%%') AND state = 'active' AND pid <> pg_backend_pid()").fetchone())
     except psycopg.OperationalError:
         return False
+
+
+def crash(postmaster: int) -> None:
+    """PostgreSQL dies at once, as in a power cut: SIGKILL to the postmaster and every process of it (a backend
+    left alone would go on with its COPY, and would keep the cluster from starting again)."""
+    def children() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    found.append(int(stat.parent.name))
+        return found
+
+    backends = children()
+    assert backends, "the postmaster has no processes: not a running cluster"
+    for pid in (postmaster, *backends):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    # gone, not only dead: pg_ctl takes a postmaster that is not yet reaped for a running one
+    while any(Path(f"/proc/{pid}").exists() for pid in (postmaster, *backends)):
+        assert time.monotonic() < deadline, "PostgreSQL's processes did not die"
+        time.sleep(0.05)
 
 
 def test_postgres_killed_mid_import_leaves_nothing_half_written(settings: Settings, demo_backup: Path,
@@ -79,8 +104,8 @@ def test_postgres_killed_mid_import_leaves_nothing_half_written(settings: Settin
             assert run.poll() is None, f"the import ended before it wrote: {run.stderr.read()[-2000:]}"
             assert time.monotonic() < deadline, "the import never started writing"
             time.sleep(0.05)
-        time.sleep(0.5)  # well inside the COPY of 200,000 rows
-        os.kill(int((own.pg_data_dir / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        time.sleep(0.2)  # inside the COPY of 200,000 rows (or the upsert after it)
+        crash(int((own.pg_data_dir / "postmaster.pid").read_text().split()[0]))
         _, stderr = run.communicate(timeout=120)
         assert run.returncode != 0, "the import cannot have succeeded with its database killed"
         assert "Traceback" not in stderr[-300:] or "OperationalError" in stderr

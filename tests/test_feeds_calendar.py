@@ -109,7 +109,7 @@ def test_period_ends_and_warning_windows_per_kind(own_client: TestClient, tokens
     assert sorted(warnings) == ["30d", "7d", "90d"]
     for days in (90, 30, 7):
         event = warnings[f"{days}d"]
-        opens = timeutil.to_local(end - dt.timedelta(days=days)).date()
+        opens = timeutil.to_local(end).date() - dt.timedelta(days=days)  # calendar days, across a DST change too
         assert event["DTSTART"].dt == opens and event["DTEND"].dt == opens + dt.timedelta(days=1)
         assert str(event["SUMMARY"]).startswith(f"Varsel {days} dage: Kalenderzone Nat udløber ")
 

@@ -200,7 +200,7 @@ def test_a_method_not_allowed_names_every_allowed_method(client: TestClient) -> 
 
 @pytest.fixture
 def throttled(settings: Settings, db_name: str) -> Iterator[tuple[Settings, str]]:
-    yield settings.model_copy(update={"auth_failures_max": 20, "auth_failure_window_s": 3}), db_name
+    yield settings.model_copy(update={"auth_failures_max": 20, "auth_failure_window_s": 8}), db_name
 
 
 def test_token_guesses_are_throttled_per_address_without_slowing_valid_tokens(throttled, tokens: dict) -> None:
@@ -215,7 +215,7 @@ def test_token_guesses_are_throttled_per_address_without_slowing_valid_tokens(th
         assert answers[:20] == [401] * 20 and set(answers[20:]) == {429}
         refused = guesser.get("/api/v1/me", headers=bearer("gs_guess-again"))
         assert refused.status_code == 429 and refused.headers["content-type"] == PROBLEM
-        assert 1 <= int(refused.headers["retry-after"]) <= 3
+        assert 1 <= int(refused.headers["retry-after"]) <= 8  # the window (8 s: room for a busy machine)
         assert refused.json()["type"] == "urn:geoservice:problem:too-many-requests"
         assert guesser.get("/api/v1/me", headers={"Authorization": "Basic eA=="}).status_code == 429
         # valid tokens are not slowed: the staff member at the same address, and everyone elsewhere
@@ -224,7 +224,7 @@ def test_token_guesses_are_throttled_per_address_without_slowing_valid_tokens(th
         assert colleague.get("/api/v1/me", headers=bearer("gs_wrong")).status_code == 401
         assert time.monotonic() - started < 10  # no artificial delay on any answer
         assert guesser.get("/api/v1/kinds").status_code == 200  # the public is not throttled
-        time.sleep(3.1)
+        time.sleep(max(0.0, started + 8.5 - time.monotonic()))  # the window, from the first guess
         assert guesser.get("/api/v1/me", headers=bearer("gs_guess-later")).status_code == 401  # window passed
 
 

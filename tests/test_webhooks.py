@@ -25,7 +25,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from geoservice import timeutil
 from geoservice.api.app import create_app
 from geoservice.db import Database
-from geoservice.feeds.worker import DeliveryWorker, Policy
+from geoservice.feeds.worker import CHANNEL, DeliveryWorker, Policy
 from geoservice.settings import Settings
 from tests.conftest import bearer
 from tests.helpers import AMAGER_FAELLED, offset, square, zone_feature
@@ -382,14 +382,17 @@ def test_killing_and_restarting_the_worker_loses_nothing(
 
 
 def test_the_service_delivers_by_itself_woken_by_the_outbox(
-    settings: Settings, own_db: str, tokens: dict[str, str], receiver: Receiver, subscribe,
+    settings: Settings, own_db: str, own_conn: psycopg.Connection, tokens: dict[str, str], receiver: Receiver,
+    subscribe,
 ) -> None:
     """The worker in the service's lifespan, polling only every 60 s: the outbox's NOTIFY at commit wakes it."""
     subscribe(receiver.url + "/service")
     app = create_app(settings.model_copy(update={"webhook_worker": True, "webhook_poll_seconds": 60.0}),
                      dbname=own_db)
     with TestClient(app, raise_server_exceptions=False) as service:
-        time.sleep(1)  # listening
+        _wait(lambda: own_conn.execute(  # listening
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
+            (f"LISTEN {CHANNEL}",)).fetchone() is not None, 20)
         started = time.monotonic()
         [zone_id] = publish_zones(service, tokens, 1, "Servicezone", -3000)
         _wait(lambda: len(receiver.ids("/service")) == 1, 20)
