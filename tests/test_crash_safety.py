@@ -80,6 +80,7 @@ def crash(postmaster: int) -> None:
                     found.append(int(stat.parent.name))
         return found
 
+    os.kill(postmaster, signal.SIGSTOP)  # it forks no new process while its children are listed
     backends = children()
     assert backends, "the postmaster has no processes: not a running cluster"
     for pid in (postmaster, *backends):

@@ -387,12 +387,14 @@ def test_the_service_delivers_by_itself_woken_by_the_outbox(
 ) -> None:
     """The worker in the service's lifespan, polling only every 60 s: the outbox's NOTIFY at commit wakes it."""
     subscribe(receiver.url + "/service")
+    # the worker of an earlier test may still be shutting down, with its LISTEN: only a session from now counts
+    since = own_conn.execute("SELECT clock_timestamp()").fetchone()[0]
     app = create_app(settings.model_copy(update={"webhook_worker": True, "webhook_poll_seconds": 60.0}),
                      dbname=own_db)
     with TestClient(app, raise_server_exceptions=False) as service:
         _wait(lambda: own_conn.execute(  # listening
-            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
-            (f"LISTEN {CHANNEL}",)).fetchone() is not None, 20)
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = %s"
+            " AND backend_start >= %s", (f"LISTEN {CHANNEL}", since)).fetchone() is not None, 20)
         started = time.monotonic()
         [zone_id] = publish_zones(service, tokens, 1, "Servicezone", -3000)
         _wait(lambda: len(receiver.ids("/service")) == 1, 20)
