@@ -290,9 +290,14 @@ LEFT JOIN zone_chain_ends((SELECT array_agg(zone_id) FROM shown), %(t)s) ce ON c
     **FEATURE_STATUS_NOW))
 
 
+def sql_params(box: tuple[float, ...]) -> dict:
+    """The parameters of BASELINE and SAME_DOCUMENT: the moment AT, the public's view, the box."""
+    return {"t": AT, "known": "infinity", "staff": False, **dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))}
+
+
 def sql_latency(dbname: str, box: tuple[float, ...], n: int = N_LATENCY, statement: S.Composable | str = BASELINE
                 ) -> dict:
-    params = {"t": AT, "known": "infinity", "staff": False, **dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))}
+    params = sql_params(box)
     with connect(get_settings(), dbname, autocommit=True) as conn:
         conn.execute(statement, params, prepare=False).fetchone()
         samples = []
@@ -307,7 +312,7 @@ def interleaved(dbname: str, base: str, box: tuple[float, ...], n: int = N_LATEN
     """Our answers (/api/v1/zones and OGC /items, each request a new moment, none asked elsewhere in the run) and
     SAME_DOCUMENT, taken in turn, so that the load of this shared machine weighs on all three alike: each one's
     percentiles and the median of the ratios of neighbouring samples."""
-    params = {"t": AT, "known": "infinity", "staff": False, **dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))}
+    params = sql_params(box)
     v1, ogc = rendered(box, "v1"), rendered(box, "ogc")
     samples: dict[str, list[float]] = {"v1": [], "ogc": [], "sql": []}
     with connect(get_settings(), dbname, autocommit=True) as conn:
@@ -329,7 +334,7 @@ def same_document(dbname: str, base: str, box: tuple[float, ...]) -> bool:
     """Whether SAME_DOCUMENT is the features of /api/v1/zones for the box (else its figure would mean nothing)."""
     import json
 
-    params = {"t": AT, "known": "infinity", "staff": False, **dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))}
+    params = sql_params(box)
     with connect(get_settings(), dbname, autocommit=True) as conn:
         by_hand = json.loads(conn.execute(SAME_DOCUMENT, params, prepare=False).fetchone()[0])
     ours = get_json(base, paths(box)["v1"])["features"]

@@ -37,12 +37,11 @@ from pyproj import Transformer
 from geoservice import timeutil
 from geoservice.access import PUBLIC, zone_filter
 from geoservice.db import Database
-from geoservice.public_state import ChangeWatch
+from geoservice.public_state import ChangeWatch, Version
 from geoservice.store import reference
 
 log = logging.getLogger("geoservice")
 
-Version = tuple[str, int, float]
 TO_STORAGE = Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
 LAYERS = ("zone", "sector", "politikreds", "kommune")
 RETRY_AFTER_S = 5.0
@@ -142,7 +141,7 @@ class PublicLookup:
         if state is None:
             return None
         t = timeutil.now()
-        version: Version = (state.database_id, state.counter, state.window(t.timestamp())[0])
+        version = state.version(t.timestamp())
         index = self.index
         if index is None or index.version != version:
             idle = self._building is None or self._building.done()
@@ -161,7 +160,7 @@ class PublicLookup:
             index = await anyio.to_thread.run_sync(LookupIndex.build, version, rows)
             after = await self.watch.current()
             # kept only if nothing changed while it was read: its rows belong to exactly this version
-            if after is not None and (after.database_id, after.counter, after.window(time.time())[0]) == version:
+            if after is not None and after.version(time.time()) == version:
                 self.index = index
         except Exception:  # the query answers meanwhile; a lookup a little later tries again
             self._failed_at = time.monotonic()

@@ -25,6 +25,9 @@ from geoservice.store import public_change
 
 log = logging.getLogger("geoservice")
 
+# (database, change counter, latest transition at or before the moment): what a public answer depends on
+Version = tuple[str, int, float]
+
 
 @dataclass(frozen=True)
 class PublicState:
@@ -38,6 +41,10 @@ class PublicState:
         latest = self.transitions[i - 1] if i > 0 else -math.inf
         upcoming = self.transitions[i] if i < len(self.transitions) else None
         return latest, upcoming
+
+    def version(self, now: float) -> Version:
+        """The version of the public data a request at `now` sees."""
+        return self.database_id, self.counter, self.window(now)[0]
 
 
 class ChangeWatch:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 from starlette.responses import Response
 
@@ -22,6 +21,7 @@ from geoservice.api.deps import (
     QueryModel,
     openapi_parameters,
     parse_query,
+    path_text,
     principal_of,
 )
 from geoservice.api.preconditions import PreconditionsDep
@@ -53,10 +53,11 @@ FEATURES_CONTENT = {GEOJSON: {"schema": {"type": "object"}}, JSONFG: {"schema": 
 router = APIRouter(prefix=PREFIX, tags=["ogc"],
                    responses=ERRORS)
 
-CollectionId = Annotated[str, Path(description="Collection id: zones, a zone kind, politikredse, kommuner, "
-                                               "bydele or sectors", max_length=100)]
+ID_MAX_LENGTH = 100
+COLLECTION_ID_DESCRIPTION = "Collection id: zones, a zone kind, politikredse, kommuner, bydele or sectors"
+CollectionId = Annotated[str, Path(description=COLLECTION_ID_DESCRIPTION, max_length=ID_MAX_LENGTH)]
 FeatureId = Annotated[str, Path(description="Feature id: the zone id, or the area or sector code",
-                                max_length=100)]
+                                max_length=ID_MAX_LENGTH)]
 Format = Annotated[Literal["json", "geojson", "jsonfg"] | None,
                    Query(description="json or geojson (GeoJSON, the default), jsonfg (JSON-FG)")]
 Crs = Annotated[str | None, Query(description="Output CRS: CRS84 (default), EPSG:4326, 25832, 25833 as "
@@ -169,10 +170,9 @@ def _collection_links(request: Request, c: Collection, req: features.ItemsReques
 
 
 ITEMS_PATH = "/collections/{collection_id}/items"
-COLLECTION_ID_PARAMETER = {
-    "name": "collection_id", "in": "path", "required": True,
-    "description": "Collection id: zones, a zone kind, politikredse, kommuner, bydele or sectors",
-    "schema": {"type": "string", "maxLength": 100}}
+COLLECTION_ID_PARAMETER = {  # CollectionId, for the BareRoute below
+    "name": "collection_id", "in": "path", "required": True, "description": COLLECTION_ID_DESCRIPTION,
+    "schema": {"type": "string", "maxLength": ID_MAX_LENGTH}}
 
 
 class ItemsQuery(QueryModel):
@@ -194,23 +194,13 @@ class ItemsQuery(QueryModel):
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Skip this many (the next link sets it)")
 
 
-def _path_text(request: Request, name: str, max_length: int = 100) -> str:
-    """A path parameter of a BareRoute, checked as FastAPI checks a declared one."""
-    value = request.path_params[name]
-    if len(value) > max_length:
-        raise RequestValidationError([{"type": "string_too_long", "loc": ("path", name), "input": value,
-                                       "msg": f"String should have at most {max_length} characters",
-                                       "ctx": {"max_length": max_length}}])
-    return value
-
-
 # What OGC clients ask most (QGIS panning, a point query with a datetime): a BareRoute with one compiled query
 # model instead of FastAPI's per-parameter dependencies, which cost about as much as a small box's query
 # (bench/ogc.py); the parameters are still documented in /docs.
 async def get_items(request: Request) -> Response:
     query = parse_query(ItemsQuery, request, repeatable=("datetime",))
     principal = await principal_of(request)
-    c = collection(principal, _path_text(request, "collection_id"))
+    c = collection(principal, path_text(request, "collection_id", ID_MAX_LENGTH))
     req = _items_request(c, f=query.f, accept=request.headers.get("accept"), crs=query.crs, bbox=query.bbox,
                          bbox_crs=query.bbox_crs, datetime=query.datetime, filter_=query.filter,
                          filter_lang=query.filter_lang, filter_crs=query.filter_crs, limit=query.limit,

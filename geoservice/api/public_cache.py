@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geoservice.api.representation import respond
 from geoservice.compression import accepted_codings, compressible, encode
-from geoservice.public_state import ChangeWatch, PublicState
+from geoservice.public_state import ChangeWatch, Version
 from geoservice.settings import Settings
 
 # Paths whose public answers are a function of (generation, public data, moment) and nothing else.
@@ -57,7 +57,6 @@ MAX_ENTRY_BYTES = 20_000_000
 MAX_PASS_THROUGH_KEYS = 10_000
 
 Key = tuple[str, bytes, str, str]
-Version = tuple[str, int, float]
 
 
 def generation(settings: Settings) -> str:
@@ -136,8 +135,8 @@ class PublicCache:
             await self.app(scope, receive, send)
             return
         now = time.time()
-        latest, upcoming = state.window(now)
-        version: Version = (state.database_id, state.counter, latest)
+        upcoming = state.window(now)[1]
+        version = state.version(now)
         entry = self.entries.get(key)
         if entry is not None and entry.version == version:
             self.entries.move_to_end(key)
@@ -190,7 +189,7 @@ class PublicCache:
             return captured
         body = b"".join(captured.chunks)
         after = await watch.current()
-        if after is None or not self._same_version(after, version) or len(body) > MAX_ENTRY_BYTES:
+        if after is None or after.version(time.time()) != version or len(body) > MAX_ENTRY_BYTES:
             # The data or the moment moved while rendering: this answer belongs to no single version.
             return captured
         entry = Entry(version, self._etag(key, version), captured.header(b"content-type") or "application/json",
@@ -198,10 +197,6 @@ class PublicCache:
                              if k.lower().decode("latin-1") not in REPLACED_HEADERS})
         self._store(key, entry)
         return entry
-
-    @staticmethod
-    def _same_version(state: PublicState, version: Version) -> bool:
-        return (state.database_id, state.counter, state.window(time.time())[0]) == version
 
     async def _capture(self, scope: Scope, receive: Receive) -> Captured:
         """The application's answer in identity coding, whatever this client accepts or already holds."""
