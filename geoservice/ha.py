@@ -158,6 +158,17 @@ def primary_port(formation: Formation, settings: Settings) -> int | None:
     return None
 
 
+def wait_for_primary(formation: Formation, settings: Settings, timeout: float) -> int:
+    """The primary's port once the monitor has one settled (after a failover the new primary passes through
+    wait_primary while the old node rejoins, and primary_port says None meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while (port := primary_port(formation, settings)) is None:
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"the formation did not reach a primary within {timeout:.0f} s")
+        time.sleep(1)
+    return port
+
+
 def _wait(what: str, predicate, timeout: float, nudge=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -209,7 +220,7 @@ def start(settings: Settings, formation: Formation | None = None, timeout: float
         if not _running(formation, name):
             _run_in_background(formation, settings, name)
         if i == 0:
-            _wait("a primary", lambda: primary_port(formation, settings) is not None, timeout)
+            wait_for_primary(formation, settings, timeout)
 
     def both_up() -> bool:
         states = _states(formation, settings)

@@ -146,7 +146,7 @@ def test_failover_loses_no_acknowledged_write(formation: tuple[ha.Formation, Set
         for thread in threads:
             thread.join(timeout=30)
         verify = httpx.get(base + "/api/v1/audit/verify", headers=bearer(tokens["legal"]), timeout=30)
-    new_primary = ha.primary_port(f, own)
+    new_primary = ha.wait_for_primary(f, own, 60)  # settled: the old node may be rejoining as its standby
     first_ok_after = min((t for t, _, _, s in log.writes if t > killed_at + 0.5 and s and 200 <= s < 300),
                          default=None)
     assert first_ok_after is not None, "writes never resumed"
